@@ -1,0 +1,322 @@
+"""The events scrapers and analysts publish: one frozen model per type.
+
+Every event shares the envelope (:class:`EventBase`); its ``data`` holds the type's own fields.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, ValidationInfo, field_validator, model_validator
+
+from sitrep.contract.values import (
+    ActorName,
+    Count,
+    CountryCode,
+    EventId,
+    Frozen,
+    Instant,
+    Location,
+    LongText,
+    MediumText,
+    Moment,
+    Paragraph,
+    PlaceName,
+    ShortText,
+    Source,
+    contract_error,
+)
+from sitrep.contract.vocabulary import ActorKind, ControlMethod, EventType, Stance, StrikeMeans
+
+CURRENT_SCHEMA_VERSION = 1
+CLOCK_SKEW = timedelta(minutes=5)
+"""How far in the future of the validating clock ``reported_at`` may lie."""
+
+Actors = Annotated[list[ActorName], Field(max_length=100)]
+
+
+# --- data of each type -------------------------------------------------------------------
+
+
+class ControlChanged(Frozen):
+    """A place changed hands, or a statement of who holds it (``method: baseline``)."""
+
+    controller: ActorName
+    previous_controller: ActorName | None = None
+    method: ControlMethod = "unknown"
+
+    @model_validator(mode="after")
+    def _a_change_has_two_sides(self) -> ControlChanged:
+        if self.previous_controller is not None and self.previous_controller == self.controller:
+            raise contract_error("must differ from controller", field="previous_controller")
+        return self
+
+
+class ClashReported(Frozen):
+    """Fighting at a place."""
+
+    parties: Annotated[list[ActorName], Field(min_length=1, max_length=100)]
+    killed: Count | None = None
+
+
+class ForcesWithdrew(Frozen):
+    """An actor pulled out of a place; names no new controller."""
+
+    actor: ActorName
+    to: PlaceName | None = None
+    described_as: ShortText | None = None
+
+
+class StrikeReported(Frozen):
+    """An air, drone, missile, artillery or rocket strike."""
+
+    perpetrator: ActorName | None = None
+    means: StrikeMeans
+    target: MediumText | None = None
+    killed: Count | None = None
+    wounded: Count | None = None
+
+
+class CasualtiesReported(Frozen):
+    """A casualty figure for one party (an actor, or "civilians") over a period."""
+
+    party: ActorName
+    killed: Count
+    wounded: Count | None = None
+    period_start: Moment | None = None
+    period_end: Moment | None = None
+
+    @model_validator(mode="after")
+    def _period_in_order(self) -> CasualtiesReported:
+        if (
+            self.period_start is not None
+            and self.period_end is not None
+            and start_of(self.period_start) > start_of(self.period_end)
+        ):
+            raise contract_error("must not be before period_start", field="period_end")
+        return self
+
+
+class StatementIssued(Frozen):
+    """Someone said something on behalf of an actor."""
+
+    speaker: ActorName
+    actor: ActorName
+    text: LongText
+    about: Actors | None = None
+    stance: Stance | None = None
+    channel: ShortText | None = None
+
+
+class ClaimDenied(Frozen):
+    """An actor denied what another event reports."""
+
+    event_id: EventId
+    denied_by: ActorName
+    text: LongText | None = None
+
+
+class EventRetracted(Frozen):
+    """A publisher withdrew one of its events, and says why."""
+
+    event_id: EventId
+    reason: Paragraph
+
+
+class Designation(Frozen):
+    """Who designates an actor as what ("United States" designates HTS "terrorist group")."""
+
+    by: ActorName
+    as_: Annotated[str, Field(alias="as", min_length=1, max_length=200)]
+
+
+class ActorDescribed(Frozen):
+    """What is known about an actor: aliases, kind, designations, allies."""
+
+    name: ActorName
+    aliases: Actors | None = None
+    kind: ActorKind | None = None
+    country: CountryCode | None = None
+    designations: Annotated[list[Designation], Field(max_length=100)] | None = None
+    allies: Actors | None = None
+
+
+# --- the envelope ---------------------------------------------------------------------------
+
+
+def start_of(moment: date | datetime) -> datetime:
+    """The first instant of a moment: itself, or midnight UTC of a plain date."""
+    if isinstance(moment, datetime):
+        return moment
+    return datetime.combine(moment, time.min, tzinfo=UTC)
+
+
+class EventBase(Frozen):
+    """The envelope every event shares."""
+
+    id: EventId
+    schema_version: Annotated[int, Field(ge=1)] = CURRENT_SCHEMA_VERSION
+    occurred_at: Moment
+    reported_at: Instant
+    source: Source
+    claimed_by: ActorName | None = None
+    location: Location | None = None
+    notes: Paragraph | None = None
+
+    @field_validator("schema_version")
+    @classmethod
+    def _known_version(cls, value: int) -> int:
+        if value > CURRENT_SCHEMA_VERSION:
+            raise contract_error(
+                f"version {value} is newer than this service understands "
+                f"(at most {CURRENT_SCHEMA_VERSION})"
+            )
+        return value
+
+    @field_validator("reported_at")
+    @classmethod
+    def _not_in_future(cls, value: datetime, info: ValidationInfo) -> datetime:
+        now = info.context.get("now") if isinstance(info.context, dict) else None
+        if isinstance(now, datetime) and value > now + CLOCK_SKEW:
+            raise contract_error(
+                f"lies in the future ({value.isoformat()} is after now, "
+                f"{now.isoformat(timespec='seconds')}, plus {int(CLOCK_SKEW.total_seconds() // 60)}"
+                " minutes of clock skew)"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _reported_after_occurred(self) -> EventBase:
+        if isinstance(self.occurred_at, datetime):
+            day_start = self.occurred_at.replace(hour=0, minute=0, second=0, microsecond=0)
+            too_early = self.reported_at < day_start
+        else:
+            # A plain date is read on the report's own calendar (its UTC offset).
+            too_early = self.reported_at.date() < self.occurred_at
+        if too_early:
+            raise contract_error(
+                f"precedes the day the event occurred ({self.occurred_at.isoformat()}): "
+                "a report cannot come before its event",
+                field="reported_at",
+            )
+        return self
+
+    @property
+    def occurred_precision(self) -> Literal["day", "instant"]:
+        return "instant" if isinstance(self.occurred_at, datetime) else "day"
+
+    @property
+    def subject_id(self) -> str:
+        """The id of the event this one is about (itself, unless it denies or retracts one)."""
+        return self.id
+
+
+# --- one model per type -----------------------------------------------------------------------
+
+
+class ControlChangedEvent(EventBase):
+    type: Literal["control.changed"]
+    location: Location
+    data: ControlChanged
+
+
+class ClashReportedEvent(EventBase):
+    type: Literal["clash.reported"]
+    location: Location
+    data: ClashReported
+
+
+class ForcesWithdrewEvent(EventBase):
+    type: Literal["forces.withdrew"]
+    location: Location
+    data: ForcesWithdrew
+
+
+class StrikeReportedEvent(EventBase):
+    type: Literal["strike.reported"]
+    location: Location
+    data: StrikeReported
+
+
+class CasualtiesReportedEvent(EventBase):
+    type: Literal["casualties.reported"]
+    location: Location
+    data: CasualtiesReported
+
+
+class StatementIssuedEvent(EventBase):
+    type: Literal["statement.issued"]
+    data: StatementIssued
+
+
+class ClaimDeniedEvent(EventBase):
+    type: Literal["claim.denied"]
+    data: ClaimDenied
+
+    @property
+    def subject_id(self) -> str:
+        return self.data.event_id
+
+    @model_validator(mode="after")
+    def _not_itself(self) -> ClaimDeniedEvent:
+        if self.data.event_id == self.id:
+            raise contract_error("an event cannot deny itself", field="data.event_id")
+        return self
+
+
+class EventRetractedEvent(EventBase):
+    type: Literal["event.retracted"]
+    data: EventRetracted
+
+    @property
+    def subject_id(self) -> str:
+        return self.data.event_id
+
+    @model_validator(mode="after")
+    def _not_itself(self) -> EventRetractedEvent:
+        if self.data.event_id == self.id:
+            raise contract_error("an event cannot retract itself", field="data.event_id")
+        return self
+
+
+class ActorDescribedEvent(EventBase):
+    type: Literal["actor.described"]
+    data: ActorDescribed
+
+
+Event = Annotated[
+    ControlChangedEvent
+    | ClashReportedEvent
+    | ForcesWithdrewEvent
+    | StrikeReportedEvent
+    | CasualtiesReportedEvent
+    | StatementIssuedEvent
+    | ClaimDeniedEvent
+    | EventRetractedEvent
+    | ActorDescribedEvent,
+    Field(discriminator="type"),
+]
+"""Any event of the contract, told apart by its ``type``."""
+
+EVENT_MODELS: dict[str, type[EventBase]] = {
+    "control.changed": ControlChangedEvent,
+    "clash.reported": ClashReportedEvent,
+    "forces.withdrew": ForcesWithdrewEvent,
+    "strike.reported": StrikeReportedEvent,
+    "casualties.reported": CasualtiesReportedEvent,
+    "statement.issued": StatementIssuedEvent,
+    "claim.denied": ClaimDeniedEvent,
+    "event.retracted": EventRetractedEvent,
+    "actor.described": ActorDescribedEvent,
+}
+
+
+class Envelope(EventBase):
+    """Any event read only as far as its envelope: ``data`` is left as an object.
+
+    Lets a consumer route an event by type, or describe one it cannot fully validate.
+    """
+
+    type: EventType
+    data: dict[str, Any]

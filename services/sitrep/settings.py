@@ -1,0 +1,55 @@
+"""One settings object for every Sitrep service, read from the environment."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_KAFKA_VERSION = "3.9.2"
+
+
+def _default_cache_dir() -> Path:
+    return Path.home() / ".cache" / "sitrep"
+
+
+class Settings(BaseSettings):
+    """Configuration shared by the CLI, the publisher and (later) the worker and API.
+
+    Every field can be set as ``SITREP_<FIELD>``; the bootstrap servers also as the
+    conventional ``KAFKA_BOOTSTRAP_SERVERS``.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="SITREP_", extra="ignore", frozen=True)
+
+    kafka_bootstrap_servers: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("KAFKA_BOOTSTRAP_SERVERS", "SITREP_KAFKA_BOOTSTRAP_SERVERS"),
+        description="An existing cluster to use instead of the local broker (host:port,...).",
+    )
+    kafka_version: str = Field(
+        default=DEFAULT_KAFKA_VERSION, description="Apache Kafka release the local broker runs."
+    )
+    kafka_port: int = Field(default=9092, ge=1, le=65535, description="First broker port.")
+    kafka_controller_port: int = Field(
+        default=9192, ge=1, le=65535, description="First KRaft controller port."
+    )
+    kafka_heap: str = Field(default="512m", description="Java heap per local broker.")
+    state_dir: Path = Field(
+        default=Path(".sitrep"), description="Where local services keep data, logs and pids."
+    )
+    cache_dir: Path = Field(
+        default_factory=_default_cache_dir,
+        description="Where downloaded Kafka jars are cached (outside the repository).",
+    )
+    events_partitions: int = Field(default=6, ge=1, le=1000)
+    replication_factor: int = Field(default=1, ge=1, le=5)
+
+    @property
+    def kafka_data_dir(self) -> Path:
+        return self.state_dir / "kafka"
+
+    def bootstrap_servers(self) -> str:
+        """The cluster to talk to: the configured one, else the local broker's first port."""
+        return self.kafka_bootstrap_servers or f"127.0.0.1:{self.kafka_port}"
