@@ -1,0 +1,56 @@
+# The interface for people and CI alike. Every target installs what it needs on first use.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+
+.PHONY: help install kafka-jars test unit integration lint up down status bench schemas clean
+
+help:
+	@echo "make up      start Sitrep locally (Kafka broker and topics)"
+	@echo "make down    stop everything make up started"
+	@echo "make test    lint, then every test (starts its own broker unless KAFKA_BOOTSTRAP_SERVERS is set)"
+	@echo "make lint    ruff + mypy --strict"
+	@echo "make bench   benchmarks (see BENCHMARKS.md)"
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+
+install: $(STAMP)
+
+kafka-jars: $(STAMP)
+	$(BIN)/sitrep kafka fetch
+
+lint: $(STAMP)
+	$(BIN)/ruff check services tests
+	$(BIN)/ruff format --check services tests
+	$(BIN)/mypy
+	$(BIN)/sitrep schemas --check
+
+test: lint kafka-jars
+	$(BIN)/pytest
+
+unit: $(STAMP)
+	$(BIN)/pytest tests/unit
+
+integration: kafka-jars
+	$(BIN)/pytest tests/integration
+
+up: kafka-jars
+	$(BIN)/sitrep kafka start
+
+down: $(STAMP)
+	$(BIN)/sitrep kafka stop
+
+status: $(STAMP)
+	$(BIN)/sitrep kafka status
+
+schemas: $(STAMP)
+	$(BIN)/sitrep schemas
+
+clean: down
+	rm -rf .sitrep

@@ -1,0 +1,1 @@
+"""The `sitrep` command: the one entry point for people."""

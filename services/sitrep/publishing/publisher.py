@@ -1,0 +1,126 @@
+"""The async client scrapers publish with: validates first, returns once the broker has it."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Any, Self
+
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
+
+from sitrep.contract import EventBase, encode_event, event_key, parse_event
+from sitrep.topics import EVENTS
+
+
+class PublishFailed(RuntimeError):
+    """The broker did not acknowledge the event: it may or may not be on the log.
+
+    Publishing the same event again is safe: the id makes it one event.
+    """
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """Where the broker stored an acknowledged event."""
+
+    event_id: str
+    topic: str
+    partition: int
+    offset: int
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Publisher:
+    """Publish contract-valid events to the event log.
+
+    Nothing invalid reaches the topic through it: every event is validated first and
+    :class:`~sitrep.contract.InvalidEvent` names each bad field. The producer is idempotent
+    with ``acks=all``; :meth:`publish` returns only after the broker acknowledged.
+    """
+
+    def __init__(
+        self,
+        bootstrap_servers: str,
+        *,
+        topic: str = EVENTS,
+        client_id: str = "sitrep-publisher",
+        request_timeout_ms: int = 30_000,
+        clock: Callable[[], datetime] = _utcnow,
+    ) -> None:
+        self._topic = topic
+        self._clock = clock
+        self._producer = AIOKafkaProducer(
+            bootstrap_servers=bootstrap_servers,
+            client_id=client_id,
+            acks="all",
+            enable_idempotence=True,
+            linger_ms=5,
+            request_timeout_ms=request_timeout_ms,
+        )
+        self._started = False
+
+    async def start(self) -> None:
+        try:
+            await self._producer.start()
+        except KafkaError as exc:
+            await self._producer.stop()
+            raise PublishFailed(f"cannot reach Kafka: {exc}") from exc
+        self._started = True
+
+    async def stop(self) -> None:
+        if self._started:
+            self._started = False
+            await self._producer.stop()
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    def validate(self, raw: EventBase | bytes | str | Mapping[str, Any]) -> EventBase:
+        """The event, checked against the contract as of now; raises ``InvalidEvent``."""
+        if isinstance(raw, EventBase):
+            raw = raw.model_dump(mode="json", by_alias=True, exclude_none=True)
+        return parse_event(raw, now=self._clock())
+
+    async def enqueue(
+        self, raw: EventBase | bytes | str | Mapping[str, Any]
+    ) -> asyncio.Future[Receipt]:
+        """Validate and hand the event to the producer; the future resolves on acknowledgement.
+
+        Lets a caller keep many events in flight. Raises ``InvalidEvent`` before anything is
+        sent when the event breaks the contract.
+        """
+        event = self.validate(raw)
+        try:
+            sent = await self._producer.send(
+                self._topic, value=encode_event(event), key=event_key(event)
+            )
+        except KafkaError as exc:
+            raise PublishFailed(f"event {event.id} was not sent: {exc}") from exc
+        return asyncio.ensure_future(self._receipt(event.id, sent))
+
+    async def publish(self, raw: EventBase | bytes | str | Mapping[str, Any]) -> Receipt:
+        """Validate, send and wait until the broker acknowledged the event."""
+        return await (await self.enqueue(raw))
+
+    async def _receipt(self, event_id: str, sent: asyncio.Future[Any]) -> Receipt:
+        try:
+            meta = await sent
+        except KafkaError as exc:
+            raise PublishFailed(f"event {event_id} was not acknowledged: {exc}") from exc
+        return Receipt(event_id, meta.topic, meta.partition, meta.offset)
