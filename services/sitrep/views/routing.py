@@ -64,4 +64,3 @@ def destinations(event: Event, gazetteer: Gazetteer) -> list[Destination]:
     assert event.location is not None  # the contract requires it for every other type
     place = gazetteer.resolve(event.location)
     return [Destination(place_key(root_of(place, gazetteer)), place)]
-
