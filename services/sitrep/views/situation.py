@@ -16,8 +16,9 @@ from sitrep.contract.events import (
 )
 from sitrep.resolution.actors import ActorRegistry
 from sitrep.resolution.places import Gazetteer
+from sitrep.views.actors import registry_of
 from sitrep.views.ledger import Ledger, evolve
-from sitrep.views.routing import Destination, destinations
+from sitrep.views.routing import REGISTRY_KEY, Destination, destinations
 
 
 @dataclass
@@ -44,10 +45,10 @@ class Situation:
             routes = list(target)
         else:
             routes = destinations(event, self.gazetteer)
-        if isinstance(event, ActorDescribedEvent):
-            self.registry = self.registry.describe(event)
         self.routes[event.id] = routes
         changed = {self._file(event, route) for route in routes}
+        if isinstance(event, ActorDescribedEvent):
+            self.registry = registry_of(self.ledgers.get(REGISTRY_KEY))
         for late in self.waiting.pop(event.id, []):
             self.routes[late.id] = list(routes)
             changed |= {self._file(late, route) for route in routes}

@@ -1,0 +1,79 @@
+"""Actors: canonical name, aliases, kind, designations, allies, and the places each holds."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sitrep.contract.events import ActorDescribedEvent
+from sitrep.resolution.actors import ActorRegistry, Designation
+from sitrep.views.control import ControlView
+from sitrep.views.ledger import Ledger, visible
+from sitrep.views.moments import Asked, order_key
+from sitrep.views.refs import ActorRef, actor_ref
+
+
+def registry_of(ledger: Ledger | None, asked: Asked | None = None) -> ActorRegistry:
+    """The registry from the descriptions in ``ledger`` (those known at ``asked``, if given).
+
+    Descriptions are applied in event order, never log order, so every worker and every
+    rebuild resolves names alike.
+    """
+    if ledger is None:
+        return ActorRegistry()
+    items = visible(ledger, asked).reports if asked is not None else tuple(ledger)
+    described = sorted(
+        (f.event for f in items if isinstance(f.event, ActorDescribedEvent)), key=order_key
+    )
+    return ActorRegistry().describe_all(described)
+
+
+@dataclass(frozen=True)
+class HeldPlace:
+    place_id: str
+    name: str
+    since: date | datetime | None
+    status: str
+
+
+@dataclass(frozen=True)
+class ActorView:
+    id: str
+    name: str
+    aliases: tuple[str, ...]
+    kind: str | None
+    country: str | None
+    designations: tuple[Designation, ...]
+    allies: tuple[ActorRef, ...]
+    controls: tuple[HeldPlace, ...]
+    described_by: tuple[str, ...]
+
+
+def actor_views(registry: ActorRegistry, control: Iterable[ControlView]) -> list[ActorView]:
+    """Every registered actor, and every actor holding a place, with the places it holds."""
+    held: dict[str, list[HeldPlace]] = {}
+    names: dict[str, ActorRef] = {}
+    for view in control:
+        if view.controller is not None:
+            names.setdefault(view.controller.id, view.controller)
+            held.setdefault(view.controller.id, []).append(
+                HeldPlace(view.place.id, view.place.name, view.since, view.status)
+            )
+    out = []
+    for actor_id in sorted(set(registry.actors) | set(held)):
+        actor = registry.actors.get(actor_id) or registry.resolve(names[actor_id].as_reported)
+        out.append(
+            ActorView(
+                id=actor.id,
+                name=actor.name,
+                aliases=actor.aliases,
+                kind=actor.kind,
+                country=actor.country,
+                designations=actor.designations,
+                allies=tuple(actor_ref(registry, a) for a in actor.allies),
+                controls=tuple(sorted(held.get(actor_id, []), key=lambda h: h.name)),
+                described_by=actor.described_by,
+            )
+        )
+    return out
