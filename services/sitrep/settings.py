@@ -7,6 +7,8 @@ from pathlib import Path
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from sitrep.topics import TopicNames
+
 DEFAULT_KAFKA_VERSION = "3.9.2"
 
 
@@ -43,12 +45,33 @@ class Settings(BaseSettings):
         default_factory=_default_cache_dir,
         description="Where downloaded Kafka jars are cached (outside the repository).",
     )
+    topic_namespace: str = Field(
+        default="sitrep",
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,100}$",
+        description="Prefix of every topic name (see sitrep.topics).",
+    )
     events_partitions: int = Field(default=6, ge=1, le=1000)
+    worker_id: str = Field(
+        default="sitrep-views",
+        description="The processors' consumer group and table prefix; a new id rebuilds from zero.",
+    )
+    seeds_dir: Path = Field(
+        default_factory=lambda: Path(__file__).resolve().parents[2] / "seeds",
+        description="The project's seeds: gazetteer additions, registry, events.",
+    )
+    gazetteer_countries: str = Field(
+        default="SY,IQ,LB,TR,JO,IL,PS",
+        description="GeoNames countries (ISO codes, comma-separated) the gazetteer loads; "
+        "empty for the whole world (slower start, more memory).",
+    )
     replication_factor: int = Field(default=1, ge=1, le=5)
 
     @property
     def kafka_data_dir(self) -> Path:
         return self.state_dir / "kafka"
+
+    def topics(self) -> TopicNames:
+        return TopicNames(self.topic_namespace)
 
     def bootstrap_servers(self) -> str:
         """The cluster to talk to: the configured one, else the local broker's first port."""

@@ -71,7 +71,7 @@ def _say_fetching(settings: Settings) -> None:
 async def _start_local(cluster: LocalCluster, nodes: int) -> tuple[StartResult, list[str]]:
     result = await cluster.start(nodes)
     replication = 3 if nodes == 3 else 1
-    specs = all_topics(cluster.settings.events_partitions, replication)
+    specs = all_topics(cluster.settings.events_partitions, replication, cluster.settings.topics())
     created = await ensure_topics(result.bootstrap_servers, specs, replication)
     return result, created
 
@@ -101,7 +101,9 @@ def start(
     if settings.kafka_bootstrap_servers:
         bootstrap = settings.kafka_bootstrap_servers
         _say(f"KAFKA_BOOTSTRAP_SERVERS is set: using {bootstrap}, not starting a local broker.")
-        specs = all_topics(settings.events_partitions, settings.replication_factor)
+        specs = all_topics(
+            settings.events_partitions, settings.replication_factor, settings.topics()
+        )
         try:
             created = asyncio.run(ensure_topics(bootstrap, specs, settings.replication_factor))
         except KafkaSetupError as exc:

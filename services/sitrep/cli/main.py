@@ -7,6 +7,7 @@ import typer
 from sitrep.cli.kafka import kafka_app
 from sitrep.cli.publish import publish
 from sitrep.cli.schemas import schemas
+from sitrep.cli.worker import worker
 
 app = typer.Typer(
     name="sitrep",
@@ -16,6 +17,7 @@ app = typer.Typer(
 )
 app.command()(publish)
 app.command()(schemas)
+app.command()(worker)
 app.add_typer(kafka_app, name="kafka", help="Run a local Apache Kafka broker (KRaft).")
 
 if __name__ == "__main__":

@@ -16,7 +16,6 @@ from rich.table import Table
 
 from sitrep.publishing import BatchReport, Publisher, PublishFailed, publish_lines
 from sitrep.settings import Settings
-from sitrep.topics import EVENTS
 
 err = Console(stderr=True)
 
@@ -95,7 +94,9 @@ def _print(report: BatchReport, out: Console) -> None:
 
 def publish(
     file: Annotated[str, typer.Argument(help="A JSON Lines file of events, or - for stdin.")],
-    topic: Annotated[str, typer.Option(help="Topic to publish to.")] = EVENTS,
+    topic: Annotated[
+        str | None, typer.Option(help="Topic to publish to (default: the event log).")
+    ] = None,
     json_report: Annotated[
         bool, typer.Option("--json", help="Print the summary as JSON on stdout.")
     ] = False,
@@ -103,7 +104,9 @@ def publish(
 ) -> None:
     """Publish a JSON Lines file of events. Exits 1 if any line was rejected or not acknowledged."""
     lines = _read(file)
-    bootstrap = Settings().bootstrap_servers()
+    settings = Settings()
+    bootstrap = settings.bootstrap_servers()
+    topic = topic or settings.topics().events
     try:
         report = asyncio.run(_publish(bootstrap, topic, lines, quiet or json_report))
     except PublishFailed as exc:

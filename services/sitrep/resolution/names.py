@@ -14,19 +14,42 @@ import unicodedata
 # Apostrophes, ayn and hamza marks: transliterations use them inconsistently or not at all.
 _MARKS = "'`´‘’ʻʼʽʾʿˈ′"
 _MARK_TABLE = str.maketrans("", "", _MARKS)
-_NON_WORD = re.compile(r"[^a-z0-9]+")
+# Letters Unicode does not decompose into a base letter and a mark (Turkish dotless i, Polish
+# l...), and Arabic letters written either way (ta marbuta/ha, alif maqsura/ya, tatweel).
+_LETTER_TABLE = str.maketrans(
+    {
+        "ı": "i",
+        "ł": "l",
+        "ø": "o",
+        "đ": "d",
+        "ħ": "h",
+        "ŧ": "t",
+        "ð": "d",
+        "þ": "th",
+        "æ": "ae",
+        "œ": "oe",
+        "ə": "e",
+        "ة": "ه",
+        "ى": "ي",
+        "ـ": "",
+    }
+)
+# Anything but a letter or digit, in any script: Arabic names fold to Arabic keys.
+_NON_WORD = re.compile(r"[\W_]+")
 # Articles and their assimilated forms (al-/el-/an-/ash-...) written as separate words.
 _ARTICLE_WORDS = "al el il ul an en ar er as es ash esh at et ath ad ed adh az ez dh"
 _ARTICLES = frozenset(_ARTICLE_WORDS.split())
-_VOWELS = re.compile(r"[aeiouy]")
+_NO_VOWELS = str.maketrans("", "", "aeiouy")
 _DOUBLES = re.compile(r"(.)\1+")
 
 
 def fold(name: str) -> str:
     """Lower case, no diacritics, no marks, words separated by one space."""
+    if name.isascii():  # the common case, and the same result as below, only faster
+        return _NON_WORD.sub(" ", name.translate(_MARK_TABLE).lower()).strip()
     decomposed = unicodedata.normalize("NFKD", name.translate(_MARK_TABLE))
-    ascii_only = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return _NON_WORD.sub(" ", ascii_only.casefold()).strip()
+    bare = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return _NON_WORD.sub(" ", bare.casefold().translate(_LETTER_TABLE)).strip()
 
 
 def skeleton(name: str) -> str:
@@ -36,7 +59,10 @@ def skeleton(name: str) -> str:
         if word in _ARTICLES:
             continue
         # "al" glued to the next word in some spellings (Alnuman) is left alone: too risky.
-        word = re.sub(r"([aeiou])h$", r"\1", word)
-        stripped = _DOUBLES.sub(r"\1", _VOWELS.sub("", word[1:]))
-        words.append(_DOUBLES.sub(r"\1", word[0] + stripped))
+        if len(word) > 1 and word[-1] == "h" and word[-2] in "aeiou":
+            word = word[:-1]
+        stripped = _DOUBLES.sub(r"\1", word[1:].translate(_NO_VOWELS))
+        if stripped[:1] == word[0]:  # the first letter doubled by the vowels gone (Aaqrab)
+            stripped = stripped[1:]
+        words.append(word[0] + stripped)
     return " ".join(words)

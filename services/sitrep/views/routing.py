@@ -2,16 +2,19 @@
 
 - An event about a place is filed under the place's *root*: the top of its chain of parents,
   so a city and its neighbourhoods share one ledger and "partial" can be decided locally.
-- A statement is filed under the actor it speaks for; an actor description under the registry.
+- A casualty figure is filed under the party it counts, so one worker holds every report of a
+  party and can reconcile them; a statement under the actor it speaks for; an actor
+  description under the registry.
 - A denial or retraction is filed wherever the event it concerns was filed.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sitrep.contract.events import (
     ActorDescribedEvent,
+    CasualtiesReportedEvent,
     ClaimDeniedEvent,
     Event,
     EventRetractedEvent,
@@ -36,8 +39,16 @@ def place_key(place: Place) -> str:
     return f"place:{place.id}"
 
 
+def _slug(name: str) -> str:
+    return fold(name).replace(" ", "-")
+
+
 def statements_key(actor_name: str) -> str:
-    return f"statements:{fold(actor_name).replace(' ', '-')}"
+    return f"statements:{_slug(actor_name)}"
+
+
+def casualties_key(party: str) -> str:
+    return f"casualties:{_slug(party)}"
 
 
 def root_of(place: Place, gazetteer: Gazetteer) -> Place:
@@ -62,5 +73,8 @@ def destinations(event: Event, gazetteer: Gazetteer) -> list[Destination]:
     if isinstance(event, ClaimDeniedEvent | EventRetractedEvent):
         raise ValueError("a denial or retraction is filed where the event it concerns went")
     assert event.location is not None  # the contract requires it for every other type
-    place = gazetteer.resolve(event.location)
+    # Ledgers keep a place's identity and position; its other names stay in the gazetteer.
+    place = replace(gazetteer.resolve(event.location), alternate_names=())
+    if isinstance(event, CasualtiesReportedEvent):
+        return [Destination(casualties_key(event.data.party), place)]
     return [Destination(place_key(root_of(place, gazetteer)), place)]

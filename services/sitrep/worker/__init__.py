@@ -1,0 +1,1 @@
+"""The stream processor: faust agents that file events in ledgers and publish the views."""

@@ -1,0 +1,42 @@
+"""The processor's own records: an event filed with its place, and where events went."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+import orjson
+
+from sitrep.contract import Event, event_to_dict, parse_event
+from sitrep.resolution.places import Place
+from sitrep.views.ledger import Filed
+from sitrep.views.routing import Destination
+
+
+def place_from(data: dict[str, Any] | None) -> Place | None:
+    if data is None:
+        return None
+    return Place(**{**data, "alternate_names": tuple(data.get("alternate_names") or ())})
+
+
+def _place_data(place: Place | None) -> dict[str, Any] | None:
+    if place is None:
+        return None
+    return asdict(place)
+
+
+def encode_filed(event: Event, place: Place | None) -> bytes:
+    return orjson.dumps({"event": event_to_dict(event), "place": _place_data(place)})
+
+
+def decode_filed(payload: bytes) -> Filed:
+    data = orjson.loads(payload)
+    return Filed(parse_event(data["event"]), place_from(data["place"]))
+
+
+def encode_routes(routes: list[Destination]) -> bytes:
+    return orjson.dumps([{"key": r.key, "place": _place_data(r.place)} for r in routes])
+
+
+def decode_routes(payload: bytes) -> list[Destination]:
+    return [Destination(r["key"], place_from(r["place"])) for r in orjson.loads(payload)]

@@ -1,0 +1,189 @@
+"""Running Sitrep's processors as a user does, in a namespace of topics of their own."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from aiokafka import AIOKafkaConsumer
+
+from sitrep.contract import Event
+from sitrep.kafka import ensure_topics
+from sitrep.publishing import Publisher
+from sitrep.topics import TopicNames, all_topics
+from sitrep.views.actors import registry_of
+from sitrep.views.routing import REGISTRY_KEY
+from sitrep.worker.projection import project
+from tests.seeded import seeded
+
+PARTITIONS = 6
+
+
+@dataclass
+class Stack:
+    """A namespace of topics on the session's cluster, and the workers running on it."""
+
+    bootstrap: str
+    names: TopicNames
+    log_dir: Path
+    workers: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    logs: list[IO[bytes]] = field(default_factory=list)
+
+    async def create_topics(self) -> None:
+        await ensure_topics(self.bootstrap, all_topics(PARTITIONS, 1, self.names), 1)
+
+    def start_worker(self, worker_id: str | None = None) -> subprocess.Popen[bytes]:
+        env = {
+            **os.environ,
+            "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap,
+            "SITREP_TOPIC_NAMESPACE": self.names.namespace,
+            "SITREP_WORKER_ID": worker_id or f"{self.names.namespace}-views",
+            "SITREP_EVENTS_PARTITIONS": str(PARTITIONS),
+        }
+        log = (self.log_dir / f"worker-{len(self.workers)}.log").open("wb")
+        self.logs.append(log)
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "sitrep.cli.main",
+                "worker",
+                "--seeds-only",
+                "--loglevel",
+                "info",
+            ],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=self.log_dir,
+        )
+        self.workers.append(proc)
+        return proc
+
+    def stop_worker(self, proc: subprocess.Popen[bytes], *, kill: bool = False) -> None:
+        proc.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+    def stop_all(self) -> None:
+        for proc in self.workers:
+            if proc.poll() is None:
+                self.stop_worker(proc)
+        for log in self.logs:
+            log.close()
+
+    async def publish(self, events: Iterable[Event | dict[str, Any]]) -> None:
+        async with Publisher(self.bootstrap, topic=self.names.events) as publisher:
+            futures = [await publisher.enqueue(e) for e in events]
+            await asyncio.gather(*futures)
+
+
+def new_stack(bootstrap: str, tmp_path: Path) -> Stack:
+    return Stack(bootstrap, TopicNames(f"t{uuid.uuid4().hex[:10]}"), tmp_path)
+
+
+async def latest(bootstrap: str, topic: str) -> dict[bytes, bytes | None]:
+    """The latest value of every key on ``topic`` now (what compaction would keep)."""
+    consumer = AIOKafkaConsumer(
+        topic, bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest"
+    )
+    await consumer.start()
+    try:
+        async with asyncio.timeout(30):
+            while not consumer.assignment():  # noqa: ASYNC110 - no event to await
+                await asyncio.sleep(0.05)
+            parts = list(consumer.assignment())
+            await consumer.seek_to_beginning(*parts)
+            ends = await consumer.end_offsets(parts)
+            out: dict[bytes, bytes | None] = {}
+            while [tp for tp, end in ends.items() if await consumer.position(tp) < end]:
+                for records in (await consumer.getmany(timeout_ms=300)).values():
+                    for record in records:
+                        out[record.key] = record.value
+        return out
+    finally:
+        await consumer.stop()
+
+
+async def end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
+    """The next offset of every partition of ``topic``."""
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        async with asyncio.timeout(30):
+            while not consumer.assignment():  # noqa: ASYNC110 - no event to await
+                await asyncio.sleep(0.05)
+            ends = await consumer.end_offsets(list(consumer.assignment()))
+        return {tp.partition: offset for tp, offset in ends.items()}
+    finally:
+        await consumer.stop()
+
+
+async def written_since(
+    bootstrap: str, topic: str, since: dict[int, int]
+) -> dict[bytes, bytes | None]:
+    """The latest value of every key written to ``topic`` after the offsets ``since``."""
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        async with asyncio.timeout(30):
+            while not consumer.assignment():  # noqa: ASYNC110 - no event to await
+                await asyncio.sleep(0.05)
+            parts = list(consumer.assignment())
+            for tp in parts:
+                consumer.seek(tp, since.get(tp.partition, 0))
+            ends = await consumer.end_offsets(parts)
+            out: dict[bytes, bytes | None] = {}
+            while [tp for tp, end in ends.items() if await consumer.position(tp) < end]:
+                for records in (await consumer.getmany(timeout_ms=300)).values():
+                    for record in records:
+                        out[record.key] = record.value
+        return out
+    finally:
+        await consumer.stop()
+
+
+async def all_views(stack: Stack) -> dict[str, dict[bytes, bytes]]:
+    """Every view topic's live records (tombstones dropped)."""
+    out = {}
+    for kind, topic in stack.names.views().items():
+        out[kind] = {
+            k: v for k, v in (await latest(stack.bootstrap, topic)).items() if v is not None
+        }
+    return out
+
+
+def expected_views(events: list[Event], names: TopicNames) -> dict[str, dict[bytes, bytes]]:
+    """What the views must say: the pure core's projection of the same events."""
+    situation = seeded(events)
+    registry = registry_of(situation.ledgers.get(REGISTRY_KEY))
+    by_topic: dict[str, dict[bytes, bytes]] = {topic: {} for topic in names.views().values()}
+    for ledger in situation.ledgers.values():
+        for (topic, key), value in project(ledger, registry, names).items():
+            if topic in by_topic:
+                by_topic[topic][key.encode()] = value
+    kinds = {topic: kind for kind, topic in names.views().items()}
+    return {kinds[topic]: records for topic, records in by_topic.items()}
+
+
+async def wait_for(check: Callable[[], Any], *, within: float = 90.0, every: float = 0.5) -> Any:
+    """Poll ``check`` (async) until it returns something truthy; return it, or fail."""
+    deadline = asyncio.get_running_loop().time() + within
+    last: Any = None
+    while asyncio.get_running_loop().time() < deadline:
+        last = await check()
+        if last:
+            return last
+        await asyncio.sleep(every)
+    raise AssertionError(f"not reached within {within}s (last: {last!r:.500})")

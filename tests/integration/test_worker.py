@@ -1,0 +1,150 @@
+"""The processors on a real broker: views from the seed article, duplicates, poison messages,
+rebuilds and two workers."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import orjson
+import pytest
+import pytest_asyncio
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient
+
+from sitrep.contract import Event
+from tests.integration.stack import (
+    Stack,
+    all_views,
+    end_offsets,
+    expected_views,
+    new_stack,
+    wait_for,
+    written_since,
+)
+from tests.seeded import seed_events
+
+pytestmark = pytest.mark.integration
+
+
+@pytest_asyncio.fixture
+async def stack(kafka_bootstrap: str, tmp_path: Path) -> AsyncIterator[Stack]:
+    running = new_stack(kafka_bootstrap, tmp_path)
+    await running.create_topics()
+    yield running
+    running.stop_all()
+
+
+async def views_match(stack: Stack, events: list[Event]) -> bool:
+    return await all_views(stack) == expected_views(events, stack.names)
+
+
+async def test_the_seed_article_becomes_the_views_the_core_computes(stack: Stack) -> None:
+    events = list(seed_events())
+    stack.start_worker()
+    await stack.publish(events)
+    await wait_for(lambda: views_match(stack, events))
+    views = await all_views(stack)
+    aleppo = orjson.loads(views["control"][b"sy-aleppo"])["view"]
+    assert aleppo["controller"]["name"] == "Hayat Tahrir al-Sham"
+    assert aleppo["status"] == "partial"
+    hama = orjson.loads(views["control"][b"sy-hama"])["view"]
+    assert hama["status"] == "disputed"
+    army = orjson.loads(views["casualties"][b"syrian-army"])["view"]
+    assert army["party"]["name"] == "Syrian Arab Army"
+
+
+async def test_duplicates_are_one_event(stack: Stack) -> None:
+    events = list(seed_events())
+    stack.start_worker()
+    await stack.publish(events)
+    await stack.publish(events)  # re-published: the same ids, one event each
+    await wait_for(lambda: views_match(stack, events))
+    strikes = await all_views(stack)
+    for value in strikes["strikes"].values():
+        sources = orjson.loads(value)["view"]["sources"]
+        assert len(sources) == len({s["event_id"] for s in sources})
+
+
+async def test_a_poison_message_goes_to_the_dead_letter_topic_and_processing_goes_on(
+    stack: Stack,
+) -> None:
+    events = list(seed_events())
+    producer = AIOKafkaProducer(bootstrap_servers=stack.bootstrap, acks="all")
+    await producer.start()
+    try:
+        await producer.send_and_wait(stack.names.events, b'{"id": "broken', key=b"poison-1")
+        await producer.send_and_wait(
+            stack.names.events, orjson.dumps({"id": "odd", "type": "town.seized"}), key=b"odd"
+        )
+    finally:
+        await producer.stop()
+    stack.start_worker()
+    await stack.publish(events)
+    await wait_for(lambda: views_match(stack, events))
+
+    consumer = AIOKafkaConsumer(
+        stack.names.dead_letter, bootstrap_servers=stack.bootstrap, auto_offset_reset="earliest"
+    )
+    await consumer.start()
+    try:
+        dead: dict[bytes, tuple[bytes, dict[str, bytes]]] = {}
+        while len(dead) < 2:
+            record = await consumer.getone()
+            dead[record.key] = (record.value, dict(record.headers))
+    finally:
+        await consumer.stop()
+    value, headers = dead[b"poison-1"]
+    assert value == b'{"id": "broken'
+    assert b"not valid JSON" in headers["sitrep.reason"]
+    assert headers["sitrep.source.topic"] == stack.names.events.encode()
+    assert b"unknown event type 'town.seized'" in dead[b"odd"][1]["sitrep.reason"]
+
+
+async def test_a_rebuild_from_zero_gives_byte_for_byte_the_same_views(stack: Stack) -> None:
+    events = list(seed_events())
+    first = stack.start_worker()
+    await stack.publish(events)
+    await wait_for(lambda: views_match(stack, events))
+    before = await all_views(stack)
+    stack.stop_worker(first)
+    marks = {
+        kind: await end_offsets(stack.bootstrap, topic)
+        for kind, topic in stack.names.views().items()
+    }
+
+    # A new consumer group reads the log from offset zero and publishes every view again.
+    stack.start_worker(worker_id=f"{stack.names.namespace}-rebuild")
+
+    async def rebuilt() -> dict[str, dict[bytes, bytes | None]] | None:
+        again = {
+            kind: await written_since(stack.bootstrap, topic, marks[kind])
+            for kind, topic in stack.names.views().items()
+        }
+        return again if all(set(again[k]) >= set(before[k]) for k in before) else None
+
+    again = await wait_for(rebuilt)
+    await asyncio.sleep(2)  # let a late, different record show itself if there is one
+    again = await rebuilt()
+    assert again is not None
+    assert {
+        kind: {k: v for k, v in records.items() if v is not None} for kind, records in again.items()
+    } == before
+
+
+async def test_two_workers_share_the_partitions_and_give_the_same_views(stack: Stack) -> None:
+    events = list(seed_events())
+    stack.start_worker()
+    stack.start_worker()
+    await stack.publish(events)
+    await wait_for(lambda: views_match(stack, events), within=120)
+    group = f"{stack.names.namespace}-views"
+    admin = AIOKafkaAdminClient(bootstrap_servers=stack.bootstrap)
+    await admin.start()
+    try:
+        described = await admin.describe_consumer_groups([group])
+    finally:
+        await admin.close()
+    members = described[0].groups[0][5]  # (error, group, state, protocol type, protocol, members)
+    assert len(members) == 2, "both workers are members of the group and share its partitions"
