@@ -49,6 +49,9 @@ down: $(STAMP)
 status: $(STAMP)
 	$(BIN)/sitrep kafka status
 
+bench: kafka-jars
+	$(BIN)/python -m bench.processors
+
 schemas: $(STAMP)
 	$(BIN)/sitrep schemas
 

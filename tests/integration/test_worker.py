@@ -148,3 +148,16 @@ async def test_two_workers_share_the_partitions_and_give_the_same_views(stack: S
         await admin.close()
     members = described[0].groups[0][5]  # (error, group, state, protocol type, protocol, members)
     assert len(members) == 2, "both workers are members of the group and share its partitions"
+
+
+async def test_a_worker_killed_mid_stream_resumes_without_losing_or_double_counting(
+    stack: Stack,
+) -> None:
+    events = list(seed_events())
+    victim = stack.start_worker()
+    await stack.publish(events[: len(events) // 2])
+    await asyncio.sleep(4)
+    stack.stop_worker(victim, kill=True)  # SIGKILL: no clean shutdown, no final commit
+    await stack.publish(events)  # the rest, and the first half again
+    stack.start_worker()
+    await wait_for(lambda: views_match(stack, events))

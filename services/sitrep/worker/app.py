@@ -22,6 +22,7 @@ from collections.abc import Iterable
 from typing import Any
 
 import orjson
+from aiokafka.partitioner import DefaultPartitioner
 
 from sitrep.contract import Event, InvalidEvent, parse_event
 from sitrep.contract.events import ClaimDeniedEvent, EventRetractedEvent
@@ -50,25 +51,35 @@ def _problem(reason: str) -> list[tuple[str, bytes]]:
 class LedgerStore:
     """The fold agent's state: ledgers in memory, rows in the faust table, what was published."""
 
-    def __init__(self, reports: Any, names: TopicNames) -> None:
+    def __init__(self, reports: Any, names: TopicNames, partitions: int) -> None:
         self.reports = reports
         self.names = names
+        self.partitions = partitions
+        self.owned: set[int] = set()
+        """Partitions of the filed topic this worker holds now."""
         self.ledgers: dict[str, Ledger] = {}
         self.published: dict[str, ViewRecords] = {}
         self.indexed = False
         self.registry = ActorRegistry()
         self.touched: set[str] = set()
 
-    def forget(self) -> None:
+    def forget(self, owned: set[int] | None = None) -> None:
         """After a rebalance the partitions held may differ: rebuild from the table lazily."""
+        if owned is not None:
+            self.owned = owned
         self.ledgers.clear()
         self.published.clear()
         self.indexed = False
 
     def _index(self) -> None:
+        # The in-memory store keeps rows of partitions since revoked: index only those held,
+        # or a stale copy of another worker's ledger would be published over its views.
         self.indexed = True
         for row_key, payload in self.reports.items():
-            ledger_key = bytes(row_key).split(SEP, 1)[0].decode()
+            ledger_bytes = bytes(row_key).split(SEP, 1)[0]
+            if partition_of(ledger_bytes, self.partitions) not in self.owned:
+                continue
+            ledger_key = ledger_bytes.decode()
             filed = decode_filed(payload)
             ledger = self.ledgers.get(ledger_key) or Ledger(ledger_key)
             self.ledgers[ledger_key] = evolve(ledger, filed.event, filed.place)
@@ -113,6 +124,8 @@ def create_app(settings: Settings, gazetteer: Gazetteer) -> Any:
     import faust  # faust inspects sys.argv when imported: only when a worker is built
 
     bootstrap = settings.bootstrap_servers()
+    datadir = (settings.state_dir / "faust" / settings.worker_id).resolve()
+    datadir.mkdir(parents=True, exist_ok=True)
     app = faust.App(
         settings.worker_id,
         broker=[f"kafka://{server}" for server in bootstrap.split(",")],
@@ -128,6 +141,11 @@ def create_app(settings: Settings, gazetteer: Gazetteer) -> Any:
         broker_commit_every=1000,
         broker_commit_interval=1.0,
         stream_buffer_maxsize=4096,
+        # A worker that dies is noticed within 10 s, so its partitions move on quickly
+        # (the default, 60 s, stalls every view that long after a crash).
+        broker_session_timeout=10.0,
+        broker_heartbeat_interval=3.0,
+        datadir=str(datadir),
         # Everything Sitrep puts on Kafka is bytes it encoded itself (orjson).
         key_serializer="raw",
         value_serializer="raw",
@@ -149,7 +167,9 @@ def create_app(settings: Settings, gazetteer: Gazetteer) -> Any:
     }
     routes = app.Table("routes", default=None, **table_opts)
     waiting = app.Table("waiting", default=None, **table_opts)
-    store = LedgerStore(app.Table("reports", default=None, **table_opts), names)
+    store = LedgerStore(
+        app.Table("reports", default=None, **table_opts), names, settings.events_partitions
+    )
     registry_ready = asyncio.Event()
 
     async def dead_letter(event: Any, reason: str) -> Any:
@@ -165,11 +185,13 @@ def create_app(settings: Settings, gazetteer: Gazetteer) -> Any:
         )
         return await dead.send(key=event.key, value=event.value, headers=headers, force=True)
 
-    async def forward(event: Event, dests: Iterable[Destination]) -> None:
+    async def forward(
+        event: Event, dests: Iterable[Destination], origin: tuple[int, int] | None = None
+    ) -> None:
         # Attached to the event being processed: faust sends these before it commits the
         # event's offset, so a crash before then replays the event instead of losing it.
         for d in dests:
-            await filed.send(key=d.key.encode(), value=encode_filed(event, d.place))
+            await filed.send(key=d.key.encode(), value=encode_filed(event, d.place, origin))
 
     async def route_one(event: Any) -> None:
         try:
@@ -197,7 +219,7 @@ def create_app(settings: Settings, gazetteer: Gazetteer) -> Any:
             except ValueError as exc:
                 await dead_letter(event, f"cannot be filed: {exc}")
                 return
-        await forward(parsed, dests)
+        await forward(parsed, dests, (event.message.partition, event.message.offset))
         routes[key] = encode_routes(dests)
         held_back = waiting.get(key)
         if held_back is not None:
@@ -233,29 +255,48 @@ def create_app(settings: Settings, gazetteer: Gazetteer) -> Any:
                 log.exception("cannot fold %s", event.message)
                 await dead_letter(event, f"cannot be folded: {type(exc).__name__}: {exc}")
 
+    def settled() -> bool:
+        """Not rebalancing, and the tables restored: the store may be read."""
+        return not (
+            app.rebalancing or app.in_recovery or not app.tables.recovery.completed.is_set()
+        )
+
     async def flush() -> None:
         """Publish what changed in the views since the last flush."""
-        await publish(store.take_changes())
+        if settled():
+            await publish(store.take_changes())
 
     async def on_registry(descriptions: list[Any]) -> None:
         registry = registry_of(_ledger_of_descriptions(descriptions))
         if registry != store.registry:
             store.registry = registry
-            store.touch_all()
+            if settled():
+                store.touch_all()
+            else:
+                store.forget()  # re-indexed, and every ledger re-projected, once settled
 
     async def registry_feed() -> None:
         await follow_registry(bootstrap, names.registry, on_registry, ready=registry_ready)
 
-    async def on_revoked(sender: Any, revoked: Any, **kwargs: Any) -> None:
-        store.forget()
+    async def on_assigned(sender: Any, assigned: Any, **kwargs: Any) -> None:
+        store.forget({tp.partition for tp in assigned if tp.topic == names.filed})
 
     # Registered by call, not decorator: faust is untyped here (see pyproject's mypy section).
     app.agent(events, name="route")(route)
     app.agent(filed, name="fold")(fold)
     app.task(registry_feed)
     app.timer(FLUSH_EVERY_S)(flush)
-    app.on_partitions_revoked.connect(on_revoked)
+    app.on_partitions_assigned.connect(on_assigned)
     return app
+
+
+_PARTITIONER = DefaultPartitioner()
+
+
+def partition_of(key: bytes, partitions: int) -> int:
+    """The partition Kafka's default partitioner gives ``key`` (as the producer does)."""
+    every = list(range(partitions))
+    return int(_PARTITIONER(key, every, every))
 
 
 def _ledger_of_descriptions(descriptions: list[Any]) -> Ledger:

@@ -25,8 +25,13 @@ def _place_data(place: Place | None) -> dict[str, Any] | None:
     return asdict(place)
 
 
-def encode_filed(event: Event, place: Place | None) -> bytes:
-    return orjson.dumps({"event": event_to_dict(event), "place": _place_data(place)})
+def encode_filed(event: Event, place: Place | None, origin: tuple[int, int] | None = None) -> bytes:
+    """A filed record; ``origin`` is the (partition, offset) of the event on the log, kept in
+    the ledger's table row so the state says which offsets it has folded."""
+    record: dict[str, Any] = {"event": event_to_dict(event), "place": _place_data(place)}
+    if origin is not None:
+        record["origin"] = {"partition": origin[0], "offset": origin[1]}
+    return orjson.dumps(record)
 
 
 def decode_filed(payload: bytes) -> Filed:

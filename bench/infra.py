@@ -1,0 +1,227 @@
+"""Plumbing for the benchmarks: a broker of their own, offsets and timestamps, a worker process."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+
+from sitrep.kafka import LocalCluster
+from sitrep.settings import Settings
+from sitrep.topics import TopicNames
+
+# Below Linux's ephemeral range (32768-60999), so client sockets never take a broker's port.
+_PORT_RANGE = (20000, 32000)
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port_block(count: int) -> int:
+    """The first of ``count`` consecutive loopback ports that are free now."""
+    low, high = _PORT_RANGE
+    for _ in range(500):
+        base = random.randrange(low, high - count)
+        if all(_port_free(base + i) for i in range(count)):
+            return base
+    raise RuntimeError(f"no {count} consecutive free ports in {_PORT_RANGE}")
+
+
+def private_cluster(state_dir: Path) -> LocalCluster:
+    """A one-node LocalCluster in ``state_dir`` on ports free now (not the `make up` broker)."""
+    base = free_port_block(2)
+    settings = Settings(state_dir=state_dir, kafka_port=base, kafka_controller_port=base + 1)
+    return LocalCluster(settings)
+
+
+class Offsets:
+    """End offsets, a group's committed offsets, and record timestamps, by topic."""
+
+    def __init__(self, bootstrap: str) -> None:
+        self.bootstrap = bootstrap
+        self.consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+        self.admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+
+    async def start(self) -> None:
+        await self.consumer.start()
+        await self.admin.start()
+
+    async def stop(self) -> None:
+        await self.consumer.stop()
+        await self.admin.close()
+
+    async def partitions(self, topic: str) -> list[TopicPartition]:
+        for _ in range(100):
+            for described in await self.admin.describe_topics([topic]):
+                if described["topic"] == topic and described["error_code"] == 0:
+                    found = [
+                        p.get("partition", p.get("partition_index"))
+                        for p in described["partitions"]
+                    ]
+                    if found:
+                        return [TopicPartition(topic, int(p)) for p in sorted(found)]
+            await asyncio.sleep(0.05)
+        raise RuntimeError(f"topic {topic} has no partitions")
+
+    async def ends(self, topics: Iterable[str]) -> dict[TopicPartition, int]:
+        parts = [tp for topic in topics for tp in await self.partitions(topic)]
+        ends: dict[TopicPartition, int] = await self.consumer.end_offsets(parts)
+        return ends
+
+    async def total(self, topics: Iterable[str]) -> int:
+        return sum((await self.ends(topics)).values())
+
+    async def committed(self, group: str) -> dict[TopicPartition, int]:
+        offsets = await self.admin.list_consumer_group_offsets(group)
+        return {tp: meta.offset for tp, meta in offsets.items() if meta is not None}
+
+    async def timestamps(self, wanted: dict[TopicPartition, int]) -> dict[TopicPartition, float]:
+        """The timestamp (s since the epoch) of the record at each offset in ``wanted``."""
+        consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False)
+        await consumer.start()
+        out: dict[TopicPartition, float] = {}
+        try:
+            for tp, offset in wanted.items():
+                consumer.assign([tp])
+                consumer.seek(tp, offset)
+                async with asyncio.timeout(10):
+                    while tp not in out:
+                        batch = await consumer.getmany(tp, timeout_ms=1000, max_records=1)
+                        for record in batch.get(tp, []):
+                            out[tp] = record.timestamp / 1000
+        finally:
+            await consumer.stop()
+        return out
+
+    async def edges(self, topics: Iterable[str]) -> tuple[float | None, float | None]:
+        """When the first and the last record on ``topics`` were written (s since the epoch)."""
+        ends = {tp: end for tp, end in (await self.ends(topics)).items() if end > 0}
+        if not ends:
+            return None, None
+        firsts = await self.timestamps({tp: 0 for tp in ends})
+        lasts = await self.timestamps({tp: end - 1 for tp, end in ends.items()})
+        return min(firsts.values()), max(lasts.values())
+
+    async def delete_prefixed(self, prefixes: tuple[str, ...]) -> None:
+        """Delete the topics whose names start with one of ``prefixes`` (this run's own)."""
+        names = [t for t in await self.admin.list_topics() if t.startswith(prefixes)]
+        if names:
+            await self.admin.delete_topics(names)
+
+
+@dataclass
+class WorkerProcess:
+    """One ``sitrep worker --seeds-only`` subprocess, logging to a file."""
+
+    proc: subprocess.Popen[bytes]
+    log_path: Path
+    log: IO[bytes]
+    spawned: float = field(default_factory=time.time)
+
+    @classmethod
+    def start(
+        cls,
+        bootstrap: str,
+        names: TopicNames,
+        worker_id: str,
+        partitions: int,
+        workdir: Path,
+        *,
+        profile: Path | None = None,
+    ) -> WorkerProcess:
+        env = {
+            **os.environ,
+            "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+            "SITREP_TOPIC_NAMESPACE": names.namespace,
+            "SITREP_WORKER_ID": worker_id,
+            "SITREP_EVENTS_PARTITIONS": str(partitions),
+        }
+        runner = ["-m", "cProfile", "-o", str(profile)] if profile else []
+        workdir.mkdir(parents=True, exist_ok=True)
+        log_path = workdir / "worker.log"
+        log = log_path.open("wb")
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                *runner,
+                "-m",
+                "sitrep.cli.main",
+                "worker",
+                "--seeds-only",
+                "--loglevel",
+                "info",
+            ],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            cwd=workdir,  # faust keeps its <worker id>-data directory there
+        )
+        return cls(proc, log_path, log)
+
+    def log_text(self) -> str:
+        return self.log_path.read_text(encoding="utf-8", errors="replace")
+
+    async def wait_ready(self, within: float = 120.0) -> float:
+        """When (s since the epoch) the worker logged that it is ready."""
+        deadline = time.monotonic() + within
+        while time.monotonic() < deadline:
+            if "[^Worker]: Ready" in self.log_text():
+                return time.time()
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"the worker exited ({self.proc.returncode}):\n{self.tail()}")
+            await asyncio.sleep(0.01)
+        raise RuntimeError(f"the worker was not ready within {within}s:\n{self.tail()}")
+
+    def tail(self, lines: int = 30) -> str:
+        return "\n".join(self.log_text().splitlines()[-lines:])
+
+    def peak_rss_mib(self) -> float | None:
+        """The process's peak resident set size (VmHWM), in MiB."""
+        try:
+            status = Path(f"/proc/{self.proc.pid}/status").read_text(encoding="ascii")
+        except OSError:
+            return None
+        for line in status.splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+        return None
+
+    def cpu_seconds(self) -> float | None:
+        """User + system CPU time the process has used so far."""
+        try:
+            fields = Path(f"/proc/{self.proc.pid}/stat").read_text(encoding="ascii")
+        except OSError:
+            return None
+        after = fields.rsplit(")", 1)[1].split()
+        ticks = os.sysconf("SC_CLK_TCK")
+        return (int(after[11]) + int(after[12])) / ticks
+
+    def stop(self, grace: float = 30.0) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=grace)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()

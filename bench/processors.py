@@ -1,0 +1,595 @@
+"""The processors' benchmark: `make bench`, or ``python -m bench.processors [--events N] ...``.
+
+In one run, on one broker (``KAFKA_BOOTSTRAP_SERVERS`` if set, else a one-node LocalCluster of
+its own on free ports, stopped at the end), in a fresh namespace of topics:
+
+1. pre-loads N synthetic events (:mod:`bench.load`) onto the event log with the Publisher;
+2. throughput: reads the log with a bare aiokafka consumer that only decodes (the ceiling),
+   then starts one Sitrep worker from zero and times it until the views are caught up (its
+   group committed the ends of the event log and the filed topic, and the view topics stopped
+   growing; the end is the timestamp of the last view record written);
+3. latency at a steady R events/s for S seconds, with the worker caught up: publish (just
+   before the Publisher is handed the event) to the event's key first appearing on the control
+   view (every ``--probe-every``-th event is a control.changed at a new place, the others are
+   the usual mix); next to it, the broker's own produce (acks=all) to consume latency at the
+   same rate, with records of the same size;
+4. prints one table, and the worker's peak RSS.
+
+Speed is measured here, never asserted by tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import math
+import os
+import pstats
+import resource
+import shlex
+import signal
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import orjson
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from bench.infra import Offsets, WorkerProcess, private_cluster
+from bench.load import SyntheticLoad, ledger_shares
+from sitrep.kafka import LocalCluster, ensure_topics
+from sitrep.publishing import Publisher
+from sitrep.settings import Settings
+from sitrep.topics import TopicNames, TopicSpec, all_topics
+
+PARTITIONS = 6
+BARE_RUNS = 3
+GOAL_RATE = 20_000
+GOAL_RATIO = 0.5
+GOAL_P99_MS = 100.0
+
+
+def say(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+# -- measurements ------------------------------------------------------------------------------
+
+
+@dataclass
+class Throughput:
+    events: int
+    publish_s: float
+    bare_s: list[float]
+    startup_s: float
+    route_s: float
+    views_s: float
+    filed: int
+    dead: int
+    view_records: int
+    worker_cpu_s: float | None
+    broker_cpu_s: float | None
+    machine_busy_cores: float
+    biggest_ledger: tuple[str, int]
+    ledgers: int
+
+    @property
+    def bare_rate(self) -> float:
+        return self.events / sorted(self.bare_s)[len(self.bare_s) // 2]
+
+    @property
+    def worker_rate(self) -> float:
+        return self.events / self.views_s
+
+
+@dataclass
+class Latency:
+    sent: int
+    seconds: float
+    samples: list[float] = field(default_factory=list)
+    missing: int = 0
+
+    def quantile(self, q: float) -> float:
+        ordered = sorted(self.samples)
+        if not ordered:
+            return math.nan
+        return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
+
+
+def cpu_of_pid(pid: int | None) -> float | None:
+    if pid is None:
+        return None
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii")
+    except OSError:
+        return None
+    after = stat.rsplit(")", 1)[1].split()
+    return (int(after[11]) + int(after[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def machine_ticks() -> tuple[int, int]:
+    """(busy, total) jiffies of every CPU since boot."""
+    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = values[3] + values[4]  # idle + iowait
+    return sum(values) - idle, sum(values)
+
+
+async def _assigned(offsets: Offsets, topic: str) -> AIOKafkaConsumer:
+    """A started consumer without a group, assigned every partition of ``topic``."""
+    parts = await offsets.partitions(topic)
+    consumer = AIOKafkaConsumer(bootstrap_servers=offsets.bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    consumer.assign(parts)
+    return consumer
+
+
+async def publish_all(bootstrap: str, topic: str, events: Sequence[dict[str, Any]]) -> float:
+    """Publish ``events`` (enqueue all, then wait for every acknowledgement); seconds taken."""
+    started = time.perf_counter()
+    async with Publisher(bootstrap, topic=topic, client_id="sitrep-bench") as publisher:
+        futures = [await publisher.enqueue(e) for e in events]
+        await asyncio.gather(*futures)
+    return time.perf_counter() - started
+
+
+async def bare_consumer(offsets: Offsets, topic: str, count: int) -> float:
+    """Seconds a plain consumer (no group, every partition) takes to read and decode ``count``."""
+    consumer = await _assigned(offsets, topic)
+    try:
+        await consumer.seek_to_beginning()
+        started = time.perf_counter()
+        seen = 0
+        async with asyncio.timeout(300):
+            while seen < count:
+                for records in (await consumer.getmany(timeout_ms=1000)).values():
+                    for record in records:
+                        orjson.loads(record.value)
+                    seen += len(records)
+        return time.perf_counter() - started
+    finally:
+        await consumer.stop()
+
+
+async def worker_throughput(
+    offsets: Offsets,
+    worker: WorkerProcess,
+    names: TopicNames,
+    group: str,
+    load: SyntheticLoad,
+    events: list[dict[str, Any]],
+    publish_s: float,
+    bare_s: list[float],
+    broker_pid: int | None,
+    within: float = 1800.0,
+) -> Throughput:
+    """Wait for the worker to be ready, then until it has caught up; time its stages."""
+    busy0, total0 = machine_ticks()
+    broker_cpu0 = cpu_of_pid(broker_pid)
+    ready = await worker.wait_ready()
+    say(f"worker ready after {ready - worker.spawned:.1f} s; folding {len(events):,} events")
+    inputs = [names.events, names.filed]
+    views = [*names.views().values(), names.registry]
+    deadline = time.monotonic() + within
+    last_views = -1
+    stable = 0
+    caught_at = 0.0
+    while True:
+        await asyncio.sleep(0.25)
+        if worker.proc.poll() is not None:
+            raise RuntimeError(f"the worker exited ({worker.proc.returncode}):\n{worker.tail()}")
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the worker did not catch up within {within}s")
+        ends = await offsets.ends(inputs)
+        committed = await offsets.committed(group)
+        behind = sum(max(0, end - committed.get(tp, 0)) for tp, end in ends.items())
+        total_views = await offsets.total(views)
+        if behind == 0 and total_views == last_views:
+            stable += 1
+            if stable >= 2:  # 0.5 s without a view record: ten flush periods
+                break
+        else:
+            stable = 0
+            caught_at = time.time()
+        last_views = total_views
+    busy1, total1 = machine_ticks()
+    worker_cpu = worker.cpu_seconds()
+    broker_cpu1 = cpu_of_pid(broker_pid)
+    filed_first, filed_last = await offsets.edges([names.filed])
+    _, views_last = await offsets.edges(views)
+    start = min(t for t in (ready, filed_first) if t is not None)
+    shares = ledger_shares(load, events)
+    biggest = shares.most_common(1)[0]
+    return Throughput(
+        events=len(events),
+        publish_s=publish_s,
+        bare_s=bare_s,
+        startup_s=start - worker.spawned,
+        route_s=(filed_last or start) - start,
+        views_s=(views_last or caught_at) - start,
+        filed=await offsets.total([names.filed]),
+        dead=await offsets.total([names.dead_letter]),
+        view_records=total_views,
+        worker_cpu_s=worker_cpu,
+        broker_cpu_s=(
+            broker_cpu1 - broker_cpu0 if broker_cpu0 is not None and broker_cpu1 else None
+        ),
+        machine_busy_cores=(busy1 - busy0) / (total1 - total0) * (os.cpu_count() or 1),
+        biggest_ledger=(biggest[0], biggest[1]),
+        ledgers=len(shares),
+    )
+
+
+async def paced(
+    rate: float, total: int, send: Callable[[int], Any], clock: Callable[[], float]
+) -> float:
+    """Call ``send(i)`` for i in 0..total-1 at ``rate`` per second; seconds it took."""
+    started = clock()
+    i = 0
+    while i < total:
+        due = started + i / rate
+        now = clock()
+        if due > now:
+            await asyncio.sleep(due - now)
+        while i < total and started + i / rate <= clock():
+            await send(i)
+            i += 1
+    return clock() - started
+
+
+async def collect(
+    consumer: AIOKafkaConsumer,
+    arrived: dict[bytes, float],
+    wanted: Callable[[bytes], bool],
+    clock: Callable[[], float],
+) -> None:
+    """Record when each wanted key first arrives, until cancelled."""
+    while True:
+        batch = await consumer.getmany(timeout_ms=100)
+        now = clock()
+        for records in batch.values():
+            for record in records:
+                key = record.key
+                if key is not None and key not in arrived and wanted(key):
+                    arrived[key] = now
+
+
+async def _wait_all(arrived: dict[bytes, float], expected: int, quiet: float = 30.0) -> None:
+    """Until every expected key arrived, or none arrived for ``quiet`` seconds."""
+    seen, since = len(arrived), time.monotonic()
+    while len(arrived) < expected and time.monotonic() - since < quiet:
+        await asyncio.sleep(0.05)
+        if len(arrived) > seen:
+            seen, since = len(arrived), time.monotonic()
+
+
+async def broker_latency(
+    offsets: Offsets, topic: str, rate: float, seconds: float, sample: bytes
+) -> Latency:
+    """Produce (acks=all, idempotent, linger 5 ms: as the Publisher) to consume, at ``rate``."""
+    total = int(rate * seconds)
+    consumer = await _assigned(offsets, topic)
+    producer = AIOKafkaProducer(
+        bootstrap_servers=offsets.bootstrap, acks="all", enable_idempotence=True, linger_ms=5
+    )
+    await producer.start()
+    clock = time.perf_counter
+    sent: dict[bytes, float] = {}
+    arrived: dict[bytes, float] = {}
+    futures: list[asyncio.Future[Any]] = []
+    try:
+        # Warm-up, not timed: metadata, the producer id, a first batch to every partition.
+        await asyncio.gather(
+            *[await producer.send(topic, sample, partition=p) for p in range(PARTITIONS)]
+        )
+        await consumer.seek_to_end()
+        for tp in consumer.assignment():
+            await consumer.position(tp)
+        reader = asyncio.create_task(collect(consumer, arrived, lambda k: True, clock))
+
+        async def send(i: int) -> None:
+            key = b"probe-%d" % i
+            sent[key] = clock()
+            futures.append(await producer.send(topic, value=sample + key, key=key))
+
+        took = await paced(rate, total, send, clock)
+        await asyncio.gather(*futures)
+        await _wait_all(arrived, total)
+        reader.cancel()
+    finally:
+        await producer.stop()
+        await consumer.stop()
+    samples = [(arrived[k] - t) * 1000 for k, t in sent.items() if k in arrived]
+    return Latency(total, took, samples, total - len(samples))
+
+
+async def sitrep_latency(
+    offsets: Offsets,
+    names: TopicNames,
+    load: SyntheticLoad,
+    rate: float,
+    seconds: float,
+    probe_every: int,
+) -> Latency:
+    """Publish at ``rate``; every ``probe_every``-th event is timed to the control view."""
+    total = int(rate * seconds)
+    warm_up, *probe_list = load.probes(1 + math.ceil(total / probe_every))
+    events: list[tuple[bytes | None, dict[str, Any]]] = []
+    for i in range(total):
+        if i % probe_every == 0:
+            key, event = probe_list[i // probe_every]
+            events.append((key.encode(), event))
+        else:
+            events.append((None, load.event()))
+    wanted = {key for key, _ in events if key is not None}
+    consumer = await _assigned(offsets, names.view_control)
+    clock = time.perf_counter
+    sent: dict[bytes, float] = {}
+    arrived: dict[bytes, float] = {}
+    futures: list[asyncio.Future[Any]] = []
+    try:
+        await consumer.seek_to_end()
+        for tp in consumer.assignment():
+            await consumer.position(tp)
+        reader = asyncio.create_task(collect(consumer, arrived, wanted.__contains__, clock))
+        async with Publisher(
+            offsets.bootstrap, topic=names.events, client_id="sitrep-bench"
+        ) as pub:
+            await pub.publish(warm_up[1])  # not timed: metadata and the producer id
+
+            async def send(i: int) -> None:
+                key, event = events[i]
+                if key is not None:
+                    sent[key] = clock()
+                futures.append(await pub.enqueue(event))
+
+            took = await paced(rate, total, send, clock)
+            await asyncio.gather(*futures)
+        await _wait_all(arrived, len(wanted))
+        reader.cancel()
+    finally:
+        await consumer.stop()
+    samples = [(arrived[k] - t) * 1000 for k, t in sent.items() if k in arrived]
+    return Latency(total, took, samples, len(wanted) - len(samples))
+
+
+# -- the run -----------------------------------------------------------------------------------
+
+
+@dataclass
+class Results:
+    bootstrap: str
+    broker: str
+    throughput: Throughput
+    sitrep: Latency
+    broker_latency: Latency
+    peak_rss_mib: float | None
+    rss_after_catch_up_mib: float | None
+
+
+def _broker_pid(cluster: LocalCluster | None) -> int | None:
+    if cluster is None:
+        return None
+    state = cluster.state()
+    if state is None:
+        return None
+    pid_file = cluster.nodes(state)[0].pid_file
+    try:
+        return int(pid_file.read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
+async def run(args: argparse.Namespace, workdir: Path, workers: list[WorkerProcess]) -> Results:
+    external = Settings().kafka_bootstrap_servers
+    cluster: LocalCluster | None = None
+    if external:
+        bootstrap, broker = external, f"KAFKA_BOOTSTRAP_SERVERS={external}"
+    else:
+        cluster = private_cluster(workdir / "state")
+        say("starting a one-node broker of the benchmark's own")
+        started = await cluster.start(1)
+        bootstrap = started.bootstrap_servers
+        broker = f"LocalCluster, 1 node, Kafka {started.kafka_version}, {bootstrap}"
+    run_id = uuid.uuid4().hex[:8]
+    names = TopicNames(f"bench{run_id}")
+    group = f"bench{run_id}-views"
+    offsets = Offsets(bootstrap)
+    try:
+        latency_topic = f"{names.namespace}.bench.latency"
+        await ensure_topics(
+            bootstrap,
+            [*all_topics(PARTITIONS, 1, names), TopicSpec(latency_topic, PARTITIONS)],
+            1,
+        )
+        await offsets.start()
+        say(f"generating {args.events:,} events")
+        load = SyntheticLoad(run_id, seed=args.seed)
+        events = load.preload(args.events)
+        say(f"publishing them to {names.events}")
+        publish_s = await publish_all(bootstrap, names.events, events)
+        say(f"published in {publish_s:.1f} s; bare consumer x{BARE_RUNS}")
+        bare_s = [await bare_consumer(offsets, names.events, len(events)) for _ in range(BARE_RUNS)]
+        say(f"bare consumer: {', '.join(f'{len(events) / s:,.0f}' for s in bare_s)} ev/s")
+        worker = WorkerProcess.start(
+            bootstrap, names, group, PARTITIONS, workdir / "worker", profile=args.profile
+        )
+        workers.append(worker)
+        throughput = await worker_throughput(
+            offsets,
+            worker,
+            names,
+            group,
+            load,
+            events,
+            publish_s,
+            bare_s,
+            _broker_pid(cluster),
+        )
+        rss_caught_up = worker.peak_rss_mib()
+        say(
+            f"worker: {throughput.worker_rate:,.0f} ev/s ({throughput.views_s:.1f} s); "
+            f"broker latency at {args.rate:,.0f}/s for {args.seconds:.0f} s"
+        )
+        sample = orjson.dumps(events[len(events) // 2])
+        base = await broker_latency(offsets, latency_topic, args.rate, args.seconds, sample)
+        say(f"Sitrep latency at {args.rate:,.0f}/s for {args.seconds:.0f} s")
+        sitrep = await sitrep_latency(
+            offsets, names, load, args.rate, args.seconds, args.probe_every
+        )
+        rss = worker.peak_rss_mib()
+        await asyncio.to_thread(worker.stop)
+        return Results(bootstrap, broker, throughput, sitrep, base, rss, rss_caught_up)
+    finally:
+        for running in workers:
+            await asyncio.to_thread(running.stop)
+        if external:
+            try:
+                await offsets.delete_prefixed((f"{names.namespace}.", f"{group}-"))
+            except Exception as exc:  # clean-up is best effort: report, do not mask
+                say(f"could not delete this run's topics: {exc}")
+        await offsets.stop()
+        if cluster is not None:
+            say("stopping the broker")
+            await cluster.stop()
+
+
+# -- the table ---------------------------------------------------------------------------------
+
+
+def _verdict(ok: bool) -> str:
+    return "met" if ok else "MISSED"
+
+
+def table(results: Results, args: argparse.Namespace, command: str) -> str:
+    t = results.throughput
+    ms = "{:,.1f} ms".format
+    rate = "{:,.0f} ev/s".format
+    lines = [
+        f"Sitrep processors benchmark — {time.strftime('%Y-%m-%d %H:%M')}, "
+        f"{os.cpu_count()} CPUs, Python {sys.version.split()[0]}",
+        f"command: {command}",
+        f"broker:  {results.broker}; {PARTITIONS} partitions per topic",
+        "",
+        f"{'throughput: pre-loaded log, one worker from zero':<52}{'measured':<26}goal",
+        f"  {'events (shares: ' + str(t.ledgers) + ' ledgers, largest ' + f'{t.biggest_ledger[1] / t.events:.1%})':<50}"
+        f"{t.events:<26,}",
+        f"  {'publish (Publisher, validate + acks=all)':<50}{rate(t.events / t.publish_s):<26}",
+        f"  {'bare aiokafka consumer, decode only (ceiling)':<50}"
+        f"{rate(t.bare_rate):<26}median of {len(t.bare_s)}: "
+        + " / ".join(f"{t.events / s:,.0f}" for s in t.bare_s),
+        f"  {'one Sitrep worker, events folded into views':<50}{rate(t.worker_rate):<26}"
+        f">= {GOAL_RATE:,} ev/s: {_verdict(t.worker_rate >= GOAL_RATE)}",
+        f"  {'worker / bare consumer':<50}{t.worker_rate / t.bare_rate:<26.3f}"
+        f">= {GOAL_RATIO}: {_verdict(t.worker_rate / t.bare_rate >= GOAL_RATIO)}",
+        f"  {'  route stage done (last filed record)':<50}{t.route_s:.1f} s",
+        f"  {'  views caught up (last view record)':<50}{t.views_s:.1f} s "
+        f"(worker start-up before: {t.startup_s:.1f} s)",
+        f"  {'  records: filed / dead-lettered / view':<50}"
+        f"{t.filed:,} / {t.dead:,} / {t.view_records:,}",
+        f"  {'  CPU while catching up (incl. start-up)':<50}"
+        + (f"worker {t.worker_cpu_s:.1f} s" if t.worker_cpu_s is not None else "worker ?")
+        + (f", broker {t.broker_cpu_s:.1f} s" if t.broker_cpu_s is not None else "")
+        + f"; machine {t.machine_busy_cores:.2f} of {os.cpu_count()} cores busy",
+        "",
+        f"{'latency at ' + f'{args.rate:,.0f} ev/s for {args.seconds:.0f} s':<52}"
+        f"{'Sitrep publish->view':<26}{'broker produce->consume':<26}goal",
+    ]
+    s, b = results.sitrep, results.broker_latency
+    lines.append(
+        f"  {'sent (achieved rate)':<50}"
+        f"{f'{s.sent:,} ({s.sent / s.seconds:,.0f}/s)':<26}{f'{b.sent:,} ({b.sent / b.seconds:,.0f}/s)':<26}"
+    )
+    lines.append(
+        f"  {'timed samples (missing)':<50}{f'{len(s.samples):,} ({s.missing})':<26}"
+        f"{f'{len(b.samples):,} ({b.missing})':<26}"
+    )
+    for label, q in (("p50", 0.5), ("p95", 0.95), ("p99", 0.99), ("max", 1.0)):
+        goal = ""
+        if label == "p99":
+            goal = f"Sitrep < {GOAL_P99_MS:.0f} ms: {_verdict(s.quantile(q) < GOAL_P99_MS)}"
+        lines.append(f"  {label:<50}{ms(s.quantile(q)):<26}{ms(b.quantile(q)):<26}{goal}")
+    lines.append("")
+    rss = results.peak_rss_mib
+    lines.append(
+        f"{'worker peak RSS (VmHWM)':<52}"
+        + (f"{rss:,.0f} MiB" if rss is not None else "?")
+        + (
+            f" (after catch-up: {results.rss_after_catch_up_mib:,.0f} MiB)"
+            if results.rss_after_catch_up_mib is not None
+            else ""
+        )
+    )
+    if args.profile:
+        lines.append("(worker run under cProfile: its numbers are slower than without)")
+    return "\n".join(lines)
+
+
+def print_profile(path: Path, limit: int) -> None:
+    if not path.exists():
+        say(f"no profile written to {path}")
+        return
+    stats = pstats.Stats(str(path), stream=sys.stdout)
+    stats.strip_dirs()
+    print(f"\n== worker profile ({path}), by own time ==")
+    stats.sort_stats("tottime").print_stats(limit)
+    print("\n== by cumulative time ==")
+    stats.sort_stats("cumulative").print_stats(limit)
+
+
+def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def parse(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench.processors", description=__doc__)
+    parser.add_argument("--events", type=int, default=50_000, help="events pre-loaded (N)")
+    parser.add_argument("--rate", type=float, default=1_000.0, help="latency phase events/s")
+    parser.add_argument("--seconds", type=float, default=20.0, help="latency phase length")
+    parser.add_argument(
+        "--probe-every", type=int, default=4, help="every k-th latency event is timed"
+    )
+    parser.add_argument("--seed", type=int, default=20241130, help="of the synthetic load")
+    parser.add_argument(
+        "--profile", type=Path, default=None, help="run the worker under cProfile, stats here"
+    )
+    parser.add_argument("--profile-lines", type=int, default=35)
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse(argv)
+    # The producers retry what a just-created topic's leader election makes them retry.
+    logging.basicConfig(level=logging.ERROR)
+    if args.profile is not None:
+        args.profile = args.profile.resolve()
+    command = " ".join(
+        [".venv/bin/python -m bench.processors", *map(shlex.quote, sys.argv[1:] or [])]
+    ).strip()
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+    workers: list[WorkerProcess] = []
+    with tempfile.TemporaryDirectory(prefix="sitrep-bench-") as tmp:
+        try:
+            results = asyncio.run(run(args, Path(tmp), workers))
+        except KeyboardInterrupt:
+            say("interrupted")
+            return 130
+        finally:
+            for worker in workers:
+                worker.stop()
+    print(table(results, args, command), flush=True)
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    say(f"benchmark process CPU: {usage.ru_utime + usage.ru_stime:.1f} s")
+    if args.profile is not None:
+        print_profile(args.profile, args.profile_lines)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
