@@ -21,7 +21,7 @@ from sitrep.publishing import Publisher
 from sitrep.topics import TopicNames, all_topics
 from sitrep.views.actors import registry_of
 from sitrep.views.routing import REGISTRY_KEY
-from sitrep.worker.projection import project
+from sitrep.worker.projection import project_all
 from tests.seeded import seeded
 
 PARTITIONS = 6
@@ -169,10 +169,9 @@ def expected_views(events: list[Event], names: TopicNames) -> dict[str, dict[byt
     situation = seeded(events)
     registry = registry_of(situation.ledgers.get(REGISTRY_KEY))
     by_topic: dict[str, dict[bytes, bytes]] = {topic: {} for topic in names.views().values()}
-    for ledger in situation.ledgers.values():
-        for (topic, key), value in project(ledger, registry, names).items():
-            if topic in by_topic:
-                by_topic[topic][key.encode()] = value
+    for (topic, key), value in project_all(situation.ledgers.values(), registry, names).items():
+        if topic in by_topic:
+            by_topic[topic][key.encode()] = value
     kinds = {topic: kind for kind, topic in names.views().items()}
     return {kinds[topic]: records for topic, records in by_topic.items()}
 

@@ -53,6 +53,9 @@ async def test_the_seed_article_becomes_the_views_the_core_computes(stack: Stack
     assert hama["status"] == "disputed"
     army = orjson.loads(views["casualties"][b"syrian-army"])["view"]
     assert army["party"]["name"] == "Syrian Arab Army"
+    hts = orjson.loads(views["actors"][b"hayat-tahrir-al-sham"])["view"]
+    assert [place["name"] for place in hts["controls"]] == ["Aleppo", "Idlib"]
+    assert "Nusra Front" in hts["aliases"]
 
 
 async def test_duplicates_are_one_event(stack: Stack) -> None:

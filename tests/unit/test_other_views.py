@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from sitrep.contract import Event, parse_event
-from sitrep.views.actors import actor_views
+from sitrep.views.actors import actor_views, holdings_of
 from sitrep.views.casualties import casualties
 from sitrep.views.control import control_view
 from sitrep.views.figures import Figure
@@ -148,7 +148,7 @@ def test_actors_know_their_aliases_designations_and_the_places_they_hold() -> No
         for ledger in situation.ledgers.values()
         for place_id in ledger.places()
     ]
-    actors = {a.name: a for a in actor_views(situation.registry, views)}
+    actors = {a.name: a for a in actor_views(situation.registry, holdings_of(views))}
     hts = actors["Hayat Tahrir al-Sham"]
     assert "Nusra Front" in hts.aliases
     assert {d.by for d in hts.designations} >= {"United States", "Russia", "Turkey"}

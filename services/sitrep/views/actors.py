@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
 
 from sitrep.contract.events import ActorDescribedEvent
-from sitrep.resolution.actors import ActorRegistry, Designation
+from sitrep.resolution.actors import Actor, ActorRegistry, Designation
 from sitrep.views.control import ControlView
 from sitrep.views.ledger import Ledger, visible
 from sitrep.views.moments import Asked, order_key
@@ -31,10 +30,29 @@ def registry_of(ledger: Ledger | None, asked: Asked | None = None) -> ActorRegis
 
 @dataclass(frozen=True)
 class HeldPlace:
+    """A place an actor holds, as its control view says."""
+
     place_id: str
     name: str
-    since: date | datetime | None
+    since: str | None
+    """ISO date or date-time the actor took it."""
     status: str
+
+
+Holdings = Mapping[str, Sequence[HeldPlace]]
+"""Places held, by actor id."""
+
+
+def holdings_of(control: Iterable[ControlView]) -> dict[str, list[HeldPlace]]:
+    """Who holds what, from control views."""
+    held: dict[str, list[HeldPlace]] = {}
+    for view in control:
+        if view.controller is not None:
+            since = view.since.isoformat() if view.since is not None else None
+            held.setdefault(view.controller.id, []).append(
+                HeldPlace(view.place.id, view.place.name, since, view.status)
+            )
+    return held
 
 
 @dataclass(frozen=True)
@@ -50,19 +68,11 @@ class ActorView:
     described_by: tuple[str, ...]
 
 
-def actor_views(registry: ActorRegistry, control: Iterable[ControlView]) -> list[ActorView]:
+def actor_views(registry: ActorRegistry, holdings: Holdings) -> list[ActorView]:
     """Every registered actor, and every actor holding a place, with the places it holds."""
-    held: dict[str, list[HeldPlace]] = {}
-    names: dict[str, ActorRef] = {}
-    for view in control:
-        if view.controller is not None:
-            names.setdefault(view.controller.id, view.controller)
-            held.setdefault(view.controller.id, []).append(
-                HeldPlace(view.place.id, view.place.name, view.since, view.status)
-            )
     out = []
-    for actor_id in sorted(set(registry.actors) | set(held)):
-        actor = registry.actors.get(actor_id) or registry.resolve(names[actor_id].as_reported)
+    for actor_id in sorted(set(registry.actors) | set(holdings)):
+        actor = registry.actors.get(actor_id) or Actor(id=actor_id, name=actor_id)
         out.append(
             ActorView(
                 id=actor.id,
@@ -72,7 +82,9 @@ def actor_views(registry: ActorRegistry, control: Iterable[ControlView]) -> list
                 country=actor.country,
                 designations=actor.designations,
                 allies=tuple(actor_ref(registry, a) for a in actor.allies),
-                controls=tuple(sorted(held.get(actor_id, []), key=lambda h: h.name)),
+                controls=tuple(
+                    sorted(holdings.get(actor_id, ()), key=lambda h: (h.name, h.place_id))
+                ),
                 described_by=actor.described_by,
             )
         )

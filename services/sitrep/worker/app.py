@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import orjson
@@ -30,12 +30,12 @@ from sitrep.resolution.actors import ActorRegistry
 from sitrep.resolution.places import Gazetteer
 from sitrep.settings import Settings
 from sitrep.topics import TopicNames
-from sitrep.views.actors import registry_of
+from sitrep.views.actors import HeldPlace, registry_of
 from sitrep.views.ledger import Ledger, evolve
-from sitrep.views.routing import Destination, destinations
-from sitrep.worker.projection import ViewRecords, changes, project
+from sitrep.views.routing import REGISTRY_KEY, Destination, destinations
+from sitrep.worker.feeds import follow_topic
+from sitrep.worker.projection import ViewRecords, changes, held_place, project
 from sitrep.worker.records import decode_filed, decode_routes, encode_filed, encode_routes
-from sitrep.worker.registry_feed import follow_registry
 
 log = logging.getLogger("sitrep.worker")
 
@@ -62,6 +62,8 @@ class LedgerStore:
         self.indexed = False
         self.registry = ActorRegistry()
         self.touched: set[str] = set()
+        self.holders: dict[str, tuple[str, HeldPlace]] = {}
+        """Who holds each place (actor id, place), as the control view topic says."""
 
     def forget(self, owned: set[int] | None = None) -> None:
         """After a rebalance the partitions held may differ: rebuild from the table lazily."""
@@ -101,6 +103,23 @@ class LedgerStore:
         self.touched.add(key)
         return True
 
+    def holdings(self) -> dict[str, list[HeldPlace]]:
+        held: dict[str, list[HeldPlace]] = {}
+        for actor_id, place in self.holders.values():
+            held.setdefault(actor_id, []).append(place)
+        return held
+
+    def hold(self, place_id: str, holder: tuple[str, HeldPlace] | None) -> None:
+        """Note who holds a place now; the actors' view is re-projected if that changed."""
+        if self.holders.get(place_id) == holder:
+            return
+        if holder is None:
+            self.holders.pop(place_id, None)
+        else:
+            self.holders[place_id] = holder
+        if REGISTRY_KEY in self.ledgers:
+            self.touched.add(REGISTRY_KEY)
+
     def touch_all(self) -> None:
         if not self.indexed:
             self._index()
@@ -113,7 +132,7 @@ class LedgerStore:
         pending: dict[tuple[str, str], bytes | None] = {}
         touched, self.touched = self.touched, set()
         for key in sorted(touched):
-            after = project(self.ledger(key), self.registry, self.names)
+            after = project(self.ledger(key), self.registry, self.names, self.holdings())
             pending.update(changes(self.published.get(key, {}), after))
             self.published[key] = after
         return pending
@@ -266,8 +285,10 @@ def create_app(settings: Settings, gazetteer: Gazetteer) -> Any:
         if settled():
             await publish(store.take_changes())
 
-    async def on_registry(descriptions: list[Any]) -> None:
-        registry = registry_of(_ledger_of_descriptions(descriptions))
+    async def on_registry(records: Sequence[Any]) -> None:
+        if not records or records[-1].value is None:
+            return
+        registry = registry_of(_ledger_of_descriptions(orjson.loads(records[-1].value)))
         if registry != store.registry:
             store.registry = registry
             if settled():
@@ -276,7 +297,15 @@ def create_app(settings: Settings, gazetteer: Gazetteer) -> Any:
                 store.forget()  # re-indexed, and every ledger re-projected, once settled
 
     async def registry_feed() -> None:
-        await follow_registry(bootstrap, names.registry, on_registry, ready=registry_ready)
+        await follow_topic(bootstrap, names.registry, on_registry, ready=registry_ready)
+
+    async def on_control(records: Sequence[Any]) -> None:
+        for record in records:
+            place_id = bytes(record.key).decode()
+            store.hold(place_id, held_place(record.value) if record.value is not None else None)
+
+    async def control_feed() -> None:
+        await follow_topic(bootstrap, names.view_control, on_control, ready=asyncio.Event())
 
     async def on_assigned(sender: Any, assigned: Any, **kwargs: Any) -> None:
         store.forget({tp.partition for tp in assigned if tp.topic == names.filed})
@@ -285,6 +314,7 @@ def create_app(settings: Settings, gazetteer: Gazetteer) -> Any:
     app.agent(events, name="route")(route)
     app.agent(filed, name="fold")(fold)
     app.task(registry_feed)
+    app.task(control_feed)
     app.timer(FLUSH_EVERY_S)(flush)
     app.on_partitions_assigned.connect(on_assigned)
     return app

@@ -6,6 +6,7 @@ publishes byte-for-byte what the live processor did.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -16,7 +17,7 @@ from sitrep.contract import event_to_dict
 from sitrep.contract.events import ActorDescribedEvent, start_of
 from sitrep.resolution.actors import ActorRegistry
 from sitrep.topics import TopicNames
-from sitrep.views.actors import actor_views, registry_of
+from sitrep.views.actors import HeldPlace, Holdings, actor_views, registry_of
 from sitrep.views.casualties import casualties
 from sitrep.views.control import control_view
 from sitrep.views.ledger import Ledger
@@ -50,8 +51,11 @@ def _value(asked: Asked, view: Any) -> bytes:
     return orjson.dumps({"as_of": AsOf(asked.at, asked.known_at), "view": view})
 
 
-def project(ledger: Ledger, registry: ActorRegistry, names: TopicNames) -> ViewRecords:
-    """Every view record ``ledger`` gives rise to."""
+def project(
+    ledger: Ledger, registry: ActorRegistry, names: TopicNames, holdings: Holdings | None = None
+) -> ViewRecords:
+    """Every view record ``ledger`` gives rise to; ``holdings`` (places held, by actor id, as
+    the control views say) complete the actors' views."""
     asked = as_of(ledger)
     kind, _, name = ledger.key.partition(":")
     out: ViewRecords = {}
@@ -70,7 +74,7 @@ def project(ledger: Ledger, registry: ActorRegistry, names: TopicNames) -> ViewR
             out[(names.view_statements, name)] = _value(asked, said)
     elif ledger.key == REGISTRY_KEY:
         described = registry_of(ledger)
-        for actor in actor_views(described, []):
+        for actor in actor_views(described, holdings or {}):
             out[(names.view_actors, actor.id)] = _value(asked, actor)
         out[(names.registry, REGISTRY_KEY)] = registry_record(ledger)
     return out
@@ -91,4 +95,34 @@ def changes(before: ViewRecords, after: ViewRecords) -> dict[tuple[str, str], by
     }
     for key in before.keys() - after.keys():
         out[key] = None
+    return out
+
+
+def held_place(value: bytes) -> tuple[str, HeldPlace] | None:
+    """Who holds the place of a control view record, and how (None: nobody known)."""
+    view = orjson.loads(value)["view"]
+    if view["controller"] is None:
+        return None
+    place = view["place"]
+    return view["controller"]["id"], HeldPlace(
+        place["id"], place["name"], view["since"], view["status"]
+    )
+
+
+def project_all(
+    ledgers: Iterable[Ledger], registry: ActorRegistry, names: TopicNames
+) -> ViewRecords:
+    """Every view record of every ledger: what the view topics hold once a worker caught up."""
+    ledgers = list(ledgers)
+    out: ViewRecords = {}
+    for ledger in ledgers:
+        if ledger.key != REGISTRY_KEY:
+            out.update(project(ledger, registry, names))
+    held: dict[str, list[HeldPlace]] = {}
+    for (topic, _), value in sorted(out.items()):
+        if topic == names.view_control and (found := held_place(value)) is not None:
+            held.setdefault(found[0], []).append(found[1])
+    for ledger in ledgers:
+        if ledger.key == REGISTRY_KEY:
+            out.update(project(ledger, registry, names, held))
     return out
