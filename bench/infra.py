@@ -147,6 +147,7 @@ class WorkerProcess:
         workdir: Path,
         *,
         profile: Path | None = None,
+        profiler: str = "cprofile",
     ) -> WorkerProcess:
         env = {
             **os.environ,
@@ -155,7 +156,12 @@ class WorkerProcess:
             "SITREP_WORKER_ID": worker_id,
             "SITREP_EVENTS_PARTITIONS": str(partitions),
         }
-        runner = ["-m", "cProfile", "-o", str(profile)] if profile else []
+        runner: list[str] = []
+        if profile is not None and profiler == "pyinstrument":
+            # A statistical profiler (not a dependency: on PYTHONPATH, or installed by hand).
+            runner = ["-m", "pyinstrument", "-r", "session", "-o", str(profile)]
+        elif profile is not None:
+            runner = ["-m", "cProfile", "-o", str(profile)]
         workdir.mkdir(parents=True, exist_ok=True)
         log_path = workdir / "worker.log"
         log = log_path.open("wb")

@@ -418,7 +418,13 @@ async def run(args: argparse.Namespace, workdir: Path, workers: list[WorkerProce
         bare_s = [await bare_consumer(offsets, names.events, len(events)) for _ in range(BARE_RUNS)]
         say(f"bare consumer: {', '.join(f'{len(events) / s:,.0f}' for s in bare_s)} ev/s")
         worker = WorkerProcess.start(
-            bootstrap, names, group, PARTITIONS, workdir / "worker", profile=args.profile
+            bootstrap,
+            names,
+            group,
+            PARTITIONS,
+            workdir / "worker",
+            profile=args.profile,
+            profiler=args.profiler,
         )
         workers.append(worker)
         throughput = await worker_throughput(
@@ -527,7 +533,7 @@ def table(results: Results, args: argparse.Namespace, command: str) -> str:
         )
     )
     if args.profile:
-        lines.append("(worker run under cProfile: its numbers are slower than without)")
+        lines.append(f"(worker run under {args.profiler}: its numbers are slower than without)")
     return "\n".join(lines)
 
 
@@ -559,6 +565,12 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--profile", type=Path, default=None, help="run the worker under cProfile, stats here"
     )
+    parser.add_argument(
+        "--profiler",
+        choices=("cprofile", "pyinstrument"),
+        default="cprofile",
+        help="pyinstrument must be importable (it is not a dependency)",
+    )
     parser.add_argument("--profile-lines", type=int, default=35)
     return parser.parse_args(argv)
 
@@ -586,8 +598,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(table(results, args, command), flush=True)
     usage = resource.getrusage(resource.RUSAGE_SELF)
     say(f"benchmark process CPU: {usage.ru_utime + usage.ru_stime:.1f} s")
-    if args.profile is not None:
+    if args.profile is not None and args.profiler == "cprofile":
         print_profile(args.profile, args.profile_lines)
+    elif args.profile is not None:
+        say(f"render with: python -m pyinstrument --load={args.profile} -r text --show-all")
     return 0
 
 
