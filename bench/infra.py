@@ -53,6 +53,25 @@ def private_cluster(state_dir: Path) -> LocalCluster:
     return LocalCluster(settings)
 
 
+def cpu_of_pid(pid: int | None) -> float | None:
+    """User + system CPU seconds the process has used so far."""
+    if pid is None:
+        return None
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii")
+    except OSError:
+        return None
+    after = stat.rsplit(")", 1)[1].split()
+    return (int(after[11]) + int(after[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def machine_ticks() -> tuple[int, int]:
+    """(busy, total) jiffies of every CPU since boot."""
+    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = values[3] + values[4]  # idle + iowait
+    return sum(values) - idle, sum(values)
+
+
 class Offsets:
     """End offsets, a group's committed offsets, and record timestamps, by topic."""
 
@@ -150,7 +169,6 @@ class WorkerProcess:
         profiler: str = "cprofile",
     ) -> WorkerProcess:
         env = {
-            **os.environ,
             "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
             "SITREP_TOPIC_NAMESPACE": names.namespace,
             "SITREP_WORKER_ID": worker_id,
@@ -162,25 +180,22 @@ class WorkerProcess:
             runner = ["-m", "pyinstrument", "-r", "session", "-o", str(profile)]
         elif profile is not None:
             runner = ["-m", "cProfile", "-o", str(profile)]
+        command = ["-m", "sitrep.cli.main", "worker", "--seeds-only", "--loglevel", "info"]
+        return cls.spawn([*runner, *command], env, workdir)
+
+    @classmethod
+    def spawn(cls, args: list[str], env: dict[str, str], workdir: Path) -> WorkerProcess:
+        """``python <args>`` with ``env`` added to this process's, in ``workdir``."""
         workdir.mkdir(parents=True, exist_ok=True)
         log_path = workdir / "worker.log"
         log = log_path.open("wb")
         proc = subprocess.Popen(
-            [
-                sys.executable,
-                *runner,
-                "-m",
-                "sitrep.cli.main",
-                "worker",
-                "--seeds-only",
-                "--loglevel",
-                "info",
-            ],
-            env=env,
+            [sys.executable, *args],
+            env={**os.environ, **env},
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
-            cwd=workdir,  # faust keeps its <worker id>-data directory there
+            cwd=workdir,  # faust keeps its <app id>-data directory there
         )
         return cls(proc, log_path, log)
 
@@ -213,14 +228,8 @@ class WorkerProcess:
         return None
 
     def cpu_seconds(self) -> float | None:
-        """User + system CPU time the process has used so far."""
-        try:
-            fields = Path(f"/proc/{self.proc.pid}/stat").read_text(encoding="ascii")
-        except OSError:
-            return None
-        after = fields.rsplit(")", 1)[1].split()
-        ticks = os.sysconf("SC_CLK_TCK")
-        return (int(after[11]) + int(after[12])) / ticks
+        """User + system CPU seconds the process has used so far."""
+        return cpu_of_pid(self.proc.pid)
 
     def stop(self, grace: float = 30.0) -> None:
         if self.proc.poll() is None:

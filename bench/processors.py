@@ -15,6 +15,10 @@ its own on free ports, stopped at the end), in a fresh namespace of topics:
    same rate, with records of the same size;
 4. prints one table, and the worker's peak RSS.
 
+``--faust-floor`` also times a faust app without any of Sitrep's code (:mod:`bench.faust_floor`):
+what one faust worker configured like Sitrep's can do at all. ``--profile FILE`` runs the worker
+under cProfile (or ``--profiler pyinstrument``, if importable) and prints where its time went.
+
 Speed is measured here, never asserted by tests.
 """
 
@@ -36,14 +40,13 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from bench.infra import Offsets, WorkerProcess, private_cluster
-from bench.load import SyntheticLoad, ledger_shares
+from bench.infra import Offsets, WorkerProcess, cpu_of_pid, machine_ticks, private_cluster
+from bench.load import REPO, SyntheticLoad, ledger_shares
 from sitrep.kafka import LocalCluster, ensure_topics
 from sitrep.publishing import Publisher
 from sitrep.settings import Settings
@@ -79,6 +82,7 @@ class Throughput:
     machine_busy_cores: float
     biggest_ledger: tuple[str, int]
     ledgers: int
+    floor_s: dict[str, float] = field(default_factory=dict)
 
     @property
     def bare_rate(self) -> float:
@@ -101,24 +105,6 @@ class Latency:
         if not ordered:
             return math.nan
         return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
-
-
-def cpu_of_pid(pid: int | None) -> float | None:
-    if pid is None:
-        return None
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii")
-    except OSError:
-        return None
-    after = stat.rsplit(")", 1)[1].split()
-    return (int(after[11]) + int(after[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def machine_ticks() -> tuple[int, int]:
-    """(busy, total) jiffies of every CPU since boot."""
-    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
-    idle = values[3] + values[4]  # idle + iowait
-    return sum(values) - idle, sum(values)
 
 
 async def _assigned(offsets: Offsets, topic: str) -> AIOKafkaConsumer:
@@ -157,6 +143,41 @@ async def bare_consumer(offsets: Offsets, topic: str, count: int) -> float:
         await consumer.stop()
 
 
+async def faust_floor(
+    bootstrap: str,
+    names: TopicNames,
+    mode: str,
+    count: int,
+    workdir: Path,
+    workers: list[WorkerProcess],
+) -> float:
+    """Seconds a bare faust app (:mod:`bench.faust_floor`) takes to consume ``count`` events."""
+    env = {
+        "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+        "FLOOR_ID": f"{names.namespace}-floor-{mode}",
+        "FLOOR_SOURCE": names.events,
+        "FLOOR_SINK": f"{names.namespace}.bench.sink",
+        "FLOOR_MODE": mode,
+        "FLOOR_EXPECT": str(count),
+        "FLOOR_PARTITIONS": str(PARTITIONS),
+        # The app runs in a directory of its own: bench must stay importable.
+        "PYTHONPATH": os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH")) if p),
+    }
+    floor = WorkerProcess.spawn(["-m", "bench.faust_floor"], env, workdir / f"floor-{mode}")
+    workers.append(floor)
+    try:
+        ready = await floor.wait_ready()
+        async with asyncio.timeout(600):
+            while "FLOOR DONE " not in floor.log_text():
+                if floor.proc.poll() is not None:
+                    raise RuntimeError(f"the faust app exited:\n{floor.tail()}")
+                await asyncio.sleep(0.05)
+        done = float(floor.log_text().split("FLOOR DONE ", 1)[1].split()[0])
+        return done - ready
+    finally:
+        await asyncio.to_thread(floor.stop)
+
+
 async def worker_throughput(
     offsets: Offsets,
     worker: WorkerProcess,
@@ -192,7 +213,7 @@ async def worker_throughput(
         total_views = await offsets.total(views)
         if behind == 0 and total_views == last_views:
             stable += 1
-            if stable >= 2:  # 0.5 s without a view record: ten flush periods
+            if stable >= 4:  # 1 s without a new view record: twenty flush periods
                 break
         else:
             stable = 0
@@ -283,6 +304,7 @@ async def broker_latency(
     sent: dict[bytes, float] = {}
     arrived: dict[bytes, float] = {}
     futures: list[asyncio.Future[Any]] = []
+    reader: asyncio.Task[None] | None = None
     try:
         # Warm-up, not timed: metadata, the producer id, a first batch to every partition.
         await asyncio.gather(
@@ -301,8 +323,9 @@ async def broker_latency(
         took = await paced(rate, total, send, clock)
         await asyncio.gather(*futures)
         await _wait_all(arrived, total)
-        reader.cancel()
     finally:
+        if reader is not None:
+            reader.cancel()
         await producer.stop()
         await consumer.stop()
     samples = [(arrived[k] - t) * 1000 for k, t in sent.items() if k in arrived]
@@ -333,6 +356,7 @@ async def sitrep_latency(
     sent: dict[bytes, float] = {}
     arrived: dict[bytes, float] = {}
     futures: list[asyncio.Future[Any]] = []
+    reader: asyncio.Task[None] | None = None
     try:
         await consumer.seek_to_end()
         for tp in consumer.assignment():
@@ -352,8 +376,9 @@ async def sitrep_latency(
             took = await paced(rate, total, send, clock)
             await asyncio.gather(*futures)
         await _wait_all(arrived, len(wanted))
-        reader.cancel()
     finally:
+        if reader is not None:
+            reader.cancel()
         await consumer.stop()
     samples = [(arrived[k] - t) * 1000 for k, t in sent.items() if k in arrived]
     return Latency(total, took, samples, len(wanted) - len(samples))
@@ -387,6 +412,9 @@ def _broker_pid(cluster: LocalCluster | None) -> int | None:
 
 
 async def run(args: argparse.Namespace, workdir: Path, workers: list[WorkerProcess]) -> Results:
+    this = asyncio.current_task()
+    if this is not None:  # SIGTERM as Ctrl-C: cancelled, so every finally below stops its part
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, this.cancel)
     external = Settings().kafka_bootstrap_servers
     cluster: LocalCluster | None = None
     if external:
@@ -405,7 +433,11 @@ async def run(args: argparse.Namespace, workdir: Path, workers: list[WorkerProce
         latency_topic = f"{names.namespace}.bench.latency"
         await ensure_topics(
             bootstrap,
-            [*all_topics(PARTITIONS, 1, names), TopicSpec(latency_topic, PARTITIONS)],
+            [
+                *all_topics(PARTITIONS, 1, names),
+                TopicSpec(latency_topic, PARTITIONS),
+                TopicSpec(f"{names.namespace}.bench.sink", PARTITIONS),
+            ],
             1,
         )
         await offsets.start()
@@ -417,6 +449,10 @@ async def run(args: argparse.Namespace, workdir: Path, workers: list[WorkerProce
         say(f"published in {publish_s:.1f} s; bare consumer x{BARE_RUNS}")
         bare_s = [await bare_consumer(offsets, names.events, len(events)) for _ in range(BARE_RUNS)]
         say(f"bare consumer: {', '.join(f'{len(events) / s:,.0f}' for s in bare_s)} ev/s")
+        floor_s: dict[str, float] = {}
+        for mode in ("decode", "forward") if args.faust_floor else ():
+            floor_s[mode] = await faust_floor(bootstrap, names, mode, len(events), workdir, workers)
+            say(f"bare faust app ({mode}): {len(events) / floor_s[mode]:,.0f} ev/s")
         worker = WorkerProcess.start(
             bootstrap,
             names,
@@ -438,6 +474,7 @@ async def run(args: argparse.Namespace, workdir: Path, workers: list[WorkerProce
             bare_s,
             _broker_pid(cluster),
         )
+        throughput.floor_s = floor_s
         rss_caught_up = worker.peak_rss_mib()
         say(
             f"worker: {throughput.worker_rate:,.0f} ev/s ({throughput.views_s:.1f} s); "
@@ -457,7 +494,7 @@ async def run(args: argparse.Namespace, workdir: Path, workers: list[WorkerProce
             await asyncio.to_thread(running.stop)
         if external:
             try:
-                await offsets.delete_prefixed((f"{names.namespace}.", f"{group}-"))
+                await offsets.delete_prefixed((f"{names.namespace}.", f"{names.namespace}-"))
             except Exception as exc:  # clean-up is best effort: report, do not mask
                 say(f"could not delete this run's topics: {exc}")
         await offsets.stop()
@@ -490,6 +527,12 @@ def table(results: Results, args: argparse.Namespace, command: str) -> str:
         f"  {'bare aiokafka consumer, decode only (ceiling)':<50}"
         f"{rate(t.bare_rate):<26}median of {len(t.bare_s)}: "
         + " / ".join(f"{t.events / s:,.0f}" for s in t.bare_s),
+        *(
+            f"  {'bare faust agent, same settings: ' + label:<50}"
+            f"{rate(t.events / t.floor_s[mode]):<26}"
+            for mode, label in (("decode", "decode"), ("forward", "+send +table"))
+            if mode in t.floor_s
+        ),
         f"  {'one Sitrep worker, events folded into views':<50}{rate(t.worker_rate):<26}"
         f">= {GOAL_RATE:,} ev/s: {_verdict(t.worker_rate >= GOAL_RATE)}",
         f"  {'worker / bare consumer':<50}{t.worker_rate / t.bare_rate:<26.3f}"
@@ -549,10 +592,6 @@ def print_profile(path: Path, limit: int) -> None:
     stats.sort_stats("cumulative").print_stats(limit)
 
 
-def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt
-
-
 def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.processors", description=__doc__)
     parser.add_argument("--events", type=int, default=50_000, help="events pre-loaded (N)")
@@ -560,6 +599,11 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--seconds", type=float, default=20.0, help="latency phase length")
     parser.add_argument(
         "--probe-every", type=int, default=4, help="every k-th latency event is timed"
+    )
+    parser.add_argument(
+        "--faust-floor",
+        action="store_true",
+        help="also time a faust app without Sitrep's code (bench.faust_floor)",
     )
     parser.add_argument("--seed", type=int, default=20241130, help="of the synthetic load")
     parser.add_argument(
@@ -584,13 +628,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     command = " ".join(
         [".venv/bin/python -m bench.processors", *map(shlex.quote, sys.argv[1:] or [])]
     ).strip()
-    signal.signal(signal.SIGTERM, _raise_interrupt)
     workers: list[WorkerProcess] = []
     with tempfile.TemporaryDirectory(prefix="sitrep-bench-") as tmp:
         try:
             results = asyncio.run(run(args, Path(tmp), workers))
-        except KeyboardInterrupt:
-            say("interrupted")
+        except (KeyboardInterrupt, asyncio.CancelledError):
+            say("interrupted: the worker and the broker were stopped")
             return 130
         finally:
             for worker in workers:
