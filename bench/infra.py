@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-import random
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -19,31 +17,9 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from sitrep.kafka import LocalCluster
+from sitrep.kafka.ports import free_port_block
 from sitrep.settings import Settings
 from sitrep.topics import TopicNames
-
-# Below Linux's ephemeral range (32768-60999), so client sockets never take a broker's port.
-_PORT_RANGE = (20000, 32000)
-
-
-def _port_free(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
-def free_port_block(count: int) -> int:
-    """The first of ``count`` consecutive loopback ports that are free now."""
-    low, high = _PORT_RANGE
-    for _ in range(500):
-        base = random.randrange(low, high - count)
-        if all(_port_free(base + i) for i in range(count)):
-            return base
-    raise RuntimeError(f"no {count} consecutive free ports in {_PORT_RANGE}")
 
 
 def private_cluster(state_dir: Path) -> LocalCluster:
