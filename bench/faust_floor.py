@@ -13,10 +13,15 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import tempfile
 import time
+from pathlib import Path
 from typing import Any
 
 import orjson
+
+from sitrep.settings import Settings
+from sitrep.worker.app import faust_config
 
 log = logging.getLogger("bench.floor")
 
@@ -30,26 +35,11 @@ def create_app() -> Any:
     mode = os.environ.get("FLOOR_MODE", "decode")
     expect = int(os.environ["FLOOR_EXPECT"])
     partitions = int(os.environ.get("FLOOR_PARTITIONS", "6"))
-    app = faust.App(
-        os.environ["FLOOR_ID"],
-        broker=[f"kafka://{server}" for server in bootstrap.split(",")],
-        store="memory://",
-        topic_partitions=partitions,
-        topic_replication_factor=1,
-        topic_allow_declare=True,
-        producer_acks=-1,
-        processing_guarantee="at_least_once",
-        consumer_auto_offset_reset="earliest",
-        web_enabled=False,
-        table_standby_replicas=0,
-        broker_commit_every=1000,
-        broker_commit_interval=1.0,
-        stream_buffer_maxsize=4096,
-        # Sitrep's worker leaves it at faust's default (0); FLOOR_LINGER (s) shows what it costs.
-        producer_linger=float(os.environ.get("FLOOR_LINGER", "0")),
-        key_serializer="raw",
-        value_serializer="raw",
-    )
+    settings = Settings(kafka_bootstrap_servers=bootstrap, events_partitions=partitions)
+    config = faust_config(settings, Path(tempfile.mkdtemp(prefix="faust-floor-")))
+    # Sitrep's worker leaves linger at faust's default (0); FLOOR_LINGER (s) shows what it costs.
+    config["producer_linger"] = float(os.environ.get("FLOOR_LINGER", "0"))
+    app = faust.App(os.environ["FLOOR_ID"], **config)
     events = app.topic(source, key_type=bytes, value_type=bytes, internal=False)
     out = app.topic(sink, key_type=bytes, value_type=bytes, internal=False)
     rows = app.Table("rows", default=None, partitions=partitions, key_type=bytes, value_type=bytes)

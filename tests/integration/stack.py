@@ -13,8 +13,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from aiokafka import AIOKafkaConsumer
-
 from sitrep.contract import Event
 from sitrep.kafka import ensure_topics
 from sitrep.publishing import Publisher
@@ -22,6 +20,7 @@ from sitrep.topics import TopicNames, all_topics
 from sitrep.views.actors import registry_of
 from sitrep.views.routing import REGISTRY_KEY
 from sitrep.worker.projection import project_all
+from tests.integration.records import latest
 from tests.seeded import seeded
 
 PARTITIONS = 6
@@ -91,67 +90,6 @@ class Stack:
 
 def new_stack(bootstrap: str, tmp_path: Path) -> Stack:
     return Stack(bootstrap, TopicNames(f"t{uuid.uuid4().hex[:10]}"), tmp_path)
-
-
-async def latest(bootstrap: str, topic: str) -> dict[bytes, bytes | None]:
-    """The latest value of every key on ``topic`` now (what compaction would keep)."""
-    consumer = AIOKafkaConsumer(
-        topic, bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest"
-    )
-    await consumer.start()
-    try:
-        async with asyncio.timeout(30):
-            while not consumer.assignment():  # noqa: ASYNC110 - no event to await
-                await asyncio.sleep(0.05)
-            parts = list(consumer.assignment())
-            await consumer.seek_to_beginning(*parts)
-            ends = await consumer.end_offsets(parts)
-            out: dict[bytes, bytes | None] = {}
-            while [tp for tp, end in ends.items() if await consumer.position(tp) < end]:
-                for records in (await consumer.getmany(timeout_ms=300)).values():
-                    for record in records:
-                        out[record.key] = record.value
-        return out
-    finally:
-        await consumer.stop()
-
-
-async def end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
-    """The next offset of every partition of ``topic``."""
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        async with asyncio.timeout(30):
-            while not consumer.assignment():  # noqa: ASYNC110 - no event to await
-                await asyncio.sleep(0.05)
-            ends = await consumer.end_offsets(list(consumer.assignment()))
-        return {tp.partition: offset for tp, offset in ends.items()}
-    finally:
-        await consumer.stop()
-
-
-async def written_since(
-    bootstrap: str, topic: str, since: dict[int, int]
-) -> dict[bytes, bytes | None]:
-    """The latest value of every key written to ``topic`` after the offsets ``since``."""
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        async with asyncio.timeout(30):
-            while not consumer.assignment():  # noqa: ASYNC110 - no event to await
-                await asyncio.sleep(0.05)
-            parts = list(consumer.assignment())
-            for tp in parts:
-                consumer.seek(tp, since.get(tp.partition, 0))
-            ends = await consumer.end_offsets(parts)
-            out: dict[bytes, bytes | None] = {}
-            while [tp for tp, end in ends.items() if await consumer.position(tp) < end]:
-                for records in (await consumer.getmany(timeout_ms=300)).values():
-                    for record in records:
-                        out[record.key] = record.value
-        return out
-    finally:
-        await consumer.stop()
 
 
 async def all_views(stack: Stack) -> dict[str, dict[bytes, bytes]]:

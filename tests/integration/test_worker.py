@@ -14,14 +14,13 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 
 from sitrep.contract import Event
+from tests.integration.records import end_offsets, latest
 from tests.integration.stack import (
     Stack,
     all_views,
-    end_offsets,
     expected_views,
     new_stack,
     wait_for,
-    written_since,
 )
 from tests.seeded import seed_events
 
@@ -122,7 +121,7 @@ async def test_a_rebuild_from_zero_gives_byte_for_byte_the_same_views(stack: Sta
 
     async def rebuilt() -> dict[str, dict[bytes, bytes | None]] | None:
         again = {
-            kind: await written_since(stack.bootstrap, topic, marks[kind])
+            kind: await latest(stack.bootstrap, topic, marks[kind])
             for kind, topic in stack.names.views().items()
         }
         return again if all(set(again[k]) >= set(before[k]) for k in before) else None

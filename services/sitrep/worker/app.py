@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -138,6 +139,34 @@ class LedgerStore:
         return pending
 
 
+def faust_config(settings: Settings, datadir: Path) -> dict[str, Any]:
+    """How Sitrep configures faust (the benchmark's bare faust app uses it too)."""
+    bootstrap = settings.bootstrap_servers()
+    return {
+        "broker": [f"kafka://{server}" for server in bootstrap.split(",")],
+        "store": "memory://",
+        "topic_partitions": settings.events_partitions,
+        "topic_replication_factor": settings.replication_factor,
+        "topic_allow_declare": True,
+        "producer_acks": -1,
+        "processing_guarantee": "at_least_once",
+        "consumer_auto_offset_reset": "earliest",
+        "web_enabled": False,
+        "table_standby_replicas": 0,
+        "broker_commit_every": 1000,
+        "broker_commit_interval": 1.0,
+        "stream_buffer_maxsize": 4096,
+        # A worker that dies is noticed within 10 s, so its partitions move on quickly
+        # (the default, 60 s, stalls every view that long after a crash).
+        "broker_session_timeout": 10.0,
+        "broker_heartbeat_interval": 3.0,
+        "datadir": str(datadir),
+        # Everything Sitrep puts on Kafka is bytes it encoded itself (orjson).
+        "key_serializer": "raw",
+        "value_serializer": "raw",
+    }
+
+
 def create_app(settings: Settings, gazetteer: Gazetteer) -> Any:
     """The faust app, its tables and agents, built from explicit settings (nothing at import)."""
     import faust  # faust inspects sys.argv when imported: only when a worker is built
@@ -145,30 +174,7 @@ def create_app(settings: Settings, gazetteer: Gazetteer) -> Any:
     bootstrap = settings.bootstrap_servers()
     datadir = (settings.state_dir / "faust" / settings.worker_id).resolve()
     datadir.mkdir(parents=True, exist_ok=True)
-    app = faust.App(
-        settings.worker_id,
-        broker=[f"kafka://{server}" for server in bootstrap.split(",")],
-        store="memory://",
-        topic_partitions=settings.events_partitions,
-        topic_replication_factor=settings.replication_factor,
-        topic_allow_declare=True,
-        producer_acks=-1,
-        processing_guarantee="at_least_once",
-        consumer_auto_offset_reset="earliest",
-        web_enabled=False,
-        table_standby_replicas=0,
-        broker_commit_every=1000,
-        broker_commit_interval=1.0,
-        stream_buffer_maxsize=4096,
-        # A worker that dies is noticed within 10 s, so its partitions move on quickly
-        # (the default, 60 s, stalls every view that long after a crash).
-        broker_session_timeout=10.0,
-        broker_heartbeat_interval=3.0,
-        datadir=str(datadir),
-        # Everything Sitrep puts on Kafka is bytes it encoded itself (orjson).
-        key_serializer="raw",
-        value_serializer="raw",
-    )
+    app = faust.App(settings.worker_id, **faust_config(settings, datadir))
     raw = {
         "key_type": bytes,
         "value_type": bytes,
