@@ -57,7 +57,7 @@ class Stack:
                 "worker",
                 "--seeds-only",
                 "--loglevel",
-                "info",
+                os.environ.get("SITREP_TEST_WORKER_LOGLEVEL", "info"),
             ],
             env=env,
             stdout=log,
@@ -74,6 +74,15 @@ class Stack:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+    def log_tails(self, lines: int = 40) -> str:
+        """How each worker's log ends (for a failing test's message)."""
+        tails = []
+        for log in self.logs:
+            log.flush()
+            text = Path(log.name).read_text(errors="replace").splitlines()
+            tails.append(f"--- {Path(log.name).name}\n" + "\n".join(text[-lines:]))
+        return "\n".join(tails)
 
     def stop_all(self) -> None:
         for proc in self.workers:
@@ -112,6 +121,44 @@ def expected_views(events: list[Event], names: TopicNames) -> dict[str, dict[byt
             by_topic[topic][key.encode()] = value
     kinds = {topic: kind for kind, topic in names.views().items()}
     return {kinds[topic]: records for topic, records in by_topic.items()}
+
+
+def view_differences(
+    actual: dict[str, dict[bytes, bytes]], expected: dict[str, dict[bytes, bytes]]
+) -> list[str]:
+    """What differs between two sets of views, one line per view record."""
+    lines = []
+    for kind in sorted(set(actual) | set(expected)):
+        have, want = actual.get(kind, {}), expected.get(kind, {})
+        for key in sorted(set(have) | set(want)):
+            if key not in have:
+                lines.append(f"{kind}/{key.decode()}: missing")
+            elif key not in want:
+                lines.append(f"{kind}/{key.decode()}: not expected")
+            elif have[key] != want[key]:
+                lines.append(
+                    f"{kind}/{key.decode()}: differs: {have[key][:300]!r} != {want[key][:300]!r}"
+                )
+    return lines
+
+
+async def wait_for_views(stack: Stack, events: list[Event], *, within: float = 90.0) -> None:
+    """Wait until the view topics say what the pure core says of ``events``; else fail, saying
+    which records differ and how each worker's log ends."""
+    expected = expected_views(events, stack.names)
+    deadline = asyncio.get_running_loop().time() + within
+    differences: list[str] = []
+    while asyncio.get_running_loop().time() < deadline:
+        differences = view_differences(await all_views(stack), expected)
+        if not differences:
+            return
+        await asyncio.sleep(0.5)
+    raise AssertionError(
+        f"views not as expected within {within}s; {len(differences)} records differ:\n"
+        + "\n".join(differences[:30])
+        + "\n"
+        + stack.log_tails()
+    )
 
 
 async def wait_for(check: Callable[[], Any], *, within: float = 90.0, every: float = 0.5) -> Any:

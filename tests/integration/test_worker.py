@@ -13,14 +13,13 @@ import pytest_asyncio
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 
-from sitrep.contract import Event
 from tests.integration.records import end_offsets, latest
 from tests.integration.stack import (
     Stack,
     all_views,
-    expected_views,
     new_stack,
     wait_for,
+    wait_for_views,
 )
 from tests.seeded import seed_events
 
@@ -35,15 +34,11 @@ async def stack(kafka_bootstrap: str, tmp_path: Path) -> AsyncIterator[Stack]:
     running.stop_all()
 
 
-async def views_match(stack: Stack, events: list[Event]) -> bool:
-    return await all_views(stack) == expected_views(events, stack.names)
-
-
 async def test_the_seed_article_becomes_the_views_the_core_computes(stack: Stack) -> None:
     events = list(seed_events())
     stack.start_worker()
     await stack.publish(events)
-    await wait_for(lambda: views_match(stack, events))
+    await wait_for_views(stack, events)
     views = await all_views(stack)
     aleppo = orjson.loads(views["control"][b"sy-aleppo"])["view"]
     assert aleppo["controller"]["name"] == "Hayat Tahrir al-Sham"
@@ -62,7 +57,7 @@ async def test_duplicates_are_one_event(stack: Stack) -> None:
     stack.start_worker()
     await stack.publish(events)
     await stack.publish(events)  # re-published: the same ids, one event each
-    await wait_for(lambda: views_match(stack, events))
+    await wait_for_views(stack, events)
     strikes = await all_views(stack)
     for value in strikes["strikes"].values():
         sources = orjson.loads(value)["view"]["sources"]
@@ -84,7 +79,7 @@ async def test_a_poison_message_goes_to_the_dead_letter_topic_and_processing_goe
         await producer.stop()
     stack.start_worker()
     await stack.publish(events)
-    await wait_for(lambda: views_match(stack, events))
+    await wait_for_views(stack, events)
 
     consumer = AIOKafkaConsumer(
         stack.names.dead_letter, bootstrap_servers=stack.bootstrap, auto_offset_reset="earliest"
@@ -108,7 +103,7 @@ async def test_a_rebuild_from_zero_gives_byte_for_byte_the_same_views(stack: Sta
     events = list(seed_events())
     first = stack.start_worker()
     await stack.publish(events)
-    await wait_for(lambda: views_match(stack, events))
+    await wait_for_views(stack, events)
     before = await all_views(stack)
     stack.stop_worker(first)
     marks = {
@@ -140,7 +135,7 @@ async def test_two_workers_share_the_partitions_and_give_the_same_views(stack: S
     stack.start_worker()
     stack.start_worker()
     await stack.publish(events)
-    await wait_for(lambda: views_match(stack, events), within=120)
+    await wait_for_views(stack, events, within=120)
     group = f"{stack.names.namespace}-views"
     admin = AIOKafkaAdminClient(bootstrap_servers=stack.bootstrap)
     await admin.start()
@@ -162,4 +157,4 @@ async def test_a_worker_killed_mid_stream_resumes_without_losing_or_double_count
     stack.stop_worker(victim, kill=True)  # SIGKILL: no clean shutdown, no final commit
     await stack.publish(events)  # the rest, and the first half again
     stack.start_worker()
-    await wait_for(lambda: views_match(stack, events))
+    await wait_for_views(stack, events)

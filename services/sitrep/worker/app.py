@@ -161,6 +161,8 @@ def faust_config(settings: Settings, datadir: Path) -> dict[str, Any]:
         "broker_session_timeout": 10.0,
         "broker_heartbeat_interval": 3.0,
         "datadir": str(datadir),
+        # Seek to the committed offsets before fetching again after a rebalance: see recovery.py.
+        "TableManager": "sitrep.worker.recovery:SitrepTableManager",
         # Everything Sitrep puts on Kafka is bytes it encoded itself (orjson).
         "key_serializer": "raw",
         "value_serializer": "raw",
