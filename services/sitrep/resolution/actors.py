@@ -65,6 +65,9 @@ class ActorRegistry:
 
     actors: dict[str, Actor] = field(default_factory=dict)
     by_name: dict[str, str] = field(default_factory=dict)
+    _resolved: dict[str, Actor] = field(default_factory=dict, compare=False, repr=False)
+    """Names already resolved by this registry (it never changes: a description makes a new
+    one), so a name is folded once, not at every projection."""
 
     def lookup(self, name: str) -> Actor | None:
         """The registered actor that ``name`` is a name or alias of, if any."""
@@ -73,7 +76,11 @@ class ActorRegistry:
 
     def resolve(self, name: str) -> Actor:
         """The canonical actor for ``name``: registered, or a new actor known only by it."""
-        return self.lookup(name) or Actor(id=actor_id(name), name=name.strip())
+        actor = self._resolved.get(name)
+        if actor is None:
+            actor = self.lookup(name) or Actor(id=actor_id(name), name=name.strip())
+            self._resolved[name] = actor
+        return actor
 
     def resolve_id(self, name: str) -> str:
         return self.resolve(name).id

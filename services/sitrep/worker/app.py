@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -32,7 +33,7 @@ from sitrep.resolution.places import Gazetteer
 from sitrep.settings import Settings
 from sitrep.topics import TopicNames
 from sitrep.views.actors import HeldPlace, registry_of
-from sitrep.views.ledger import Ledger, evolve
+from sitrep.views.ledger import Filed, Ledger, evolve
 from sitrep.views.routing import REGISTRY_KEY, Destination, destinations
 from sitrep.worker.feeds import follow_topic
 from sitrep.worker.projection import ViewRecords, changes, held_place, project
@@ -58,7 +59,9 @@ class LedgerStore:
         self.partitions = partitions
         self.owned: set[int] = set()
         """Partitions of the filed topic this worker holds now."""
-        self.ledgers: dict[str, Ledger] = {}
+        self.ledgers: dict[str, dict[str, Filed]] = {}
+        """The reports of every ledger held, by ledger key then event id (grown in place: a
+        copy per report would make folding quadratic in a ledger's size)."""
         self.published: dict[str, ViewRecords] = {}
         self.indexed = False
         self.registry = ActorRegistry()
@@ -84,22 +87,24 @@ class LedgerStore:
                 continue
             ledger_key = ledger_bytes.decode()
             filed = decode_filed(payload)
-            ledger = self.ledgers.get(ledger_key) or Ledger(ledger_key)
-            self.ledgers[ledger_key] = evolve(ledger, filed.event, filed.place)
+            self.ledgers.setdefault(ledger_key, {}).setdefault(filed.event.id, filed)
             self.touched.add(ledger_key)
 
     def ledger(self, key: str) -> Ledger:
+        """The ledger ``key`` as it stands: read it before the next report is filed."""
         if not self.indexed:
             self._index()
-        return self.ledgers.get(key) or Ledger(key)
+        return Ledger(key, self.ledgers.get(key, {}))
 
     def file(self, key: str, payload: bytes) -> bool:
         """Fold one filed record; False when its event was already in the ledger."""
+        if not self.indexed:
+            self._index()
         filed = decode_filed(payload)
-        ledger = self.ledger(key)
-        if filed.event.id in ledger:
+        reports = self.ledgers.setdefault(key, {})
+        if filed.event.id in reports:
             return False
-        self.ledgers[key] = evolve(ledger, filed.event, filed.place)
+        reports[filed.event.id] = filed
         self.reports[key.encode() + SEP + filed.event.id.encode()] = payload
         self.touched.add(key)
         return True
@@ -133,10 +138,30 @@ class LedgerStore:
         pending: dict[tuple[str, str], bytes | None] = {}
         touched, self.touched = self.touched, set()
         for key in sorted(touched):
-            after = project(self.ledger(key), self.registry, self.names, self.holdings())
+            held = self.holdings() if key == REGISTRY_KEY else None
+            after = project(self.ledger(key), self.registry, self.names, held)
             pending.update(changes(self.published.get(key, {}), after))
             self.published[key] = after
         return pending
+
+
+class FlushPacing:
+    """When the next flush may run: projecting takes at most a fifth of the worker's time.
+
+    Caught up, a flush is quick and runs every ``FLUSH_EVERY_S``. Behind, more reports reach
+    each ledger between two flushes, so each projection covers more of them.
+    """
+
+    SHARE = 0.2
+
+    def __init__(self) -> None:
+        self.next_at = 0.0
+
+    def due(self, now: float) -> bool:
+        return now >= self.next_at
+
+    def took(self, started: float, ended: float) -> None:
+        self.next_at = ended + (ended - started) * (1 - self.SHARE) / self.SHARE
 
 
 def faust_config(settings: Settings, datadir: Path) -> dict[str, Any]:
@@ -288,10 +313,14 @@ def create_app(settings: Settings, gazetteer: Gazetteer) -> Any:
             app.rebalancing or app.in_recovery or not app.tables.recovery.completed.is_set()
         )
 
+    pacing = FlushPacing()
+
     async def flush() -> None:
         """Publish what changed in the views since the last flush."""
-        if settled():
+        if settled() and pacing.due(time.monotonic()):
+            started = time.monotonic()
             await publish(store.take_changes())
+            pacing.took(started, time.monotonic())
 
     async def on_registry(records: Sequence[Any]) -> None:
         if not records or records[-1].value is None:

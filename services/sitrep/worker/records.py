@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Any
 
 import orjson
@@ -19,10 +18,9 @@ def place_from(data: dict[str, Any] | None) -> Place | None:
     return Place(**{**data, "alternate_names": tuple(data.get("alternate_names") or ())})
 
 
-def _place_data(place: Place | None) -> dict[str, Any] | None:
-    if place is None:
-        return None
-    return asdict(place)
+def _place_data(place: Place | None) -> Place | None:
+    # orjson writes a dataclass as its fields in order, as ``asdict`` would, many times faster.
+    return place
 
 
 def encode_filed(event: Event, place: Place | None, origin: tuple[int, int] | None = None) -> bytes:
