@@ -4,10 +4,10 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: help install kafka-jars test unit integration lint up down status bench schemas clean
+.PHONY: help install kafka-jars test unit integration e2e lint up down broker status bench schemas clean
 
 help:
-	@echo "make up      start Sitrep locally (Kafka broker and topics)"
+	@echo "make up      start Sitrep: Kafka, the worker, the API, the seeds (DETACH=1 to return)"
 	@echo "make down    stop everything make up started"
 	@echo "make test    lint, then every test (starts its own broker unless KAFKA_BOOTSTRAP_SERVERS is set)"
 	@echo "make lint    ruff + mypy --strict"
@@ -40,11 +40,17 @@ unit: $(STAMP)
 integration: kafka-jars
 	$(BIN)/pytest tests/integration
 
+e2e: kafka-jars
+	$(BIN)/pytest tests/e2e
+
 up: kafka-jars
-	$(BIN)/sitrep kafka start
+	$(BIN)/sitrep up $(if $(DETACH),--detach,)
 
 down: $(STAMP)
-	$(BIN)/sitrep kafka stop
+	$(BIN)/sitrep down
+
+broker: kafka-jars
+	$(BIN)/sitrep kafka start
 
 status: $(STAMP)
 	$(BIN)/sitrep kafka status

@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import IO
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
 
 from sitrep.kafka import LocalCluster
 from sitrep.kafka.ports import free_port_block
+from sitrep.running.offsets import LogPositions
 from sitrep.settings import Settings
 from sitrep.topics import TopicNames
 
@@ -48,46 +48,8 @@ def machine_ticks() -> tuple[int, int]:
     return sum(values) - idle, sum(values)
 
 
-class Offsets:
-    """End offsets, a group's committed offsets, and record timestamps, by topic."""
-
-    def __init__(self, bootstrap: str) -> None:
-        self.bootstrap = bootstrap
-        self.consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-        self.admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-
-    async def start(self) -> None:
-        await self.consumer.start()
-        await self.admin.start()
-
-    async def stop(self) -> None:
-        await self.consumer.stop()
-        await self.admin.close()
-
-    async def partitions(self, topic: str) -> list[TopicPartition]:
-        for _ in range(100):
-            for described in await self.admin.describe_topics([topic]):
-                if described["topic"] == topic and described["error_code"] == 0:
-                    found = [
-                        p.get("partition", p.get("partition_index"))
-                        for p in described["partitions"]
-                    ]
-                    if found:
-                        return [TopicPartition(topic, int(p)) for p in sorted(found)]
-            await asyncio.sleep(0.05)
-        raise RuntimeError(f"topic {topic} has no partitions")
-
-    async def ends(self, topics: Iterable[str]) -> dict[TopicPartition, int]:
-        parts = [tp for topic in topics for tp in await self.partitions(topic)]
-        ends: dict[TopicPartition, int] = await self.consumer.end_offsets(parts)
-        return ends
-
-    async def total(self, topics: Iterable[str]) -> int:
-        return sum((await self.ends(topics)).values())
-
-    async def committed(self, group: str) -> dict[TopicPartition, int]:
-        offsets = await self.admin.list_consumer_group_offsets(group)
-        return {tp: meta.offset for tp, meta in offsets.items() if meta is not None}
+class Offsets(LogPositions):
+    """End offsets and a group's committed offsets (see LogPositions), and record timestamps."""
 
     async def timestamps(self, wanted: dict[TopicPartition, int]) -> dict[TopicPartition, float]:
         """The timestamp (s since the epoch) of the record at each offset in ``wanted``."""

@@ -65,6 +65,8 @@ class Settings(BaseSettings):
         "empty for the whole world (slower start, more memory).",
     )
     replication_factor: int = Field(default=1, ge=1, le=5)
+    api_host: str = Field(default="127.0.0.1", description="Where `sitrep up` serves the API.")
+    api_port: int = Field(default=8000, ge=1, le=65535, description="The API's port.")
 
     @property
     def kafka_data_dir(self) -> Path:

@@ -68,7 +68,7 @@ def _say_fetching(settings: Settings) -> None:
         _say(f"Fetching Apache Kafka {settings.kafka_version} with Maven (once)...")
 
 
-async def _start_local(cluster: LocalCluster, nodes: int) -> tuple[StartResult, list[str]]:
+async def start_local(cluster: LocalCluster, nodes: int) -> tuple[StartResult, list[str]]:
     result = await cluster.start(nodes)
     replication = 3 if nodes == 3 else 1
     specs = all_topics(cluster.settings.events_partitions, replication, cluster.settings.topics())
@@ -112,7 +112,7 @@ def start(
         cluster = LocalCluster(settings, data_dir)
         _say_fetching(settings)
         try:
-            result, created = asyncio.run(_start_local(cluster, nodes))
+            result, created = asyncio.run(start_local(cluster, nodes))
         except KafkaSetupError as exc:
             raise _fail(exc) from exc
         bootstrap = result.bootstrap_servers

@@ -1,0 +1,146 @@
+"""The questions a request puts to the pure core, for one moment asked.
+
+Every answer is a view of :mod:`sitrep.views`, computed from the ledgers the read model holds
+with the same functions the worker projects onto the view topics.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+from sitrep.resolution.actors import ActorRegistry, actor_id
+from sitrep.resolution.names import fold
+from sitrep.resolution.places import Place
+from sitrep.views.actors import ActorView, actor_views, holdings_of, registry_of
+from sitrep.views.casualties import Casualties, casualties
+from sitrep.views.control import ControlView, control_view
+from sitrep.views.ledger import Ledger, visible
+from sitrep.views.moments import Asked
+from sitrep.views.routing import REGISTRY_KEY
+from sitrep.views.situation import Situation
+from sitrep.views.statements import Statement, statements
+from sitrep.views.strikes import Strike, strikes
+
+
+def _ledgers(situation: Situation, kind: str) -> list[Ledger]:
+    return [
+        ledger for key, ledger in sorted(situation.ledgers.items()) if key.startswith(f"{kind}:")
+    ]
+
+
+def _seen_at(ledger: Ledger, place_id: str, asked: Asked) -> bool:
+    """Whether any report about the place is visible as asked."""
+    return any(
+        f.place is not None and f.place.id == place_id for f in visible(ledger, asked).reports
+    )
+
+
+class Answers:
+    """The views as they stood at ``asked.at``, from the reports known at ``asked.known_at``."""
+
+    def __init__(self, situation: Situation, asked: Asked) -> None:
+        self.situation = situation
+        self.asked = asked
+        self._within: dict[str, set[str]] = {}
+
+    @cached_property
+    def registry(self) -> ActorRegistry:
+        """The actors as described by the reports known at ``known_at``."""
+        return registry_of(self.situation.ledgers.get(REGISTRY_KEY), self.asked)
+
+    # --- places ----------------------------------------------------------------------------
+
+    @cached_property
+    def _place_ledgers(self) -> dict[str, Ledger]:
+        """The ledger of every place reported, by place id."""
+        return {
+            place_id: ledger
+            for ledger in _ledgers(self.situation, "place")
+            for place_id in ledger.places()
+        }
+
+    @cached_property
+    def control(self) -> list[ControlView]:
+        """Every place with a report visible as asked, by name."""
+        views = [
+            control_view(ledger, place_id, self.registry, self.asked)
+            for place_id, ledger in self._place_ledgers.items()
+            if _seen_at(ledger, place_id, self.asked)
+        ]
+        return sorted(views, key=lambda v: (fold(v.place.name), v.place.id))
+
+    def place(self, name: str) -> ControlView | None:
+        """One place by its id or any of its names and spellings."""
+        place_id = self.place_id(name)
+        if place_id is None:
+            return None
+        return control_view(self._place_ledgers[place_id], place_id, self.registry, self.asked)
+
+    def place_id(self, name: str) -> str | None:
+        """The id of the reported place ``name`` is the id, a name or a spelling of."""
+        known = self._place_ledgers
+        if name in known:
+            return name
+        for candidate in self.situation.gazetteer.find(name):
+            if candidate.id in known:
+                return candidate.id
+        wanted = fold(name)
+        return next((p.id for p in self._places.values() if fold(p.name) == wanted), None)
+
+    def place_ids(self, name: str) -> set[str]:
+        """A place and the places within it (its sub-places, theirs...)."""
+        if name not in self._within:
+            root = self.place_id(name)
+            found = {root} if root is not None else set()
+            grew = bool(found)
+            while grew:
+                inside = {p.id for p in self._places.values() if p.parent in found}
+                grew = not inside <= found
+                found |= inside
+            self._within[name] = found
+        return self._within[name]
+
+    @cached_property
+    def _places(self) -> dict[str, Place]:
+        """Every place reported, by id."""
+        return {
+            place_id: place
+            for ledger in _ledgers(self.situation, "place")
+            for place_id, place in ledger.places().items()
+        }
+
+    # --- actors ----------------------------------------------------------------------------
+
+    def actor_id(self, name: str) -> str:
+        """The canonical id of the actor ``name`` is an id, name or alias of."""
+        if name in self.registry.actors:
+            return name
+        found = self.registry.lookup(name)
+        return found.id if found is not None else actor_id(name)
+
+    @cached_property
+    def actors(self) -> list[ActorView]:
+        return actor_views(self.registry, holdings_of(self.control))
+
+    def actor(self, name: str) -> ActorView | None:
+        wanted = self.actor_id(name)
+        return next((a for a in self.actors if a.id == wanted), None)
+
+    # --- reports ---------------------------------------------------------------------------
+
+    @cached_property
+    def strikes(self) -> list[Strike]:
+        found = [
+            strike
+            for ledger in _ledgers(self.situation, "place")
+            for strike in strikes(ledger, self.registry, self.asked)
+        ]
+        return sorted(found, key=lambda s: (s.day, s.id))
+
+    @cached_property
+    def casualties(self) -> list[Casualties]:
+        return casualties(_ledgers(self.situation, "casualties"), self.registry, self.asked)
+
+    @cached_property
+    def statements(self) -> list[Statement]:
+        return statements(_ledgers(self.situation, "statements"), self.registry, self.asked)

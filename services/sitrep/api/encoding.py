@@ -1,0 +1,100 @@
+"""Responses: views as the view topics carry them (orjson), GeoJSON and CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import orjson
+from starlette.responses import Response
+
+from sitrep.api.readmodel import Freshness
+from sitrep.views.control import ControlView
+
+GEOJSON = "application/geo+json"
+CSV = "text/csv; charset=utf-8"
+
+
+class ViewResponse(Response):
+    """JSON encoded by orjson exactly as the worker encodes view records (dataclasses,
+    RFC 3339 date-times), so the API and the view topics agree byte for byte on a view."""
+
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content)
+
+
+def freshness_headers(freshness: Freshness) -> dict[str, str]:
+    """Freshness for formats without a place for it in the body."""
+    position = ",".join(f"{p}:{o}" for p, o in freshness.position.items())
+    return {"Sitrep-Log-Position": position, "Sitrep-Behind": str(freshness.behind)}
+
+
+def plain(value: Any) -> Any:
+    """A view as plain JSON data (dicts, lists, strings), as it is encoded."""
+    return orjson.loads(orjson.dumps(value))
+
+
+def geojson(views: Sequence[ControlView], extra: Mapping[str, Any]) -> Response:
+    """An RFC 7946 FeatureCollection: one Point per place, its control in the properties.
+
+    A place reported without coordinates has no geometry (``null``, as RFC 7946 allows).
+    """
+    features = []
+    for view in views:
+        place = view.place
+        geometry = (
+            {"type": "Point", "coordinates": [place.lon, place.lat]}
+            if place.lat is not None and place.lon is not None
+            else None
+        )
+        features.append(
+            {"type": "Feature", "id": place.id, "geometry": geometry, "properties": plain(view)}
+        )
+    body = {"type": "FeatureCollection", "features": features, **extra}
+    return Response(orjson.dumps(body), media_type=GEOJSON)
+
+
+CSV_COLUMNS = (
+    "place_id",
+    "name",
+    "country",
+    "admin1",
+    "lat",
+    "lon",
+    "controller_id",
+    "controller",
+    "since",
+    "status",
+    "corroboration",
+    "reasons",
+)
+
+
+def csv_of(views: Sequence[ControlView], headers: Mapping[str, str]) -> Response:
+    """One row per place, with a header row."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    for view in views:
+        place = view.place
+        writer.writerow(
+            (
+                place.id,
+                place.name,
+                place.country or "",
+                place.admin1 or "",
+                "" if place.lat is None else place.lat,
+                "" if place.lon is None else place.lon,
+                view.controller.id if view.controller else "",
+                view.controller.name if view.controller else "",
+                view.since.isoformat() if view.since is not None else "",
+                view.status,
+                view.corroboration,
+                "; ".join(view.reasons),
+            )
+        )
+    return Response(out.getvalue(), media_type=CSV, headers=dict(headers))

@@ -1,0 +1,102 @@
+"""What became of an event: applied, a duplicate, corroborating, denied, retracted or rejected."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from sitrep.api.answers import Answers
+from sitrep.api.readmodel import Copy, ReadModel
+from sitrep.contract import event_to_dict
+from sitrep.contract.events import ControlChangedEvent, EventBase, StrikeReportedEvent
+from sitrep.views.control import control_view
+from sitrep.views.ledger import visible
+from sitrep.views.refs import SourceRef
+
+Status = Literal["applied", "duplicate", "corroborating", "denied", "retracted", "rejected"]
+
+
+@dataclass(frozen=True)
+class CopyFate:
+    """One record of the event on the log, and what the read model made of it."""
+
+    partition: int
+    offset: int
+    status: Literal["applied", "duplicate", "rejected"]
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Fate:
+    event_id: str
+    status: Status
+    reason: str | None
+    event: dict[str, Any] | None
+    """The event as published (None when no copy of it kept to the contract)."""
+    copies: tuple[CopyFate, ...]
+
+
+def _corroborates(answers: Answers, event: EventBase, keys: list[str]) -> str | None:
+    """The first report of the same fact, when ``event`` repeats one from before."""
+    ledgers = [answers.situation.ledgers[k] for k in keys if k in answers.situation.ledgers]
+    sources: list[tuple[SourceRef, ...]] = []
+    for ledger in ledgers:
+        if isinstance(event, ControlChangedEvent):
+            for item in ledger:
+                if item.event.id == event.id and item.place is not None:
+                    view = control_view(ledger, item.place.id, answers.registry, answers.asked)
+                    sources.extend(change.sources for change in view.history)
+        elif isinstance(event, StrikeReportedEvent):
+            sources.extend(s.sources for s in answers.strikes if s.place.id in ledger.places())
+    for group in sources:
+        ids = [s.event_id for s in group]
+        if event.id in ids and ids[0] != event.id:
+            return ids[0]
+    return None
+
+
+def _status(answers: Answers, event: EventBase) -> tuple[Status, str | None]:
+    keys = [route.key for route in answers.situation.routes.get(event.id, [])]
+    for key in keys:
+        ledger = answers.situation.ledgers.get(key)
+        if ledger is None:
+            continue
+        seen = visible(ledger, answers.asked)
+        retraction = seen.retractions.get(event.id)
+        if retraction is not None:
+            return "retracted", f"{retraction.id}: {retraction.data.reason}"
+        denials = seen.denied(event.id)
+        if denials:
+            said = "; ".join(
+                f"{d.data.denied_by}" + (f": {d.data.text}" if d.data.text else "") for d in denials
+            )
+            return "denied", f"denied by {said}"
+    first = _corroborates(answers, event, keys)
+    if first is not None:
+        return "corroborating", f"corroborates {first}, reported before it"
+    return "applied", None
+
+
+def fate_of(model: ReadModel, answers: Answers, event_id: str) -> Fate | None:
+    """What became of ``event_id`` as asked, or None if the log holds no record of it."""
+    published = model.published(event_id)
+    rejected = [
+        (r.copy, CopyFate(r.copy.partition, r.copy.offset, "rejected", r.reason))
+        for r in model.rejections(event_id)
+    ]
+    if published is None:
+        if not rejected:
+            return None
+        copies = tuple(c for _, c in sorted(rejected, key=lambda r: _order(r[0])))
+        return Fate(event_id, "rejected", copies[0].reason, None, copies)
+    kept = [
+        (copy, CopyFate(copy.partition, copy.offset, "applied" if i == 0 else "duplicate"))
+        for i, copy in enumerate(published.copies)
+    ]
+    status, reason = _status(answers, published.event)
+    copies = tuple(c for _, c in sorted([*kept, *rejected], key=lambda r: _order(r[0])))
+    return Fate(event_id, status, reason, event_to_dict(published.event), copies)
+
+
+def _order(copy: Copy) -> tuple[int, int]:
+    return (copy.partition, copy.offset)

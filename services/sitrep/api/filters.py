@@ -1,0 +1,111 @@
+"""The filters of the list endpoints, applied to the views the core answered."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sitrep.api.answers import Answers
+from sitrep.contract.events import start_of
+from sitrep.resolution.names import skeleton
+from sitrep.resolution.places import Place
+from sitrep.views.casualties import Casualties
+from sitrep.views.control import ControlView
+from sitrep.views.moments import end_of_day
+from sitrep.views.statements import Statement
+from sitrep.views.strikes import Strike
+
+
+def _in_region(place: Place | None, country: str | None, admin1: str | None) -> bool:
+    if place is None:
+        return country is None and admin1 is None
+    if country is not None and (place.country or "").upper() != country.upper():
+        return False
+    # "Idleb" is "Idlib": admin1 names are compared by their skeleton, as the gazetteer does.
+    return admin1 is None or (
+        place.admin1 is not None and skeleton(place.admin1) == skeleton(admin1)
+    )
+
+
+def places_matching(
+    answers: Answers,
+    *,
+    country: str | None = None,
+    admin1: str | None = None,
+    controller: str | None = None,
+    status: str | None = None,
+) -> list[ControlView]:
+    """The control views in the region, held by ``controller`` (any alias), in ``status``."""
+    held_by = answers.actor_id(controller) if controller is not None else None
+    return [
+        view
+        for view in answers.control
+        if _in_region(view.place, country, admin1)
+        and (held_by is None or (view.controller is not None and view.controller.id == held_by))
+        and (status is None or view.status == status)
+    ]
+
+
+@dataclass(frozen=True)
+class ReportFilter:
+    """Which reports a list shows: where, about whom, and when (bounds included)."""
+
+    country: str | None = None
+    admin1: str | None = None
+    place: str | None = None
+    actor: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+    def _when(self, start: datetime, end: datetime | None = None) -> bool:
+        end = end or start
+        return (self.since is None or end >= self.since) and (
+            self.until is None or start <= self.until
+        )
+
+    def _where(self, answers: Answers, places: Iterable[Place | None]) -> bool:
+        places = list(places)
+        if self.place is not None:
+            wanted = answers.place_ids(self.place)
+            if not any(p is not None and p.id in wanted for p in places):
+                return False
+        if self.country is None and self.admin1 is None:
+            return True
+        return any(_in_region(p, self.country, self.admin1) for p in places)
+
+    def strikes(self, answers: Answers) -> list[Strike]:
+        actor = answers.actor_id(self.actor) if self.actor is not None else None
+        return [
+            s
+            for s in answers.strikes
+            if self._where(answers, [s.place])
+            and (actor is None or (s.perpetrator is not None and s.perpetrator.id == actor))
+            and self._when(start_of(s.day), end_of_day(s.day))
+        ]
+
+    def casualties(self, answers: Answers) -> list[Casualties]:
+        party = answers.actor_id(self.actor) if self.actor is not None else None
+        return [
+            c
+            for c in answers.casualties
+            if self._where(answers, [r.place for r in c.reports])
+            and (party is None or c.party.id == party)
+            and any(self._when(start_of(p.start), end_of_day(p.end)) for p in c.periods)
+        ]
+
+    def statements(self, answers: Answers) -> list[Statement]:
+        """Statements have no place: ``country`` is the country of the actor spoken for."""
+        actor = answers.actor_id(self.actor) if self.actor is not None else None
+        return [
+            s
+            for s in answers.statements
+            if (actor is None or actor in (s.actor.id, s.speaker.id))
+            and (self.country is None or self._country_of(answers, s) == self.country.upper())
+            and self._when(start_of(s.occurred_at))
+        ]
+
+    @staticmethod
+    def _country_of(answers: Answers, statement: Statement) -> str | None:
+        actor = answers.registry.actors.get(statement.actor.id)
+        return actor.country.upper() if actor is not None and actor.country else None

@@ -1,0 +1,51 @@
+"""Cursor paging over a list the core answered: the cursor is where the next page starts."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Annotated, Generic, TypeVar
+
+from fastapi import Query
+
+from sitrep.api.problems import invalid_parameter
+
+T = TypeVar("T")
+
+DEFAULT_LIMIT = 100
+MAX_LIMIT = 1000
+
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Items per page.")]
+Cursor = Annotated[str | None, Query(description="next_cursor of the previous page.")]
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    items: Sequence[T]
+    next_cursor: str | None
+
+
+def _encode(start: int) -> str:
+    return base64.urlsafe_b64encode(f"o:{start}".encode()).decode().rstrip("=")
+
+
+def _decode(cursor: str) -> int:
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        kind, _, start = text.partition(":")
+        if kind != "o" or not start.isdigit():
+            raise ValueError(text)
+        return int(start)
+    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
+        raise invalid_parameter(
+            "cursor", "is not a cursor this API gave (take next_cursor from a page)"
+        ) from exc
+
+
+def page_of(items: Sequence[T], limit: int, cursor: str | None) -> Page[T]:
+    """The ``limit`` items from the cursor on, and the cursor of the next page if any."""
+    start = _decode(cursor) if cursor else 0
+    end = start + limit
+    return Page(items[start:end], _encode(end) if end < len(items) else None)

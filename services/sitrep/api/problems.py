@@ -1,0 +1,103 @@
+"""Errors as RFC 9457 problem details (``application/problem+json``)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
+from starlette.responses import Response
+
+log = logging.getLogger("sitrep.api")
+
+PROBLEM_JSON = "application/problem+json"
+
+
+@dataclass(frozen=True)
+class FieldProblem:
+    """One thing wrong with a request: where (a parameter, or a path in the body) and why."""
+
+    field: str
+    reason: str
+
+
+@dataclass
+class Problem(Exception):
+    """An error answered as problem details."""
+
+    status: int
+    title: str
+    detail: str | None = None
+    errors: Sequence[FieldProblem] = ()
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+    def response(self, instance: str | None = None) -> Response:
+        body: dict[str, object] = {
+            "type": "about:blank",
+            "title": self.title,
+            "status": self.status,
+        }
+        if self.detail:
+            body["detail"] = self.detail
+        if instance:
+            body["instance"] = instance
+        if self.errors:
+            body["errors"] = [{"field": e.field, "reason": e.reason} for e in self.errors]
+        return Response(
+            orjson.dumps(body), self.status, headers=dict(self.headers), media_type=PROBLEM_JSON
+        )
+
+
+def invalid_parameter(name: str, reason: str) -> Problem:
+    return Problem(
+        422, "Invalid request parameter", f"{name}: {reason}", [FieldProblem(name, reason)]
+    )
+
+
+def not_found(what: str) -> Problem:
+    return Problem(404, "Not found", what)
+
+
+def _field_of(loc: Sequence[int | str]) -> str:
+    # FastAPI says where first ("query", "path", "body"); the rest is the parameter's path.
+    parts = [str(p) for p in loc[1:]] if len(loc) > 1 else [str(p) for p in loc]
+    return ".".join(parts)
+
+
+async def _on_problem(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, Problem)
+    return exc.response(request.url.path)
+
+
+async def _on_validation(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    errors = [FieldProblem(_field_of(e["loc"]), e["msg"]) for e in exc.errors()]
+    detail = "; ".join(f"{e.field}: {e.reason}" for e in errors)
+    return Problem(422, "Invalid request parameter", detail, errors).response(request.url.path)
+
+
+async def _on_http(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    title = {404: "Not found", 405: "Method not allowed"}.get(exc.status_code, "Request failed")
+    return Problem(exc.status_code, title, str(exc.detail), headers=exc.headers or {}).response(
+        request.url.path
+    )
+
+
+async def _on_crash(request: Request, exc: Exception) -> Response:
+    log.exception("%s %s failed", request.method, request.url.path, exc_info=exc)
+    return Problem(500, "Internal error", "the server failed to answer; this is a bug").response(
+        request.url.path
+    )
+
+
+def install(app: FastAPI) -> None:
+    """Answer every error of ``app`` as problem details."""
+    app.add_exception_handler(Problem, _on_problem)
+    app.add_exception_handler(RequestValidationError, _on_validation)
+    app.add_exception_handler(HTTPException, _on_http)
+    app.add_exception_handler(Exception, _on_crash)

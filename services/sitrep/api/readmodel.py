@@ -1,0 +1,201 @@
+"""The API's read model: the event log folded into the pure core, with how fresh it is.
+
+A consumer without a group is assigned every partition of the log and reads it from offset
+zero, so each API process holds the whole situation and can answer for any moment. Records
+that break the contract are the worker's dead letters: they are skipped here, and remembered
+with the reason so ``GET /v1/events/{id}`` can say what became of them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from aiokafka import AIOKafkaConsumer
+from aiokafka.errors import KafkaError
+
+from sitrep.contract import Event, InvalidEvent, decode_json, parse_event
+from sitrep.resolution.places import Gazetteer
+from sitrep.views.situation import Situation
+
+log = logging.getLogger("sitrep.api.readmodel")
+
+RETRY_AFTER_S = 1.0
+"""How long to wait before reconnecting to an unreachable broker."""
+ENDS_EVERY_S = 5.0
+"""How often the log's end offsets are asked for."""
+
+
+@dataclass(frozen=True)
+class Freshness:
+    """How fresh an answer is: the next offset folded per partition, and how many records
+    the log holds beyond them."""
+
+    position: dict[str, int]
+    behind: int
+
+
+@dataclass(frozen=True)
+class Copy:
+    """Where one record of an event sits on the log."""
+
+    partition: int
+    offset: int
+
+
+@dataclass
+class Published:
+    """An event on the log: the first copy was folded; later ones were duplicates."""
+
+    event: Event
+    copies: list[Copy] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """A record that breaks the contract: skipped, with the reason."""
+
+    event_id: str | None
+    copy: Copy
+    reason: str
+
+
+def _raw_id(value: bytes) -> str | None:
+    try:
+        raw = decode_json(value)
+    except InvalidEvent:
+        return None
+    found = raw.get("id") if isinstance(raw, dict) else None
+    return found if isinstance(found, str) else None
+
+
+class ReadModel:
+    """The situation folded from the log, its position on the log, and every event's record."""
+
+    def __init__(self, gazetteer: Gazetteer) -> None:
+        self.situation = Situation(gazetteer)
+        self._positions: dict[int, int] = {}
+        self._ends: dict[int, int] = {}
+        self._published: dict[str, Published] = {}
+        self._rejected: dict[str, list[Rejection]] = {}
+        self._task: asyncio.Task[None] | None = None
+        self.connected = False
+        """Whether the last attempt to read the log reached the broker."""
+
+    # --- folding ---------------------------------------------------------------------------
+
+    def apply(self, partition: int, offset: int, value: bytes | None) -> None:
+        """Fold one record of the log (at ``partition``/``offset``)."""
+        copy = Copy(partition, offset)
+        self._positions[partition] = max(self._positions.get(partition, 0), offset + 1)
+        self._ends[partition] = max(self._ends.get(partition, 0), offset + 1)
+        if value is None:
+            self._reject(Rejection(None, copy, "an empty record is not an event"))
+            return
+        try:
+            event = parse_event(value)
+        except InvalidEvent as exc:
+            self._reject(Rejection(exc.event_id or _raw_id(value), copy, str(exc)))
+            return
+        known = self._published.get(event.id)
+        if known is not None:
+            known.copies.append(copy)
+            return
+        try:
+            self.situation.fold(event)
+        except Exception as exc:  # the worker's policy too: dead-letter with the reason, go on
+            log.exception("cannot fold %s", event.id)
+            self._reject(Rejection(event.id, copy, f"cannot be folded: {exc}"))
+            return
+        self._published[event.id] = Published(event, [copy])
+
+    def _reject(self, rejection: Rejection) -> None:
+        key = rejection.event_id or f"{rejection.copy.partition}@{rejection.copy.offset}"
+        self._rejected.setdefault(key, []).append(rejection)
+
+    def note_ends(self, ends: Mapping[int, int]) -> None:
+        """Record the log's end offsets (the next offset of each partition)."""
+        for partition, end in ends.items():
+            self._ends[partition] = max(self._ends.get(partition, 0), end)
+            self._positions.setdefault(partition, 0)
+
+    # --- what it holds ---------------------------------------------------------------------
+
+    def freshness(self) -> Freshness:
+        behind = sum(max(0, end - self._positions.get(p, 0)) for p, end in self._ends.items())
+        return Freshness({str(p): o for p, o in sorted(self._positions.items())}, behind)
+
+    @property
+    def caught_up(self) -> bool:
+        """Whether every record the log held when last asked has been folded."""
+        return bool(self._ends) and self.freshness().behind == 0
+
+    def published(self, event_id: str) -> Published | None:
+        return self._published.get(event_id)
+
+    def rejections(self, event_id: str) -> tuple[Rejection, ...]:
+        return tuple(self._rejected.get(event_id, ()))
+
+    # --- following the log -----------------------------------------------------------------
+
+    async def start(self, bootstrap: str, topic: str) -> None:
+        """Follow ``topic`` in the background until :meth:`stop`."""
+        if self._task is None:
+            self._task = asyncio.create_task(self._follow(bootstrap, topic), name="read-model")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _follow(self, bootstrap: str, topic: str) -> None:
+        # Failure policy: a broker that cannot be reached is retried forever (the API keeps
+        # answering from what it has, saying how far behind it is); bad records are skipped.
+        while True:
+            try:
+                await self._read(bootstrap, topic)
+            except KafkaError as exc:
+                self.connected = False
+                log.warning("cannot read %s from %s: %s; retrying", topic, bootstrap, exc)
+            await asyncio.sleep(RETRY_AFTER_S)
+
+    async def _read(self, bootstrap: str, topic: str) -> None:
+        consumer = AIOKafkaConsumer(
+            topic,
+            bootstrap_servers=bootstrap,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+        )
+        try:
+            await consumer.start()
+            # Without a group the assignment comes with the first metadata: poll for it.
+            while not consumer.assignment():  # noqa: ASYNC110 - aiokafka has nothing to await
+                await asyncio.sleep(0.05)
+            parts = sorted(consumer.assignment(), key=lambda tp: tp.partition)
+            for tp in parts:
+                consumer.seek(tp, self._positions.get(tp.partition, 0))
+            loop = asyncio.get_running_loop()
+            asked_ends = -ENDS_EVERY_S
+            while True:
+                if loop.time() - asked_ends >= ENDS_EVERY_S:
+                    # Asking the broker (not only reading highwater marks off fetches) is
+                    # also how a broker that went away is noticed: this raises, and the
+                    # follower reconnects.
+                    ends = await consumer.end_offsets(parts)
+                    self.note_ends({tp.partition: end for tp, end in ends.items()})
+                    self.connected, asked_ends = True, loop.time()
+                batches = await consumer.getmany(timeout_ms=500)
+                for records in batches.values():
+                    for record in records:
+                        self.apply(record.partition, record.offset, record.value)
+                for tp in parts:
+                    highwater = consumer.highwater(tp)
+                    if highwater is not None:
+                        self.note_ends({tp.partition: highwater})
+        finally:
+            await consumer.stop()

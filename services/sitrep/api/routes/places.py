@@ -1,0 +1,63 @@
+"""GET /v1/places, /v1/places/{place} and its history: the control view."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query
+from starlette.responses import Response
+
+from sitrep.api.asking import Asking, asking
+from sitrep.api.encoding import csv_of, freshness_headers, geojson, plain
+from sitrep.api.filters import places_matching
+from sitrep.api.models import Listing, One
+from sitrep.api.paging import DEFAULT_LIMIT, Cursor, Limit, page_of
+from sitrep.api.problems import not_found
+from sitrep.views.control import Change, ControlView, Status
+
+router = APIRouter(prefix="/v1/places", tags=["places"])
+
+
+@router.get("", response_model=Listing[ControlView])
+async def list_places(
+    ask: Annotated[Asking, Depends(asking)],
+    country: Annotated[str | None, Query(description="ISO 3166-1 alpha-2 code.")] = None,
+    admin1: Annotated[str | None, Query(description="First-level region, any spelling.")] = None,
+    controller: Annotated[str | None, Query(description="The holder, by id or any alias.")] = None,
+    status: Annotated[Status | None, Query()] = None,
+    format: Annotated[Literal["json", "geojson", "csv"], Query()] = "json",
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
+) -> Response:
+    """Who controls each place, as asked; json, an RFC 7946 FeatureCollection, or CSV."""
+    views = places_matching(
+        ask.answers, country=country, admin1=admin1, controller=controller, status=status
+    )
+    page = page_of(views, limit, cursor)
+    if format == "geojson":
+        return geojson(page.items, {"next_cursor": page.next_cursor, **plain(ask.envelope())})
+    if format == "csv":
+        headers = freshness_headers(ask.freshness)
+        if page.next_cursor is not None:
+            headers["Sitrep-Next-Cursor"] = page.next_cursor
+        return csv_of(page.items, headers)
+    return ask.listing(page)
+
+
+def _place(ask: Asking, place: str) -> ControlView:
+    view = ask.answers.place(place)
+    if view is None:
+        raise not_found(f"no reports about a place called {place!r} (by id, name or spelling)")
+    return view
+
+
+@router.get("/{place}", response_model=One[ControlView])
+async def get_place(place: str, ask: Annotated[Asking, Depends(asking)]) -> Response:
+    """One place by its id or any of its names and spellings."""
+    return ask.one(_place(ask, place))
+
+
+@router.get("/{place}/history", response_model=One[list[Change]])
+async def get_place_history(place: str, ask: Annotated[Asking, Depends(asking)]) -> Response:
+    """Every change of hands of a place, oldest first."""
+    return ask.one(_place(ask, place).history)

@@ -1,0 +1,40 @@
+"""`sitrep api`: the HTTP API on uvicorn."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from sitrep.settings import Settings
+
+
+def api(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    log_level: Annotated[str, typer.Option(help="critical, error, warning, info or debug.")] = (
+        "info"
+    ),
+    seeds_only: Annotated[
+        bool, typer.Option("--seeds-only", help="Gazetteer from seeds/places.json only (fast).")
+    ] = False,
+) -> None:
+    """Serve the situation over HTTP, following the event log from its start."""
+    import orjson
+    import uvicorn
+
+    from sitrep.api.app import create_api
+    from sitrep.api.readmodel import ReadModel
+    from sitrep.cli.worker import load_gazetteer
+    from sitrep.resolution.catalogue import seed_places
+    from sitrep.resolution.places import Gazetteer
+
+    settings = Settings()
+    if seeds_only:
+        places = orjson.loads((settings.seeds_dir / "places.json").read_bytes())
+        gazetteer = Gazetteer(seed_places(places))
+    else:
+        gazetteer = load_gazetteer(settings)
+    # The publisher is made in the app's lifespan: aiokafka needs the running event loop.
+    app = create_api(settings, ReadModel(gazetteer))
+    uvicorn.run(app, host=host, port=port, log_level=log_level)

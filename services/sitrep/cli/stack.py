@@ -1,0 +1,164 @@
+"""`sitrep up`, `sitrep down`, `sitrep seed`: the whole service on one machine.
+
+``up`` starts the broker (unless ``KAFKA_BOOTSTRAP_SERVERS`` names one), the worker and the API
+in the background, publishes the seeds, waits until the views have caught up, and says where
+everything is. In the foreground (the default) Ctrl-C stops it all; with ``--detach`` it
+returns and ``sitrep down`` stops it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import sys
+import time
+import urllib.error
+import urllib.request
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from sitrep.cli.kafka import start_local
+from sitrep.kafka import KafkaSetupError, LocalCluster, ensure_topics
+from sitrep.running import Background, load_seeds, wait_until_caught_up
+from sitrep.settings import Settings
+from sitrep.topics import all_topics
+
+out = Console()
+err = Console(stderr=True)
+
+
+def _say(message: str) -> None:
+    out.print(message, highlight=False, soft_wrap=True)
+
+
+def _fail(message: str) -> typer.Exit:
+    err.print(f"[red]error:[/red] {message}", markup=True, highlight=False, soft_wrap=True)
+    return typer.Exit(1)
+
+
+def _processes(settings: Settings) -> tuple[Background, Background]:
+    return Background(settings.state_dir, "worker"), Background(settings.state_dir, "api")
+
+
+def _broker(settings: Settings) -> str:
+    if settings.kafka_bootstrap_servers:
+        bootstrap = settings.kafka_bootstrap_servers
+        specs = all_topics(
+            settings.events_partitions, settings.replication_factor, settings.topics()
+        )
+        asyncio.run(ensure_topics(bootstrap, specs, settings.replication_factor))
+        _say(f"Kafka: {bootstrap} (KAFKA_BOOTSTRAP_SERVERS)")
+        return bootstrap
+    cluster = LocalCluster(settings)
+    result, _ = asyncio.run(start_local(cluster, 1))
+    started = "already running" if result.already_running else f"started in {result.seconds:.1f} s"
+    _say(f"Kafka {result.kafka_version}: {result.bootstrap_servers} ({started})")
+    return result.bootstrap_servers
+
+
+def _wait_for_api(url: str, api: Background, within: float = 60.0) -> None:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if api.exited_early():
+            raise _fail(f"the API stopped; the end of {api.log}:\n{api.tail()}")
+        try:
+            with urllib.request.urlopen(f"{url}/healthz", timeout=2) as answer:
+                if answer.status == 200:
+                    return
+        except (urllib.error.URLError, OSError):
+            pass
+        time.sleep(0.3)
+    raise _fail(f"the API did not answer at {url} within {within:.0f} s; see {api.log}")
+
+
+def _stop_all(settings: Settings) -> None:
+    worker, api = _processes(settings)
+    for process in (api, worker):
+        if process.stop():
+            _say(f"Stopped the {process.name}.")
+    if not settings.kafka_bootstrap_servers:
+        stopped = asyncio.run(LocalCluster(settings).stop())
+        if stopped:
+            _say("Stopped Kafka.")
+
+
+def up(
+    detach: Annotated[
+        bool, typer.Option("--detach", help="Return once everything runs; `sitrep down` stops.")
+    ] = False,
+) -> None:
+    """Start the broker, the worker and the API, load the seeds, wait for the views."""
+    settings = Settings()
+    began = time.monotonic()
+    # aiokafka logs every retry while a new broker elects leaders; failures reach us as errors.
+    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
+    try:
+        bootstrap = _broker(settings)
+    except KafkaSetupError as exc:
+        raise _fail(str(exc)) from exc
+    env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": bootstrap}
+    worker, api = _processes(settings)
+    me = [sys.executable, "-m", "sitrep.cli.main"]
+    worker.start([*me, "worker", "--loglevel", "info"], env)
+    _say(f"Worker: pid {worker.pid()}, log {worker.log}")
+    api.start([*me, "api", "--host", settings.api_host, "--port", str(settings.api_port)], env)
+    url = f"http://{settings.api_host}:{settings.api_port}"
+    _say(f"API: pid {api.pid()}, log {api.log}")
+    names = settings.topics()
+    loaded = asyncio.run(load_seeds(bootstrap, names.events, settings.seeds_dir))
+    _say(f"Seeds: {sum(f.events for f in loaded)} events from {len(loaded)} files published.")
+    try:
+        asyncio.run(
+            wait_until_caught_up(bootstrap, settings.worker_id, [names.events, names.filed])
+        )
+    except TimeoutError as exc:
+        tail = worker.tail() if worker.exited_early() else ""
+        raise _fail(f"{exc}; see {worker.log}\n{tail}") from exc
+    _wait_for_api(url, api)
+    _say(f"\nSitrep is up in {time.monotonic() - began:.1f} s.")
+    _say(f"  API and its documents:  {url}/docs")
+    _say("  Try:")
+    _say(f"    curl '{url}/v1/places/Aleppo?at=2024-12-01'")
+    _say(f"    curl '{url}/v1/places?status=disputed'")
+    _say(f"    curl '{url}/v1/actors/HTS'")
+    if detach:
+        _say("Stop it with `make down` (or `sitrep down`).")
+        return
+    _say("Ctrl-C stops everything.")
+    stop = False
+
+    def _on_signal(signum: int, frame: object) -> None:
+        nonlocal stop
+        stop = True
+
+    signal.signal(signal.SIGINT, _on_signal)
+    signal.signal(signal.SIGTERM, _on_signal)
+    while not stop:
+        for process in (worker, api):
+            if process.exited_early():
+                _say(f"The {process.name} stopped; the end of {process.log}:\n{process.tail()}")
+                stop = True
+        time.sleep(0.5)
+    _stop_all(settings)
+
+
+def down() -> None:
+    """Stop what `sitrep up` started: the API, the worker, then the local broker."""
+    try:
+        _stop_all(Settings())
+    except KafkaSetupError as exc:
+        raise _fail(str(exc)) from exc
+
+
+def seed() -> None:
+    """Publish the seeds (registry, baseline, article); publishing them again changes nothing."""
+    settings = Settings()
+    loaded = asyncio.run(
+        load_seeds(settings.bootstrap_servers(), settings.topics().events, settings.seeds_dir)
+    )
+    for item in loaded:
+        _say(f"{item.path}: {item.events} events")

@@ -1,0 +1,76 @@
+"""Where the log ends and how far a consumer group has got, read as any Kafka client would."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+from types import TracebackType
+from typing import Self
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaError
+
+
+class LogPositions:
+    """End offsets of topics and a group's committed offsets, over one consumer and one admin
+    connection (open them with ``async with``)."""
+
+    def __init__(self, bootstrap: str) -> None:
+        self.bootstrap = bootstrap
+        self.consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+        self.admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+
+    async def start(self) -> None:
+        await self.consumer.start()
+        await self.admin.start()
+
+    async def stop(self) -> None:
+        await self.consumer.stop()
+        await self.admin.close()
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    async def partitions(self, topic: str) -> list[TopicPartition]:
+        for _ in range(100):
+            for described in await self.admin.describe_topics([topic]):
+                if described["topic"] == topic and described["error_code"] == 0:
+                    found = [
+                        p.get("partition", p.get("partition_index"))
+                        for p in described["partitions"]
+                    ]
+                    if found:
+                        return [TopicPartition(topic, int(p)) for p in sorted(found)]
+            await asyncio.sleep(0.05)
+        raise RuntimeError(f"topic {topic} has no partitions")
+
+    async def ends(self, topics: Iterable[str]) -> dict[TopicPartition, int]:
+        parts = [tp for topic in topics for tp in await self.partitions(topic)]
+        ends: dict[TopicPartition, int] = await self.consumer.end_offsets(parts)
+        return ends
+
+    async def total(self, topics: Iterable[str]) -> int:
+        return sum((await self.ends(topics)).values())
+
+    async def committed(self, group: str) -> dict[TopicPartition, int]:
+        offsets = await self.admin.list_consumer_group_offsets(group)
+        return {tp: meta.offset for tp, meta in offsets.items() if meta is not None}
+
+    async def caught_up(self, group: str, topics: Iterable[str]) -> bool:
+        """Whether ``group`` has committed the end of every non-empty partition of ``topics``."""
+        ends = await self.ends(topics)
+        try:
+            committed = await self.committed(group)
+        except KafkaError:  # on a new broker: no group coordinator yet, nothing committed
+            return False
+        return all(end == 0 or committed.get(tp, -1) >= end for tp, end in ends.items())

@@ -1,0 +1,195 @@
+"""The HTTP API over a read model fed the seed events directly (no broker): what every
+endpoint shares — the two clocks, freshness, paging, errors as problem details, health."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+
+from sitrep.api.app import create_api
+from sitrep.api.readmodel import ReadModel
+from sitrep.contract import Event, encode_event
+from sitrep.kafka.ports import free_port_block
+from sitrep.publishing import Publisher
+from sitrep.settings import Settings
+from tests.seeded import seed_events, seed_gazetteer
+
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+PARTITIONS = 3
+
+
+def fed(events: Iterable[Event] | None = None) -> ReadModel:
+    """A read model that has folded ``events`` (the seed events by default), spread over
+    partitions as the log would hold them."""
+    model = ReadModel(seed_gazetteer())
+    offsets = [0] * PARTITIONS
+    for number, event in enumerate(events if events is not None else seed_events()):
+        partition = number % PARTITIONS
+        model.apply(partition, offsets[partition], encode_event(event))
+        offsets[partition] += 1
+    return model
+
+
+@asynccontextmanager
+async def serving(model: ReadModel | None = None) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of the API over ``model``, its lifespan run against a broker that is down."""
+    closed = f"127.0.0.1:{free_port_block(1)}"
+    settings = Settings.model_validate({"KAFKA_BOOTSTRAP_SERVERS": closed})
+    app = create_api(settings, model or fed(), Publisher(closed, topic="unused"), clock=lambda: NOW)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://sitrep") as client:
+            yield client
+
+
+def problem(response: httpx.Response, status: int) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    body: dict[str, Any] = response.json()
+    assert body["status"] == status
+    assert body["title"]
+    return body
+
+
+async def test_a_bad_at_is_a_422_naming_at() -> None:
+    async with serving() as client:
+        body = problem(await client.get("/v1/places", params={"at": "1 Dec 2024"}), 422)
+    assert [e["field"] for e in body["errors"]] == ["at"]
+    assert "RFC 3339" in body["errors"][0]["reason"]
+
+
+async def test_a_date_time_without_offset_is_refused_for_known_at() -> None:
+    async with serving() as client:
+        response = await client.get("/v1/places/Aleppo", params={"known_at": "2024-12-01T12:00"})
+    assert [e["field"] for e in problem(response, 422)["errors"]] == ["known_at"]
+
+
+async def test_bad_query_parameters_are_problems_naming_them() -> None:
+    async with serving() as client:
+        limit = problem(await client.get("/v1/strikes", params={"limit": "0"}), 422)
+        cursor = problem(await client.get("/v1/actors", params={"cursor": "nonsense"}), 422)
+        status = problem(await client.get("/v1/places", params={"status": "won"}), 422)
+        since = problem(await client.get("/v1/casualties", params={"since": "yesterday"}), 422)
+    assert [e["field"] for e in limit["errors"]] == ["limit"]
+    assert [e["field"] for e in cursor["errors"]] == ["cursor"]
+    assert [e["field"] for e in status["errors"]] == ["status"]
+    assert [e["field"] for e in since["errors"]] == ["since"]
+
+
+async def test_unknown_paths_are_problems_too() -> None:
+    async with serving() as client:
+        problem(await client.get("/v1/nowhere"), 404)
+        problem(await client.delete("/v1/places"), 405)
+
+
+async def test_every_answer_says_what_was_asked_and_how_fresh_it_is() -> None:
+    events = list(seed_events())
+    async with serving(fed(events)) as client:
+        body = (await client.get("/v1/places/Aleppo", params={"at": "2024-12-01"})).json()
+    assert body["asked"] == {"at": "2024-12-01T23:59:59.999999+00:00", "known_at": NOW.isoformat()}
+    position = body["freshness"]["position"]
+    assert sum(position.values()) == len(events)
+    assert body["freshness"]["behind"] == 0
+
+
+async def test_freshness_counts_the_records_not_folded_yet() -> None:
+    model = fed()
+    model.note_ends({0: model.freshness().position["0"] + 5})
+    async with serving(model) as client:
+        body = (await client.get("/v1/actors")).json()
+        ready = await client.get("/readyz")
+    assert body["freshness"]["behind"] == 5
+    assert problem(ready, 503)
+
+
+async def test_pages_follow_each_other_without_overlap() -> None:
+    async with serving() as client:
+        everything = (await client.get("/v1/places", params={"at": "2024-12-01"})).json()
+        seen: list[str] = []
+        cursor = None
+        while True:
+            params = {"at": "2024-12-01", "limit": "2", **({"cursor": cursor} if cursor else {})}
+            page = (await client.get("/v1/places", params=params)).json()
+            assert len(page["items"]) <= 2
+            seen.extend(item["place"]["id"] for item in page["items"])
+            cursor = page["next_cursor"]
+            if cursor is None:
+                break
+    assert seen == [item["place"]["id"] for item in everything["items"]]
+    assert len(seen) > 2
+
+
+async def test_the_process_is_alive_but_not_ready_without_a_broker() -> None:
+    async with serving() as client:
+        alive = await client.get("/healthz")
+        ready = await client.get("/readyz")
+    assert alive.status_code == 200
+    assert alive.json() == {"status": "alive"}
+    assert "Retry-After" in ready.headers
+    problem(ready, 503)
+
+
+async def test_publishing_without_a_broker_is_a_503_with_retry_after() -> None:
+    event = next(iter(seed_events())).model_dump(mode="json", by_alias=True, exclude_none=True)
+    event["id"] = "not-on-the-log-yet"
+    async with serving() as client:
+        response = await client.post("/v1/events", json=[event])
+    problem(response, 503)
+    assert int(response.headers["Retry-After"]) > 0
+
+
+async def test_one_invalid_event_is_a_422_naming_each_field() -> None:
+    async with serving() as client:
+        response = await client.post(
+            "/v1/events", json={"id": "x-1", "type": "strike.reported", "data": {"means": "laser"}}
+        )
+    fields = {e["field"] for e in problem(response, 422)["errors"]}
+    assert {"occurred_at", "reported_at", "source", "data.means"} <= fields
+
+
+async def test_a_body_that_is_not_json_is_a_400_not_a_crash() -> None:
+    async with serving() as client:
+        problem(await client.post("/v1/events", content=b"{not json"), 400)
+        problem(await client.post("/v1/events", json=[]), 422)
+        problem(await client.post("/v1/events", json="an event"), 422)
+        problem(await client.post("/v1/events", json=[{}] * 1001), 413)
+
+
+async def test_events_already_on_the_log_are_duplicates_without_the_broker() -> None:
+    seed = [e.model_dump(mode="json", by_alias=True, exclude_none=True) for e in seed_events()]
+    async with serving() as client:
+        response = await client.post(
+            "/v1/events", json=[seed[0], seed[1], {"id": "bad", "type": "strike.reported"}]
+        )
+    body = response.json()
+    assert response.status_code == 200, body
+    assert [r["status"] for r in body["results"]] == ["duplicate", "duplicate", "rejected"]
+    assert (body["accepted"], body["duplicate"], body["rejected"]) == (0, 2, 1)
+    assert body["results"][2]["id"] == "bad"
+    assert {"source", "data"} <= {e["field"] for e in body["results"][2]["errors"]}
+
+
+async def test_the_openapi_document_describes_every_endpoint() -> None:
+    async with serving() as client:
+        document = (await client.get("/openapi.json")).json()
+    assert set(document["paths"]) >= {
+        "/v1/places",
+        "/v1/places/{place}",
+        "/v1/places/{place}/history",
+        "/v1/actors",
+        "/v1/actors/{actor}",
+        "/v1/strikes",
+        "/v1/casualties",
+        "/v1/statements",
+        "/v1/situation",
+        "/v1/events",
+        "/v1/events/{event_id}",
+        "/healthz",
+        "/readyz",
+    }
+    at = next(p for p in document["paths"]["/v1/places"]["get"]["parameters"] if p["name"] == "at")
+    assert "RFC 3339" in at["description"]

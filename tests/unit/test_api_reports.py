@@ -1,0 +1,94 @@
+"""GET /v1/strikes, /v1/casualties, /v1/statements and /v1/events/{id}."""
+
+from __future__ import annotations
+
+from sitrep.contract import encode_event
+from tests.seeded import seed_events
+from tests.unit.test_api_app import fed, problem, serving
+
+DEC_2 = {"at": "2024-12-02"}
+
+
+async def test_strikes_filter_by_perpetrator_alias_and_day() -> None:
+    async with serving() as client:
+
+        async def ids(**params: str) -> list[str]:
+            body = (await client.get("/v1/strikes", params={**DEC_2, **params})).json()
+            return [s["id"] for s in body["items"]]
+
+        every = await ids()
+        russian = await ids(actor="Russian air force")
+        on_the_day = await ids(since="2024-11-30", until="2024-11-30")
+        before = await ids(until="2024-11-29")
+        in_aleppo = await ids(place="Aleppo")
+    assert len(every) == 3
+    assert len(russian) == 1
+    assert on_the_day == every
+    assert before == []
+    assert [i for i in in_aleppo if "iranian-consulate" in i] == in_aleppo != []
+
+
+async def test_casualties_are_ranges_per_party() -> None:
+    async with serving() as client:
+        body = (await client.get("/v1/casualties", params={**DEC_2, "actor": "Syrian army"})).json()
+    [party] = body["items"]
+    assert party["killed"]["low"] <= party["killed"]["high"]
+    assert len(party["reports"]) == 2
+
+
+async def test_statements_newest_first_and_by_speaker_or_actor() -> None:
+    async with serving() as client:
+        every = (await client.get("/v1/statements", params=DEC_2)).json()["items"]
+        iran = (await client.get("/v1/statements", params={**DEC_2, "actor": "Iran"})).json()
+    assert every[0]["event_id"] == "seed-000-araghchi-to-damascus"
+    assert len(iran["items"]) == 3
+    assert all("iran" in (s["actor"]["id"], s["speaker"]["id"]) for s in iran["items"])
+
+
+async def test_an_event_as_published_and_what_became_of_it() -> None:
+    async with serving() as client:
+        applied = (await client.get("/v1/events/seed-000-aleppo-control-hts")).json()["view"]
+        denied = (await client.get("/v1/events/seed-000-hama-army-withdrew")).json()["view"]
+    assert applied["status"] == "applied"
+    assert applied["event"]["data"]["controller"] == "Hayat Tahrir al-Sham"
+    assert [c["status"] for c in applied["copies"]] == ["applied"]
+    assert denied["status"] == "denied"
+    assert "Syrian army" in denied["reason"]
+
+
+async def test_a_second_report_of_a_capture_corroborates_the_first() -> None:
+    async with serving() as client:
+        fates = [
+            (await client.get(f"/v1/events/{event_id}")).json()["view"]
+            for event_id in (
+                "seed-000-maraat-al-numan-captured",
+                "seed-000-maarat-al-numan-caption",
+            )
+        ]
+    assert sorted(f["status"] for f in fates) == ["applied", "corroborating"]
+
+
+async def test_a_denial_not_known_yet_does_not_count() -> None:
+    params = {"known_at": "2024-11-30T00:00:00Z"}
+    async with serving() as client:
+        fate = (await client.get("/v1/events/seed-000-hama-army-withdrew", params=params)).json()
+    assert fate["view"]["status"] == "applied"
+
+
+async def test_republished_and_broken_records_are_accounted_for() -> None:
+    events = list(seed_events())
+    model = fed(events)
+    model.apply(0, 1000, encode_event(events[0]))
+    model.apply(1, 1000, b'{"id": "broken-1", "type": "strike.reported"}')
+    model.apply(2, 1000, b"not json at all")
+    async with serving(model) as client:
+        copied = (await client.get(f"/v1/events/{events[0].id}")).json()["view"]
+        broken = (await client.get("/v1/events/broken-1")).json()["view"]
+        by_position = (await client.get("/v1/events/2@1000")).json()["view"]
+        missing = await client.get("/v1/events/never-published")
+    assert [c["status"] for c in copied["copies"]] == ["applied", "duplicate"]
+    assert broken["status"] == "rejected"
+    assert broken["event"] is None
+    assert "source" in broken["reason"]
+    assert by_position["status"] == "rejected"
+    problem(missing, 404)
