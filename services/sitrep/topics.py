@@ -130,7 +130,7 @@ def dead_letter(
 
 
 def filed(partitions: int, min_insync_replicas: int = 1, names: TopicNames = _DEFAULT) -> TopicSpec:
-    """Events re-keyed by the ledger they are filed in: the processors' repartition topic."""
+    """Reports bound for their ledgers: the processors' repartition topic."""
     return TopicSpec(
         name=names.filed,
         partitions=partitions,
@@ -139,9 +139,11 @@ def filed(partitions: int, min_insync_replicas: int = 1, names: TopicNames = _DE
             "retention.ms": _FOREVER,
             "min.insync.replicas": str(min_insync_replicas),
         },
-        key="the ledger key: place:<root place id>, casualties:<party>, statements:<actor>, "
-        "or registry",
-        value="{event, place}: the event as published and the canonical place it concerns",
+        key="the ledger key of the first report (place:<root place id>, casualties:<party>, "
+        "statements:<actor>, or registry); the partition is the one every report's ledger key "
+        "hashes to",
+        value="a JSON list of reports, each {ledger, event, place, origin?}: the ledger key, the "
+        "event as published, the canonical place it concerns, where the event is on the log",
     )
 
 

@@ -18,150 +18,54 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
-from collections.abc import Iterable, Sequence
+import weakref
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
 import orjson
-from aiokafka.partitioner import DefaultPartitioner
 
-from sitrep.contract import Event, InvalidEvent, parse_event
+from sitrep.contract import InvalidEvent, parse_event
 from sitrep.contract.events import ClaimDeniedEvent, EventRetractedEvent
-from sitrep.resolution.actors import ActorRegistry
 from sitrep.resolution.places import Gazetteer
 from sitrep.settings import Settings
-from sitrep.topics import TopicNames
-from sitrep.views.actors import HeldPlace, registry_of
-from sitrep.views.ledger import Filed, Ledger, evolve
-from sitrep.views.routing import REGISTRY_KEY, Destination, destinations
+from sitrep.views.actors import registry_of
+from sitrep.views.ledger import Ledger, evolve
+from sitrep.views.routing import destinations
 from sitrep.worker.feeds import follow_topic
-from sitrep.worker.projection import ViewRecords, changes, held_place, project
-from sitrep.worker.records import decode_filed, decode_routes, encode_filed, encode_routes
+from sitrep.worker.projection import held_place
+from sitrep.worker.records import Bound, bound_for, decode_routes, encode_filed, encode_routes
+from sitrep.worker.store import FlushPacing, LedgerStore, partition_of
 
 log = logging.getLogger("sitrep.worker")
 
-SEP = b"\x1f"
 FLUSH_EVERY_S = 0.05
 """How often changed ledgers are projected and their view changes published."""
+ROUTE_BATCH = 2000
+ROUTE_WITHIN_S = 0.02
+"""The route agent takes up to ROUTE_BATCH events, or what came within ROUTE_WITHIN_S."""
+EXIT_UNSENT = 75
+"""The worker's exit status when it could not send what it routed (EX_TEMPFAIL)."""
+
+
+@contextmanager
+def handling(current: ContextVar[Any], event: Any) -> Iterator[None]:
+    """Make ``event`` faust's current event (``current`` is faust's context variable for it)
+    while it is handled inside a batch, so the table rows it writes go to its own partition's
+    changelog: faust takes the partition from the current event."""
+    token = current.set(weakref.ref(event))
+    try:
+        yield
+    finally:
+        current.reset(token)
 
 
 def _problem(reason: str) -> list[tuple[str, bytes]]:
     return [("sitrep.reason", reason.encode())]
-
-
-class LedgerStore:
-    """The fold agent's state: ledgers in memory, rows in the faust table, what was published."""
-
-    def __init__(self, reports: Any, names: TopicNames, partitions: int) -> None:
-        self.reports = reports
-        self.names = names
-        self.partitions = partitions
-        self.owned: set[int] = set()
-        """Partitions of the filed topic this worker holds now."""
-        self.ledgers: dict[str, dict[str, Filed]] = {}
-        """The reports of every ledger held, by ledger key then event id (grown in place: a
-        copy per report would make folding quadratic in a ledger's size)."""
-        self.published: dict[str, ViewRecords] = {}
-        self.indexed = False
-        self.registry = ActorRegistry()
-        self.touched: set[str] = set()
-        self.holders: dict[str, tuple[str, HeldPlace]] = {}
-        """Who holds each place (actor id, place), as the control view topic says."""
-
-    def forget(self, owned: set[int] | None = None) -> None:
-        """After a rebalance the partitions held may differ: rebuild from the table lazily."""
-        if owned is not None:
-            self.owned = owned
-        self.ledgers.clear()
-        self.published.clear()
-        self.indexed = False
-
-    def _index(self) -> None:
-        # The in-memory store keeps rows of partitions since revoked: index only those held,
-        # or a stale copy of another worker's ledger would be published over its views.
-        self.indexed = True
-        for row_key, payload in self.reports.items():
-            ledger_bytes = bytes(row_key).split(SEP, 1)[0]
-            if partition_of(ledger_bytes, self.partitions) not in self.owned:
-                continue
-            ledger_key = ledger_bytes.decode()
-            filed = decode_filed(payload)
-            self.ledgers.setdefault(ledger_key, {}).setdefault(filed.event.id, filed)
-            self.touched.add(ledger_key)
-
-    def ledger(self, key: str) -> Ledger:
-        """The ledger ``key`` as it stands: read it before the next report is filed."""
-        if not self.indexed:
-            self._index()
-        return Ledger(key, self.ledgers.get(key, {}))
-
-    def file(self, key: str, payload: bytes) -> bool:
-        """Fold one filed record; False when its event was already in the ledger."""
-        if not self.indexed:
-            self._index()
-        filed = decode_filed(payload)
-        reports = self.ledgers.setdefault(key, {})
-        if filed.event.id in reports:
-            return False
-        reports[filed.event.id] = filed
-        self.reports[key.encode() + SEP + filed.event.id.encode()] = payload
-        self.touched.add(key)
-        return True
-
-    def holdings(self) -> dict[str, list[HeldPlace]]:
-        held: dict[str, list[HeldPlace]] = {}
-        for actor_id, place in self.holders.values():
-            held.setdefault(actor_id, []).append(place)
-        return held
-
-    def hold(self, place_id: str, holder: tuple[str, HeldPlace] | None) -> None:
-        """Note who holds a place now; the actors' view is re-projected if that changed."""
-        if self.holders.get(place_id) == holder:
-            return
-        if holder is None:
-            self.holders.pop(place_id, None)
-        else:
-            self.holders[place_id] = holder
-        if REGISTRY_KEY in self.ledgers:
-            self.touched.add(REGISTRY_KEY)
-
-    def touch_all(self) -> None:
-        if not self.indexed:
-            self._index()
-        self.touched |= set(self.ledgers)
-
-    def take_changes(self) -> dict[tuple[str, str], bytes | None]:
-        """View records to publish for the ledgers changed since last asked."""
-        if not self.indexed:
-            self.touch_all()  # after a start or rebalance: republish all, converging the views
-        pending: dict[tuple[str, str], bytes | None] = {}
-        touched, self.touched = self.touched, set()
-        for key in sorted(touched):
-            held = self.holdings() if key == REGISTRY_KEY else None
-            after = project(self.ledger(key), self.registry, self.names, held)
-            pending.update(changes(self.published.get(key, {}), after))
-            self.published[key] = after
-        return pending
-
-
-class FlushPacing:
-    """When the next flush may run: projecting takes at most a fifth of the worker's time.
-
-    Caught up, a flush is quick and runs every ``FLUSH_EVERY_S``. Behind, more reports reach
-    each ledger between two flushes, so each projection covers more of them.
-    """
-
-    SHARE = 0.2
-
-    def __init__(self) -> None:
-        self.next_at = 0.0
-
-    def due(self, now: float) -> bool:
-        return now >= self.next_at
-
-    def took(self, started: float, ended: float) -> None:
-        self.next_at = ended + (ended - started) * (1 - self.SHARE) / self.SHARE
 
 
 def faust_config(settings: Settings, datadir: Path) -> dict[str, Any]:
@@ -197,6 +101,7 @@ def faust_config(settings: Settings, datadir: Path) -> dict[str, Any]:
 def create_app(settings: Settings, gazetteer: Gazetteer) -> Any:
     """The faust app, its tables and agents, built from explicit settings (nothing at import)."""
     import faust  # faust inspects sys.argv when imported: only when a worker is built
+    from faust.streams import _current_event as current_event  # see handling()
 
     bootstrap = settings.bootstrap_servers()
     datadir = (settings.state_dir / "faust" / settings.worker_id).resolve()
@@ -225,6 +130,7 @@ def create_app(settings: Settings, gazetteer: Gazetteer) -> Any:
     registry_ready = asyncio.Event()
 
     async def dead_letter(event: Any, reason: str) -> Any:
+        """Send ``event`` to the dead-letter topic; returns the send's acknowledgement."""
         message = event.message
         headers = [
             *_problem(reason),
@@ -237,25 +143,18 @@ def create_app(settings: Settings, gazetteer: Gazetteer) -> Any:
         )
         return await dead.send(key=event.key, value=event.value, headers=headers, force=True)
 
-    async def forward(
-        event: Event, dests: Iterable[Destination], origin: tuple[int, int] | None = None
-    ) -> None:
-        # Attached to the event being processed: faust sends these before it commits the
-        # event's offset, so a crash before then replays the event instead of losing it.
-        for d in dests:
-            await filed.send(key=d.key.encode(), value=encode_filed(event, d.place, origin))
-
-    async def route_one(event: Any) -> None:
+    async def route_one(event: Any, out: list[Bound], acks: list[Any]) -> None:
+        """Work out where ``event`` is filed; what to send goes to ``out`` (or ``acks``)."""
         try:
             parsed = parse_event(event.value)
         except InvalidEvent as exc:
-            await dead_letter(event, str(exc))
+            acks.append(await dead_letter(event, str(exc)))
             return
         key = parsed.id.encode()
         known = routes.get(key)
         if known is not None:
             # The same id again: sent where the first went, where the ledger drops it.
-            await forward(parsed, decode_routes(known))
+            out.extend(bound_for(parsed, decode_routes(known)))
             return
         if isinstance(parsed, ClaimDeniedEvent | EventRetractedEvent):
             target_key = parsed.data.event_id.encode()
@@ -269,27 +168,68 @@ def create_app(settings: Settings, gazetteer: Gazetteer) -> Any:
             try:
                 dests = destinations(parsed, gazetteer)
             except ValueError as exc:
-                await dead_letter(event, f"cannot be filed: {exc}")
+                acks.append(await dead_letter(event, f"cannot be filed: {exc}"))
                 return
-        await forward(parsed, dests, (event.message.partition, event.message.offset))
+        out.extend(bound_for(parsed, dests, (event.message.partition, event.message.offset)))
         routes[key] = encode_routes(dests)
         held_back = waiting.get(key)
         if held_back is not None:
             for late_raw in orjson.loads(held_back):
                 late = parse_event(late_raw)
-                await forward(late, dests)
+                out.extend(bound_for(late, dests))
                 routes[late.id.encode()] = encode_routes(dests)
             waiting[key] = None
 
+    async def send_filed(out: list[Bound]) -> list[Any]:
+        """One filed record per partition of the filed topic, for all the reports bound there."""
+        by_partition: dict[int, list[Bound]] = {}
+        for bound in out:
+            partition = partition_of(bound.ledger.encode(), settings.events_partitions)
+            by_partition.setdefault(partition, []).append(bound)
+        return [
+            await filed.send(
+                key=batch[0].ledger.encode(),
+                value=encode_filed(batch),
+                partition=partition,
+                force=True,
+            )
+            for partition, batch in sorted(by_partition.items())
+        ]
+
     async def route(stream: Any) -> None:
-        async for event in stream.events():
-            # Failure policy: nothing may crash the agent (faust would acknowledge the event
-            # and move on); what cannot be routed is dead-lettered with the reason.
+        # Events come in batches; their reports leave as one filed record per partition. Every
+        # send is acknowledged by the broker before faust acknowledges the batch's events, so
+        # a crash before then replays them (and the ledgers drop what they already have).
+        async for batch in stream.take_events(ROUTE_BATCH, within=ROUTE_WITHIN_S):
+            out: list[Bound] = []
+            acks: list[Any] = []
+            for event in batch:
+                # Failure policy: nothing may crash the agent (faust would acknowledge the
+                # event and move on); what cannot be routed is dead-lettered with the reason.
+                with handling(current_event, event):
+                    try:
+                        await route_one(event, out, acks)
+                    except Exception as exc:
+                        log.exception("cannot route %s", event.message)
+                        reason = f"processing failed: {type(exc).__name__}: {exc}"
+                        acks.append(await dead_letter(event, reason))
             try:
-                await route_one(event)
-            except Exception as exc:
-                log.exception("cannot route %s", event.message)
-                await dead_letter(event, f"processing failed: {type(exc).__name__}: {exc}")
+                acks.extend(await send_filed(out))
+                await asyncio.gather(*acks)
+            except BaseException:
+                # The batch's events must not be acknowledged: faust would commit them, and
+                # what they should have sent would be lost. Stop here; a restart replays them.
+                log.critical("cannot send what a batch of events gave; exiting", exc_info=True)
+                os._exit(EXIT_UNSENT)
+
+    async def fold(stream: Any) -> None:
+        await registry_ready.wait()
+        async for event in stream.events():
+            try:
+                store.file(event.message.partition, event.message.offset, event.value)
+            except Exception as exc:  # same policy as route: dead-letter, never crash
+                log.exception("cannot fold %s", event.message)
+                await dead_letter(event, f"cannot be folded: {type(exc).__name__}: {exc}")
 
     async def publish(pending: dict[tuple[str, str], bytes | None]) -> None:
         acks = [
@@ -297,15 +237,6 @@ def create_app(settings: Settings, gazetteer: Gazetteer) -> Any:
             for (topic, key), value in sorted(pending.items(), key=lambda kv: kv[0])
         ]
         await asyncio.gather(*acks)
-
-    async def fold(stream: Any) -> None:
-        await registry_ready.wait()
-        async for event in stream.events():
-            try:
-                store.file(bytes(event.key).decode(), event.value)
-            except Exception as exc:  # same policy as route: dead-letter, never crash
-                log.exception("cannot fold %s", event.message)
-                await dead_letter(event, f"cannot be folded: {type(exc).__name__}: {exc}")
 
     def settled() -> bool:
         """Not rebalancing, and the tables restored: the store may be read."""
@@ -355,15 +286,6 @@ def create_app(settings: Settings, gazetteer: Gazetteer) -> Any:
     app.timer(FLUSH_EVERY_S)(flush)
     app.on_partitions_assigned.connect(on_assigned)
     return app
-
-
-_PARTITIONER = DefaultPartitioner()
-
-
-def partition_of(key: bytes, partitions: int) -> int:
-    """The partition Kafka's default partitioner gives ``key`` (as the producer does)."""
-    every = list(range(partitions))
-    return int(_PARTITIONER(key, every, every))
 
 
 def _ledger_of_descriptions(descriptions: list[Any]) -> Ledger:

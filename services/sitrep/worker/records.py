@@ -1,7 +1,13 @@
-"""The processor's own records: an event filed with its place, and where events went."""
+"""The processor's own records: reports bound for their ledgers, and where events went.
+
+A filed record carries a batch of reports, every one of them for a ledger whose key hashes to
+the partition the record is on, so the worker holding that partition holds those ledgers.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -18,27 +24,54 @@ def place_from(data: dict[str, Any] | None) -> Place | None:
     return Place(**{**data, "alternate_names": tuple(data.get("alternate_names") or ())})
 
 
-def _place_data(place: Place | None) -> Place | None:
-    # orjson writes a dataclass as its fields in order, as ``asdict`` would, many times faster.
-    return place
+@dataclass(frozen=True)
+class Bound:
+    """One report bound for a ledger; ``origin`` is the (partition, offset) of the event on the
+    log, kept in the ledger's table row so the state says which offsets it has folded."""
+
+    ledger: str
+    event: dict[str, Any]
+    """The event as JSON-ready data (:func:`sitrep.contract.event_to_dict`)."""
+    place: Place | None
+    origin: tuple[int, int] | None = None
 
 
-def encode_filed(event: Event, place: Place | None, origin: tuple[int, int] | None = None) -> bytes:
-    """A filed record; ``origin`` is the (partition, offset) of the event on the log, kept in
-    the ledger's table row so the state says which offsets it has folded."""
-    record: dict[str, Any] = {"event": event_to_dict(event), "place": _place_data(place)}
-    if origin is not None:
-        record["origin"] = {"partition": origin[0], "offset": origin[1]}
-    return orjson.dumps(record)
+def bound_for(
+    event: Event, dests: Sequence[Destination], origin: tuple[int, int] | None = None
+) -> list[Bound]:
+    data = event_to_dict(event)
+    return [Bound(d.key, data, d.place, origin) for d in dests]
 
 
-def decode_filed(payload: bytes) -> Filed:
-    data = orjson.loads(payload)
-    return Filed(parse_event(data["event"]), place_from(data["place"]))
+def encode_filed(batch: Sequence[Bound]) -> bytes:
+    # orjson writes a Place (a dataclass) as its fields in order, many times faster than asdict.
+    return orjson.dumps(
+        [
+            {
+                "ledger": b.ledger,
+                "event": b.event,
+                "place": b.place,
+                **(
+                    {"origin": {"partition": b.origin[0], "offset": b.origin[1]}}
+                    if b.origin
+                    else {}
+                ),
+            }
+            for b in batch
+        ]
+    )
 
 
-def encode_routes(routes: list[Destination]) -> bytes:
-    return orjson.dumps([{"key": r.key, "place": _place_data(r.place)} for r in routes])
+def decode_filed(payload: bytes) -> list[tuple[str, Filed]]:
+    """(ledger key, report) for every report in a filed record."""
+    return [
+        (item["ledger"], Filed(parse_event(item["event"]), place_from(item["place"])))
+        for item in orjson.loads(payload)
+    ]
+
+
+def encode_routes(routes: Sequence[Destination]) -> bytes:
+    return orjson.dumps([{"key": r.key, "place": r.place} for r in routes])
 
 
 def decode_routes(payload: bytes) -> list[Destination]:

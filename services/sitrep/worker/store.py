@@ -1,0 +1,145 @@
+"""The fold agent's state: every ledger of the partitions held, and what was published.
+
+The faust table ``reports`` holds the filed records folded, one row per record, keyed
+``<partition>:<offset>`` of the filed topic; the ledgers in memory are rebuilt from it after a
+start or a rebalance.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiokafka.partitioner import DefaultPartitioner
+
+from sitrep.resolution.actors import ActorRegistry
+from sitrep.topics import TopicNames
+from sitrep.views.actors import HeldPlace
+from sitrep.views.ledger import Filed, Ledger
+from sitrep.views.routing import REGISTRY_KEY
+from sitrep.worker.projection import ViewRecords, changes, project
+from sitrep.worker.records import decode_filed
+
+
+class LedgerStore:
+    """The fold agent's state: ledgers in memory, rows in the faust table, what was published."""
+
+    def __init__(self, reports: Any, names: TopicNames, partitions: int) -> None:
+        self.reports = reports
+        self.names = names
+        self.partitions = partitions
+        self.owned: set[int] = set()
+        """Partitions of the filed topic this worker holds now."""
+        self.ledgers: dict[str, dict[str, Filed]] = {}
+        """The reports of every ledger held, by ledger key then event id (grown in place: a
+        copy per report would make folding quadratic in a ledger's size)."""
+        self.published: dict[str, ViewRecords] = {}
+        self.indexed = False
+        self.registry = ActorRegistry()
+        self.touched: set[str] = set()
+        self.holders: dict[str, tuple[str, HeldPlace]] = {}
+        """Who holds each place (actor id, place), as the control view topic says."""
+
+    def forget(self, owned: set[int] | None = None) -> None:
+        """After a rebalance the partitions held may differ: rebuild from the table lazily."""
+        if owned is not None:
+            self.owned = owned
+        self.ledgers.clear()
+        self.published.clear()
+        self.indexed = False
+
+    def _index(self) -> None:
+        # The in-memory store keeps rows of partitions since revoked: index only those held,
+        # or a stale copy of another worker's ledger would be published over its views.
+        self.indexed = True
+        for row_key, payload in self.reports.items():
+            if int(bytes(row_key).split(b":", 1)[0]) not in self.owned:
+                continue
+            for ledger_key, filed in decode_filed(payload):
+                self.ledgers.setdefault(ledger_key, {}).setdefault(filed.event.id, filed)
+                self.touched.add(ledger_key)
+
+    def ledger(self, key: str) -> Ledger:
+        """The ledger ``key`` as it stands: read it before the next report is filed."""
+        if not self.indexed:
+            self._index()
+        return Ledger(key, self.ledgers.get(key, {}))
+
+    def file(self, partition: int, offset: int, payload: bytes) -> int:
+        """Fold the reports of one filed record (at ``partition``/``offset`` of the filed
+        topic); returns how many were new to their ledgers. The record becomes one table row,
+        unless nothing in it was new."""
+        if not self.indexed:
+            self._index()
+        new = 0
+        for key, filed in decode_filed(payload):
+            reports = self.ledgers.setdefault(key, {})
+            if filed.event.id not in reports:
+                reports[filed.event.id] = filed
+                self.touched.add(key)
+                new += 1
+        if new:
+            self.reports[f"{partition}:{offset}".encode()] = payload
+        return new
+
+    def holdings(self) -> dict[str, list[HeldPlace]]:
+        held: dict[str, list[HeldPlace]] = {}
+        for actor_id, place in self.holders.values():
+            held.setdefault(actor_id, []).append(place)
+        return held
+
+    def hold(self, place_id: str, holder: tuple[str, HeldPlace] | None) -> None:
+        """Note who holds a place now; the actors' view is re-projected if that changed."""
+        if self.holders.get(place_id) == holder:
+            return
+        if holder is None:
+            self.holders.pop(place_id, None)
+        else:
+            self.holders[place_id] = holder
+        if REGISTRY_KEY in self.ledgers:
+            self.touched.add(REGISTRY_KEY)
+
+    def touch_all(self) -> None:
+        if not self.indexed:
+            self._index()
+        self.touched |= set(self.ledgers)
+
+    def take_changes(self) -> dict[tuple[str, str], bytes | None]:
+        """View records to publish for the ledgers changed since last asked."""
+        if not self.indexed:
+            self.touch_all()  # after a start or rebalance: republish all, converging the views
+        pending: dict[tuple[str, str], bytes | None] = {}
+        touched, self.touched = self.touched, set()
+        for key in sorted(touched):
+            held = self.holdings() if key == REGISTRY_KEY else None
+            after = project(self.ledger(key), self.registry, self.names, held)
+            pending.update(changes(self.published.get(key, {}), after))
+            self.published[key] = after
+        return pending
+
+
+class FlushPacing:
+    """When the next flush may run: projecting takes at most a fifth of the worker's time.
+
+    Caught up, a flush is quick and runs every ``FLUSH_EVERY_S``. Behind, more reports reach
+    each ledger between two flushes, so each projection covers more of them.
+    """
+
+    SHARE = 0.2
+
+    def __init__(self) -> None:
+        self.next_at = 0.0
+
+    def due(self, now: float) -> bool:
+        return now >= self.next_at
+
+    def took(self, started: float, ended: float) -> None:
+        self.next_at = ended + (ended - started) * (1 - self.SHARE) / self.SHARE
+
+
+_PARTITIONER = DefaultPartitioner()
+
+
+def partition_of(key: bytes, partitions: int) -> int:
+    """The partition Kafka's default partitioner gives ``key`` (as the producer does)."""
+    every = list(range(partitions))
+    return int(_PARTITIONER(key, every, every))
