@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from sitrep.topics import TopicNames
@@ -67,6 +67,20 @@ class Settings(BaseSettings):
     replication_factor: int = Field(default=1, ge=1, le=5)
     api_host: str = Field(default="127.0.0.1", description="Where `sitrep up` serves the API.")
     api_port: int = Field(default=8000, ge=1, le=65535, description="The API's port.")
+    api_tokens: SecretStr | None = Field(
+        default=None,
+        description="The API's bearer tokens as `name:role:sha256hex`, comma-separated: role "
+        "reader, publisher or admin; the SHA-256 of the token, never the token (`sitrep token`).",
+    )
+    api_tokens_file: Path | None = Field(
+        default=None,
+        description="A JSON or TOML file of more tokens: records with name, role and sha256.",
+    )
+    api_anonymous_read: bool = Field(
+        default=True,
+        description="Whether reading the API needs no token (the local demo); false to require "
+        "a reader or admin token. Publishing always needs a publisher or admin token.",
+    )
 
     @property
     def kafka_data_dir(self) -> Path:

@@ -4,6 +4,7 @@ its read model folded from the log."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import os
 import signal
 import sys
@@ -26,16 +27,27 @@ from tests.seeded import seed_events, seed_gazetteer
 
 pytestmark = pytest.mark.integration
 
+TOKENS = {"alice": "token-of-alice", "bob": "token-of-bob"}
+"""Two publishers; the client of :func:`api_on` is alice."""
+
 
 def _settings(bootstrap: str, namespace: str) -> Settings:
-    return Settings.model_validate(
-        {"KAFKA_BOOTSTRAP_SERVERS": bootstrap, "topic_namespace": namespace}
+    tokens = ",".join(
+        f"{name}:publisher:{hashlib.sha256(token.encode()).hexdigest()}"
+        for name, token in TOKENS.items()
     )
+    return Settings.model_validate(
+        {"KAFKA_BOOTSTRAP_SERVERS": bootstrap, "topic_namespace": namespace, "api_tokens": tokens}
+    )
+
+
+def _as(name: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {TOKENS[name]}"}
 
 
 @asynccontextmanager
 async def api_on(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    """The API served by uvicorn on a free port, and a client of it."""
+    """The API served by uvicorn on a free port, and a client of it publishing as alice."""
     names = settings.topics()
     app = create_api(
         settings,
@@ -49,7 +61,9 @@ async def api_on(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     serving = asyncio.create_task(server.serve())
     try:
         await wait_for(lambda: _started(server), within=30, every=0.05)
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+        async with httpx.AsyncClient(
+            base_url=f"http://127.0.0.1:{port}", timeout=30, headers=_as("alice")
+        ) as client:
             yield client
     finally:
         server.should_exit = True
@@ -122,6 +136,44 @@ async def test_a_second_api_process_sees_the_duplicates_on_the_log(
         await wait_for(caught_up, within=30)
         answer = (await client.post("/v1/events", json=events[:2])).json()
     assert [r["status"] for r in answer["results"]] == ["duplicate", "duplicate"]
+
+
+async def test_only_its_publisher_may_retract_an_event_even_after_a_restart(
+    kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    stack = await _stack(kafka_bootstrap, tmp_path)
+    settings = _settings(kafka_bootstrap, stack.names.namespace)
+    capture = next(e for e in _as_published() if e["type"] == "control.changed")
+    retraction = {
+        "type": "event.retracted",
+        "occurred_at": "2024-12-02",
+        "reported_at": "2024-12-02T12:00:00Z",
+        "source": {"name": "Sitrep desk", "kind": "monitor"},
+        "data": {"event_id": capture["id"], "reason": "The report was mistaken."},
+    }
+    async with api_on(settings) as client:
+        published = await client.post("/v1/events", json=capture)
+        assert published.json()["accepted"] == 1, published.text
+    # A new API process knows who published the event only from the record on the log.
+    async with api_on(settings) as client:
+
+        async def caught_up() -> bool:
+            return (await client.get("/readyz")).status_code == 200
+
+        await wait_for(caught_up, within=30)
+        bob = await client.post(
+            "/v1/events", json={**retraction, "id": "retract-by-bob"}, headers=_as("bob")
+        )
+        alice = await client.post("/v1/events", json={**retraction, "id": "retract-by-alice"})
+
+        async def retracted() -> bool:
+            fate = await client.get(f"/v1/events/{capture['id']}")
+            return fate.json()["view"]["status"] == "retracted"
+
+        await wait_for(retracted, within=30)
+    assert bob.status_code == 403, bob.text
+    assert bob.headers["content-type"] == "application/problem+json"
+    assert alice.json()["accepted"] == 1, alice.text
 
 
 async def test_a_broker_out_of_reach_is_a_503_with_retry_after() -> None:

@@ -3,6 +3,7 @@ endpoint shares — the two clocks, freshness, paging, errors as problem details
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -20,6 +21,8 @@ from tests.seeded import seed_events, seed_gazetteer
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 PARTITIONS = 3
+TOKEN = "token-of-the-tests"
+"""An admin token: publishing needs one (reading, by default, does not)."""
 
 
 def fed(events: Iterable[Event] | None = None) -> ReadModel:
@@ -36,13 +39,21 @@ def fed(events: Iterable[Event] | None = None) -> ReadModel:
 
 @asynccontextmanager
 async def serving(model: ReadModel | None = None) -> AsyncIterator[httpx.AsyncClient]:
-    """A client of the API over ``model``, its lifespan run against a broker that is down."""
+    """A client of the API over ``model``, its lifespan run against a broker that is down;
+    it sends an admin token."""
     closed = f"127.0.0.1:{free_port_block(1)}"
-    settings = Settings.model_validate({"KAFKA_BOOTSTRAP_SERVERS": closed})
+    digest = hashlib.sha256(TOKEN.encode()).hexdigest()
+    settings = Settings.model_validate(
+        {"KAFKA_BOOTSTRAP_SERVERS": closed, "api_tokens": f"tests:admin:{digest}"}
+    )
     app = create_api(settings, model or fed(), Publisher(closed, topic="unused"), clock=lambda: NOW)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://sitrep") as client:
+        async with httpx.AsyncClient(
+            transport=transport,
+            base_url="http://sitrep",
+            headers={"Authorization": f"Bearer {TOKEN}"},
+        ) as client:
             yield client
 
 

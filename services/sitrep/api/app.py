@@ -6,15 +6,29 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from sitrep import __version__
 from sitrep.api import problems
+from sitrep.api.access import Access
 from sitrep.api.asking import Clock
+from sitrep.api.authorize import may_read
 from sitrep.api.encoding import ViewResponse
+from sitrep.api.follower import ViewFollower
 from sitrep.api.gate import PublishGate
+from sitrep.api.metrics import ApiMetrics, MetricsMiddleware
 from sitrep.api.readmodel import ReadModel
-from sitrep.api.routes import actors, events, health, places, reports, situation
+from sitrep.api.routes import (
+    actors,
+    events,
+    health,
+    metrics,
+    places,
+    reports,
+    situation,
+    stream,
+    subscribing,
+)
 from sitrep.publishing import Publisher
 from sitrep.settings import Settings
 
@@ -41,6 +55,8 @@ def create_api(
     what "now" means when a request leaves out ``at`` or ``known_at``.
     """
     names = settings.topics()
+    access = Access.from_settings(settings)  # a bad token configuration fails here, at start
+    measured = ApiMetrics(read_model)
 
     def make_publisher() -> Publisher:
         return Publisher(
@@ -51,6 +67,7 @@ def create_api(
         )
 
     gate = PublishGate(make_publisher, publisher)
+    follower = ViewFollower(settings.bootstrap_servers(), names)  # starts on first use
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -59,6 +76,7 @@ def create_api(
         try:
             yield
         finally:
+            await follower.stop()
             await gate.close()
             await read_model.stop()
 
@@ -71,8 +89,15 @@ def create_api(
     )
     app.state.read_model = read_model
     app.state.gate = gate
+    app.state.follower = follower
     app.state.clock = clock
+    app.state.access = access
+    app.state.metrics = measured
     problems.install(app)
-    for module in (places, actors, reports, situation, events, health):
+    app.add_middleware(MetricsMiddleware, metrics=measured)
+    # Reading may need a token (SITREP_API_ANONYMOUS_READ); events.py guards its own routes.
+    for module in (places, actors, reports, situation, metrics, stream):
+        app.include_router(module.router, dependencies=[Depends(may_read)])
+    for module in (events, health, subscribing):
         app.include_router(module.router)
     return app

@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import orjson
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 
 from sitrep.api.readmodel import Freshness
 from sitrep.views.control import ControlView
@@ -17,9 +17,12 @@ GEOJSON = "application/geo+json"
 CSV = "text/csv; charset=utf-8"
 
 
-class ViewResponse(Response):
+class ViewResponse(JSONResponse):
     """JSON encoded by orjson exactly as the worker encodes view records (dataclasses,
-    RFC 3339 date-times), so the API and the view topics agree byte for byte on a view."""
+    RFC 3339 date-times), so the API and the view topics agree byte for byte on a view.
+
+    A ``JSONResponse``, so FastAPI documents each route's ``response_model`` (for any other
+    response class it documents a string)."""
 
     media_type = "application/json"
 

@@ -28,6 +28,8 @@ class PublishGate:
         self._started = False
         self._lock = asyncio.Lock()
         self.acknowledged: set[str] = set()
+        self.published_by: dict[str, str] = {}
+        """Who published each acknowledged event, until the read model has folded it."""
 
     def _current(self) -> Publisher:
         if self._publisher is None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import orjson
 from fastapi import FastAPI, Request
@@ -95,8 +96,57 @@ async def _on_crash(request: Request, exc: Exception) -> Response:
     )
 
 
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "title": "Problem",
+    "description": "RFC 9457 problem details; `errors` names each parameter at fault.",
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "instance": {"type": "string"},
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {"field": {"type": "string"}, "reason": {"type": "string"}},
+                "required": ["field", "reason"],
+            },
+        },
+    },
+    "required": ["type", "title", "status"],
+}
+
+
+def _document_problems(app: FastAPI) -> None:
+    """Say in the OpenAPI document that errors are problem details (FastAPI documents its 422
+    as ``application/json`` validation errors, and no other error at all)."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        document = generate()
+        document.setdefault("components", {}).setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
+        error = {
+            "description": "Problem details",
+            "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        }
+        for path_item in document.get("paths", {}).values():
+            for operation in path_item.values():
+                responses = operation.setdefault("responses", {})
+                for status in [s for s in responses if s[0] in "45"]:
+                    responses[status] = {**error, "description": responses[status]["description"]}
+                responses.setdefault("4XX", error)
+                responses.setdefault("5XX", error)
+        return document
+
+    # FastAPI's documented way to extend the document is to replace the method.
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def install(app: FastAPI) -> None:
-    """Answer every error of ``app`` as problem details."""
+    """Answer every error of ``app`` as problem details, and document them so."""
+    _document_problems(app)
     app.add_exception_handler(Problem, _on_problem)
     app.add_exception_handler(RequestValidationError, _on_validation)
     app.add_exception_handler(HTTPException, _on_http)

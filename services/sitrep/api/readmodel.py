@@ -9,14 +9,14 @@ with the reason so ``GET /v1/events/{id}`` can say what became of them.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from aiokafka import AIOKafkaConsumer
 from aiokafka.errors import KafkaError
 
+from sitrep.api.background import cancel
 from sitrep.contract import Event, InvalidEvent, decode_json, parse_event
 from sitrep.resolution.places import Gazetteer
 from sitrep.views.situation import Situation
@@ -27,6 +27,8 @@ RETRY_AFTER_S = 1.0
 """How long to wait before reconnecting to an unreachable broker."""
 ENDS_EVERY_S = 5.0
 """How often the log's end offsets are asked for."""
+PUBLISHER_HEADER = "sitrep.publisher"
+"""The record header naming who published an event through the API (its token's name)."""
 
 
 @dataclass(frozen=True)
@@ -81,14 +83,25 @@ class ReadModel:
         self._ends: dict[int, int] = {}
         self._published: dict[str, Published] = {}
         self._rejected: dict[str, list[Rejection]] = {}
+        self._publishers: dict[str, str] = {}
+        self.folded = 0
+        """How many events have been folded (duplicates and rejected records not counted)."""
+        self.rejected = 0
+        """How many records were skipped as breaking the contract or failing to fold."""
         self._task: asyncio.Task[None] | None = None
         self.connected = False
         """Whether the last attempt to read the log reached the broker."""
 
     # --- folding ---------------------------------------------------------------------------
 
-    def apply(self, partition: int, offset: int, value: bytes | None) -> None:
-        """Fold one record of the log (at ``partition``/``offset``)."""
+    def apply(
+        self,
+        partition: int,
+        offset: int,
+        value: bytes | None,
+        headers: Sequence[tuple[str, bytes]] = (),
+    ) -> None:
+        """Fold one record of the log (at ``partition``/``offset``), with its headers."""
         copy = Copy(partition, offset)
         self._positions[partition] = max(self._positions.get(partition, 0), offset + 1)
         self._ends[partition] = max(self._ends.get(partition, 0), offset + 1)
@@ -111,8 +124,14 @@ class ReadModel:
             self._reject(Rejection(event.id, copy, f"cannot be folded: {exc}"))
             return
         self._published[event.id] = Published(event, [copy])
+        self.folded += 1
+        # The first copy's publisher owns the event: later copies were dropped as duplicates.
+        publisher = dict(headers).get(PUBLISHER_HEADER)
+        if publisher is not None:
+            self._publishers[event.id] = publisher.decode(errors="replace")
 
     def _reject(self, rejection: Rejection) -> None:
+        self.rejected += 1
         key = rejection.event_id or f"{rejection.copy.partition}@{rejection.copy.offset}"
         self._rejected.setdefault(key, []).append(rejection)
 
@@ -136,6 +155,10 @@ class ReadModel:
     def published(self, event_id: str) -> Published | None:
         return self._published.get(event_id)
 
+    def publisher_of(self, event_id: str) -> str | None:
+        """Whose token published the event through the API (None when published otherwise)."""
+        return self._publishers.get(event_id)
+
     def rejections(self, event_id: str) -> tuple[Rejection, ...]:
         return tuple(self._rejected.get(event_id, ()))
 
@@ -147,11 +170,8 @@ class ReadModel:
             self._task = asyncio.create_task(self._follow(bootstrap, topic), name="read-model")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel(self._task)
+        self._task = None
 
     async def _follow(self, bootstrap: str, topic: str) -> None:
         # Failure policy: a broker that cannot be reached is retried forever (the API keeps
@@ -192,7 +212,9 @@ class ReadModel:
                 batches = await consumer.getmany(timeout_ms=500)
                 for records in batches.values():
                     for record in records:
-                        self.apply(record.partition, record.offset, record.value)
+                        self.apply(
+                            record.partition, record.offset, record.value, record.headers or ()
+                        )
                 for tp in parts:
                     highwater = consumer.highwater(tp)
                     if highwater is not None:

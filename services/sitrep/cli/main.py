@@ -9,6 +9,7 @@ from sitrep.cli.kafka import kafka_app
 from sitrep.cli.publish import publish
 from sitrep.cli.schemas import schemas
 from sitrep.cli.stack import down, seed, up
+from sitrep.cli.token import token
 from sitrep.cli.worker import worker
 
 app = typer.Typer(
@@ -21,6 +22,7 @@ app.command()(api)
 app.command()(publish)
 app.command()(schemas)
 app.command()(worker)
+app.command()(token)
 app.command()(up)
 app.command()(down)
 app.command()(seed)

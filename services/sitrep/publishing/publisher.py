@@ -98,25 +98,37 @@ class Publisher:
         return parse_event(raw, now=self._clock())
 
     async def enqueue(
-        self, raw: EventBase | bytes | str | Mapping[str, Any]
+        self,
+        raw: EventBase | bytes | str | Mapping[str, Any],
+        *,
+        headers: Mapping[str, str] | None = None,
     ) -> asyncio.Future[Receipt]:
         """Validate and hand the event to the producer; the future resolves on acknowledgement.
 
         Lets a caller keep many events in flight. Raises ``InvalidEvent`` before anything is
-        sent when the event breaks the contract.
+        sent when the event breaks the contract. ``headers`` go on the record (UTF-8).
         """
         event = self.validate(raw)
+        record_headers = [(k, v.encode()) for k, v in (headers or {}).items()] or None
         try:
             sent = await self._producer.send(
-                self._topic, value=encode_event(event), key=event_key(event)
+                self._topic,
+                value=encode_event(event),
+                key=event_key(event),
+                headers=record_headers,
             )
         except KafkaError as exc:
             raise PublishFailed(f"event {event.id} was not sent: {exc}") from exc
         return asyncio.ensure_future(self._receipt(event.id, sent))
 
-    async def publish(self, raw: EventBase | bytes | str | Mapping[str, Any]) -> Receipt:
+    async def publish(
+        self,
+        raw: EventBase | bytes | str | Mapping[str, Any],
+        *,
+        headers: Mapping[str, str] | None = None,
+    ) -> Receipt:
         """Validate, send and wait until the broker acknowledged the event."""
-        return await (await self.enqueue(raw))
+        return await (await self.enqueue(raw, headers=headers))
 
     async def _receipt(self, event_id: str, sent: asyncio.Future[Any]) -> Receipt:
         try:

@@ -9,13 +9,18 @@ import orjson
 from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
+from sitrep.api.access import Caller, Role
 from sitrep.api.asking import Asking, asking, read_model
+from sitrep.api.authorize import may_publish, may_read
 from sitrep.api.encoding import ViewResponse
 from sitrep.api.fates import Fate, fate_of
 from sitrep.api.gate import PublishGate
+from sitrep.api.metrics import ApiMetrics, metrics_of
 from sitrep.api.models import One, PublishAnswer
 from sitrep.api.problems import FieldProblem, Problem, not_found
+from sitrep.api.readmodel import PUBLISHER_HEADER, ReadModel
 from sitrep.contract import EventBase, FieldError, InvalidEvent
+from sitrep.contract.events import EventRetractedEvent
 from sitrep.publishing import PublishFailed, Receipt
 
 router = APIRouter(prefix="/v1/events", tags=["events"])
@@ -24,7 +29,7 @@ MAX_BATCH = 1000
 RETRY_AFTER_S = 5
 
 
-@router.get("/{event_id}", response_model=One[Fate])
+@router.get("/{event_id}", response_model=One[Fate], dependencies=[Depends(may_read)])
 async def get_event(
     event_id: str, ask: Annotated[Asking, Depends(asking)], request: Request
 ) -> Response:
@@ -61,31 +66,65 @@ def _unavailable(exc: BaseException) -> Problem:
     )
 
 
-async def _send(gate: PublishGate, events: list[EventBase]) -> list[Receipt]:
+async def _send(
+    gate: PublishGate, events: list[EventBase], caller: Caller, metrics: ApiMetrics
+) -> list[Receipt]:
     """Send and wait for every acknowledgement; a 503 unless the broker took them all."""
+    # The publisher's name goes on each record, so every read model learns who owns it.
+    headers = {PUBLISHER_HEADER: caller.name}
     try:
         publisher = await gate.open()
-        pending = [await publisher.enqueue(event) for event in events]
+        pending = [await publisher.enqueue(event, headers=headers) for event in events]
     except PublishFailed as exc:
+        metrics.count_published("unavailable", len(events))
         raise _unavailable(exc) from exc
     settled = await asyncio.gather(*pending, return_exceptions=True)
     receipts = [r for r in settled if isinstance(r, Receipt)]
     failed = [r for r in settled if isinstance(r, BaseException)]
     if failed:
+        metrics.count_published("unavailable", len(events))
         raise _unavailable(failed[0])
     gate.acknowledged.update(r.event_id for r in receipts)
+    gate.published_by.update((r.event_id, caller.name) for r in receipts)
+    metrics.count_published("accepted", len(receipts))
     return receipts
 
 
+def _check_retractions(
+    caller: Caller, events: list[EventBase], model: ReadModel, gate: PublishGate
+) -> None:
+    """A 403 unless the caller published every event it retracts (an admin may retract any)."""
+    if caller.role is Role.ADMIN:
+        return
+    sending = {event.id for event in events}
+    for event in events:
+        if not isinstance(event, EventRetractedEvent):
+            continue
+        target = event.data.event_id
+        owner = model.publisher_of(target) or gate.published_by.get(target)
+        if owner == caller.name or (owner is None and target in sending):
+            continue
+        raise Problem(
+            403,
+            "Forbidden",
+            f"{caller.name} may retract only events it published; "
+            f"{target!r} was not published by it (event {event.id!r})",
+        )
+
+
 @router.post("", response_model=PublishAnswer)
-async def publish_events(request: Request) -> Response:
+async def publish_events(
+    request: Request, caller: Annotated[Caller, Depends(may_publish)]
+) -> Response:
     """Publish one event or an array of up to 1,000; answers once the broker acknowledged.
 
     Each item is accepted, a duplicate (its id is already on the log, or earlier in the
     array), or rejected with each field and why. A single event that breaks the contract is
-    a 422; a broker out of reach a 503 with Retry-After.
+    a 422; a broker out of reach a 503 with Retry-After. Needs a publisher or admin token; a
+    publisher may retract only the events it published itself (else a 403).
     """
     gate: PublishGate = request.app.state.gate
+    metrics = metrics_of(request)
     model = read_model(request)
     items, batch = _items(await request.body())
     results: list[dict[str, Any]] = []
@@ -99,6 +138,7 @@ async def publish_events(request: Request) -> Response:
         except InvalidEvent as exc:
             errors = [FieldProblem(e.field, e.reason) for e in exc.errors]
             if not batch:
+                metrics.count_published("rejected", 1)
                 raise Problem(422, "Invalid event", str(exc), errors) from exc
             results.append(
                 {"index": index, "id": exc.event_id, "status": "rejected", "errors": errors}
@@ -112,8 +152,11 @@ async def publish_events(request: Request) -> Response:
             continue
         seen.add(event.id)
         to_send.append((result, event))
+    _check_retractions(caller, [event for _, event in to_send], model, gate)
+    for settled in ("duplicate", "rejected"):
+        metrics.count_published(settled, sum(r.get("status") == settled for r in results))
     if to_send:
-        receipts = await _send(gate, [event for _, event in to_send])
+        receipts = await _send(gate, [event for _, event in to_send], caller, metrics)
         for (result, _), receipt in zip(to_send, receipts, strict=True):
             result.update(status="accepted", partition=receipt.partition, offset=receipt.offset)
     statuses = ("accepted", "duplicate", "rejected")

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query
 from starlette.responses import Response
 
 from sitrep.api.asking import Asking, asking
-from sitrep.api.encoding import csv_of, freshness_headers, geojson, plain
+from sitrep.api.encoding import GEOJSON, csv_of, freshness_headers, geojson, plain
 from sitrep.api.filters import places_matching
 from sitrep.api.models import Listing, One
 from sitrep.api.paging import DEFAULT_LIMIT, Cursor, Limit, page_of
@@ -18,7 +18,19 @@ from sitrep.views.control import Change, ControlView, Status
 router = APIRouter(prefix="/v1/places", tags=["places"])
 
 
-@router.get("", response_model=Listing[ControlView])
+@router.get(
+    "",
+    response_model=Listing[ControlView],
+    responses={
+        200: {
+            "description": "json (below), an RFC 7946 FeatureCollection, or CSV, as `format` asks",
+            "content": {
+                GEOJSON: {"schema": {"type": "object"}},
+                "text/csv": {"schema": {"type": "string"}},
+            },
+        }
+    },
+)
 async def list_places(
     ask: Annotated[Asking, Depends(asking)],
     country: Annotated[str | None, Query(description="ISO 3166-1 alpha-2 code.")] = None,

@@ -1,0 +1,184 @@
+"""Following the view topics for the stream: one consumer per API process, fanned out.
+
+The follower reads every partition of every view topic (no consumer group) from the end it
+found when it started, and offers each change to the subscribers of the moment. A subscriber
+holds a bounded backlog: one that falls behind by more is dropped (told so once, when it
+gets to the end of what it has) instead of holding the others back.
+
+A client that resumes from a position behind the follower (or asks for the beginning) is first
+brought up to the follower by a consumer of its own, then subscribed at that point.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import AsyncGenerator
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.errors import KafkaError
+
+from sitrep.api.background import cancel
+from sitrep.api.changes import Change, Position, decode_change
+from sitrep.topics import TopicNames
+
+log = logging.getLogger("sitrep.api.follower")
+
+RETRY_AFTER_S = 1.0
+"""How long to wait before reconnecting to an unreachable broker."""
+BACKLOG = 1_000
+"""How many changes a subscriber may fall behind by before it is dropped."""
+
+
+class Unavailable(Exception):
+    """The view topics cannot be read now."""
+
+
+class Subscriber:
+    """One client's backlog of changes, bounded; overflowing it drops the client."""
+
+    def __init__(self, limit: int = BACKLOG) -> None:
+        self._backlog: deque[Change] = deque()
+        self._limit = limit
+        self._wake = asyncio.Event()
+        self.dropped = False
+
+    def offer(self, change: Change) -> None:
+        if self.dropped:
+            return
+        if len(self._backlog) >= self._limit:
+            self.dropped = True
+        else:
+            self._backlog.append(change)
+        self._wake.set()
+
+    async def next(self, wait_s: float) -> Change | None:
+        """The next change; ``None`` after ``wait_s`` seconds without one, or once dropped and
+        drained (see :attr:`dropped`)."""
+        while not self._backlog and not self.dropped:
+            self._wake.clear()
+            try:
+                await asyncio.wait_for(self._wake.wait(), wait_s)
+            except TimeoutError:
+                return None
+        return self._backlog.popleft() if self._backlog else None
+
+
+def _consumer(bootstrap: str, *topics: str) -> AIOKafkaConsumer:
+    return AIOKafkaConsumer(
+        *topics, bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest"
+    )
+
+
+class ViewFollower:
+    """The view topics, followed live from where they ended when it started."""
+
+    def __init__(self, bootstrap: str, names: TopicNames) -> None:
+        self._bootstrap = bootstrap
+        self.names = names
+        self._topics = names.views()
+        self._kinds = {topic: kind for kind, topic in self._topics.items()}
+        self._subscribers: set[Subscriber] = set()
+        self._position = Position()
+        self._ready = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def position(self) -> Position:
+        """The next offset the follower will read, per partition."""
+        return self._position
+
+    async def started(self, within: float) -> Position:
+        """Start following (once), and the position it has reached; :class:`Unavailable`
+        when it cannot say within ``within`` seconds."""
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._follow(), name="view-follower")
+        try:
+            await asyncio.wait_for(self._ready.wait(), within)
+        except TimeoutError as exc:
+            raise Unavailable("the view topics cannot be read now") from exc
+        return self._position
+
+    async def stop(self) -> None:
+        await cancel(self._task)
+        self._task = None
+
+    def subscribe(self, subscriber: Subscriber) -> None:
+        self._subscribers.add(subscriber)
+
+    def unsubscribe(self, subscriber: Subscriber) -> None:
+        self._subscribers.discard(subscriber)
+
+    def _fan_out(self, change: Change) -> None:
+        self._position = self._position.after(change.slot, change.offset)
+        for subscriber in list(self._subscribers):
+            subscriber.offer(change)
+            if subscriber.dropped:
+                self._subscribers.discard(subscriber)
+
+    async def _follow(self) -> None:
+        # Failure policy: an unreachable broker is retried forever, from where the follower
+        # stood; a record that is not JSON is passed on as the entity gone (its key says which).
+        while True:
+            try:
+                await self._read()
+            except KafkaError as exc:
+                log.warning("cannot follow the view topics: %s; retrying", exc)
+            except Exception:  # a bug: say so, and let the next client start it again
+                log.exception("the view follower stopped")
+                self._ready.clear()
+                return
+            await asyncio.sleep(RETRY_AFTER_S)
+
+    async def _read(self) -> None:
+        consumer = _consumer(self._bootstrap, *self._topics.values())
+        try:
+            await consumer.start()
+            # Without a group the assignment comes with the metadata: poll until it names a
+            # partition of every view topic.
+            while {tp.topic for tp in consumer.assignment()} != set(self._kinds):  # noqa: ASYNC110
+                await asyncio.sleep(0.05)
+            parts = sorted(consumer.assignment(), key=lambda tp: (tp.topic, tp.partition))
+            ends = await consumer.end_offsets(parts)
+            offsets = dict(self._position.offsets)
+            for tp in parts:
+                slot = (self._kinds[tp.topic], tp.partition)
+                offsets.setdefault(slot, ends[tp])
+                consumer.seek(tp, offsets[slot])
+            self._position = Position(offsets)
+            self._ready.set()
+            while True:
+                batches = await consumer.getmany(timeout_ms=500)
+                for tp, records in batches.items():
+                    kind = self._kinds[tp.topic]
+                    for r in records:
+                        self._fan_out(decode_change(kind, r.partition, r.offset, r.key, r.value))
+        finally:
+            await consumer.stop()
+
+    async def replay(self, since: Position, until: Position) -> AsyncGenerator[Change, None]:
+        """The changes from ``since`` until ``until`` is reached on every partition (offsets
+        compacted away are passed over); the caller then compares with the follower again."""
+        behind = [s for s, end in until.offsets.items() if since.next_offset(s) < end]
+        if not behind:
+            return
+        consumer = _consumer(self._bootstrap)
+        try:
+            await consumer.start()
+            parts = {TopicPartition(self._topics[kind], p): (kind, p) for kind, p in behind}
+            consumer.assign(list(parts))
+            for tp, slot in parts.items():
+                consumer.seek(tp, since.next_offset(slot))
+            reached = dict(since.offsets)
+            while any(reached.get(s, 0) < until.offsets[s] for s in parts.values()):
+                batches = await consumer.getmany(timeout_ms=200)
+                for tp, records in batches.items():
+                    for r in records:
+                        yield decode_change(parts[tp][0], r.partition, r.offset, r.key, r.value)
+                for tp, slot in parts.items():
+                    reached[slot] = max(reached.get(slot, 0), await consumer.position(tp))
+        except KafkaError as exc:
+            raise Unavailable(f"cannot replay the view topics: {exc}") from exc
+        finally:
+            await consumer.stop()

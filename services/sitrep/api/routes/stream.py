@@ -1,0 +1,174 @@
+"""GET /v1/stream: the view changes as they happen, as server-sent events."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, AsyncIterator
+from contextlib import aclosing
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Header, Query, Request
+from starlette.responses import StreamingResponse
+
+from sitrep.api.answers import Answers
+from sitrep.api.asking import read_model
+from sitrep.api.changes import (
+    HEARTBEAT,
+    KINDS,
+    BadPosition,
+    ChangeFilter,
+    Position,
+    sse_event,
+    sse_message,
+)
+from sitrep.api.follower import Subscriber, Unavailable, ViewFollower
+from sitrep.api.problems import Problem, invalid_parameter
+from sitrep.views.moments import Asked
+
+router = APIRouter(prefix="/v1", tags=["stream"])
+
+HEARTBEAT_S = 15.0
+"""How often a quiet stream sends a comment, so proxies and clients know it is alive."""
+READY_WITHIN_S = 10.0
+"""How long a new client waits for the follower to reach the view topics before a 503."""
+
+EVENT_STREAM = "text/event-stream"
+
+
+def _filter(
+    request: Request,
+    kind: list[str] | None,
+    country: str | None,
+    admin1: str | None,
+    place: str | None,
+    actor: str | None,
+) -> ChangeFilter:
+    unknown = sorted(set(kind or ()) - set(KINDS))
+    if unknown:
+        raise invalid_parameter("kind", f"{', '.join(unknown)}: not one of {', '.join(KINDS)}")
+    now = request.app.state.clock()
+    answers = Answers(read_model(request).situation, Asked(now, now))
+    places: frozenset[str] | None = None
+    if place is not None:
+        # A place not reported yet is still worth following: fall back to the gazetteer.
+        found = answers.place_ids(place) or {p.id for p in answers.situation.gazetteer.find(place)}
+        places = frozenset(found or {place})
+    countries = {a.id: a.country for a in answers.registry.actors.values() if a.country}
+    return ChangeFilter(
+        kinds=frozenset(kind or KINDS),
+        country=country,
+        admin1=admin1,
+        places=places,
+        actor=answers.actor_id(actor) if actor is not None else None,
+        countries_of_actors=countries,
+    )
+
+
+def _start(last_event_id: str | None, header: str | None, origin: str) -> Position | None:
+    """Where the client resumes, ``None`` for the follower's current end."""
+    resume, name = (header, "Last-Event-ID") if header else (last_event_id, "last_event_id")
+    if resume:
+        try:
+            return Position.decode(resume)
+        except BadPosition as exc:
+            raise invalid_parameter(name, str(exc)) from exc
+    return Position() if origin == "beginning" else None
+
+
+async def _changes(
+    follower: ViewFollower, start: Position, wanted: ChangeFilter, subscriber: Subscriber
+) -> AsyncIterator[bytes]:
+    try:
+        async with aclosing(_follow(follower, start, wanted, subscriber)) as messages:
+            async for message in messages:
+                yield message
+    except Unavailable as exc:
+        yield sse_event("unavailable", {"reason": str(exc)})
+
+
+async def _follow(
+    follower: ViewFollower, start: Position, wanted: ChangeFilter, subscriber: Subscriber
+) -> AsyncGenerator[bytes, None]:
+    position = start
+    # Catch up with the follower on a consumer of our own, then join it: the check and the
+    # subscription happen with no await between them, so no change falls in the gap.
+    while not position.reached(follower.position):
+        target = follower.position
+        async with aclosing(follower.replay(position, target)) as replayed:
+            async for change in replayed:
+                if change.offset < position.next_offset(change.slot):
+                    continue
+                position = position.after(change.slot, change.offset)
+                if wanted.wants(change):
+                    yield sse_message(change, position)
+        position = position.merged(target)
+    follower.subscribe(subscriber)
+    try:
+        while True:
+            live = await subscriber.next(HEARTBEAT_S)
+            if live is None and subscriber.dropped:
+                reason = "this client fell too far behind; reconnect with Last-Event-ID"
+                yield sse_event("dropped", {"reason": reason})
+                return
+            if live is None:
+                yield HEARTBEAT
+                continue
+            if live.offset < position.next_offset(live.slot):
+                continue
+            position = position.after(live.slot, live.offset)
+            if wanted.wants(live):
+                yield sse_message(live, position)
+    finally:
+        follower.unsubscribe(subscriber)
+
+
+@router.get(
+    "/stream",
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "content": {EVENT_STREAM: {"schema": {"type": "string"}}},
+            "description": "Server-sent events: `event` is the view kind, `id` where to resume, "
+            "`data` `{kind, key, value}` (value null when the entity is gone).",
+        }
+    },
+)
+async def stream(
+    request: Request,
+    kind: Annotated[
+        list[str] | None, Query(description=f"View kinds to follow: {', '.join(KINDS)}.")
+    ] = None,
+    country: Annotated[str | None, Query(description="ISO 3166-1 alpha-2 code.")] = None,
+    admin1: Annotated[str | None, Query(description="First-level region, any spelling.")] = None,
+    place: Annotated[str | None, Query(description="A place (and what lies in it).")] = None,
+    actor: Annotated[
+        str | None, Query(description="Controller, perpetrator, party, speaker or actor.")
+    ] = None,
+    origin: Annotated[
+        Literal["end", "beginning"],
+        Query(
+            alias="from",
+            description="Without a position to resume from: only new changes "
+            "(end), or every current view first (beginning).",
+        ),
+    ] = "end",
+    last_event_id: Annotated[
+        str | None, Query(description="Resume after this event id (as the header does).")
+    ] = None,
+    last_event_id_header: Annotated[
+        str | None, Header(alias="Last-Event-ID", include_in_schema=False)
+    ] = None,
+) -> StreamingResponse:
+    """View changes as they happen, filtered like the lists; resumable with Last-Event-ID."""
+    wanted = _filter(request, kind, country, admin1, place, actor)
+    start = _start(last_event_id, last_event_id_header, origin)
+    follower: ViewFollower = request.app.state.follower
+    try:
+        now = await follower.started(READY_WITHIN_S)
+    except Unavailable as exc:
+        raise Problem(503, "Unavailable", str(exc), headers={"Retry-After": "1"}) from exc
+    body = _changes(follower, start or now, wanted, Subscriber())
+    return StreamingResponse(
+        body,
+        media_type=EVENT_STREAM,
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )

@@ -1,0 +1,266 @@
+"""Who may use the API: bearer tokens with roles, kept hashed, and who may retract what."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from sitrep.api.access import Access, AccessConfigError, Role, read_file
+from sitrep.api.app import create_api
+from sitrep.api.gate import PublishGate
+from sitrep.api.readmodel import PUBLISHER_HEADER, ReadModel
+from sitrep.contract import EventBase, encode_event
+from sitrep.kafka.ports import free_port_block
+from sitrep.publishing import Publisher, Receipt
+from sitrep.settings import Settings
+from tests.seeded import seed_events
+from tests.unit.test_api_app import NOW, fed, problem
+
+TOKENS = {
+    "alice": ("publisher", "token-of-alice"),
+    "bob": ("publisher", "token-of-bob"),
+    "rita": ("reader", "token-of-rita"),
+    "ada": ("admin", "token-of-ada"),
+}
+
+
+def _sha256(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _configured(**more: Any) -> Settings:
+    lines = ",".join(f"{name}:{role}:{_sha256(token)}" for name, (role, token) in TOKENS.items())
+    closed = f"127.0.0.1:{free_port_block(1)}"
+    return Settings.model_validate({"KAFKA_BOOTSTRAP_SERVERS": closed, "api_tokens": lines, **more})
+
+
+def _as(name: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {TOKENS[name][1]}"}
+
+
+class RecordingPublisher(Publisher):
+    """Acknowledges every event at once, keeping the headers it was asked to send."""
+
+    def __init__(self) -> None:  # no super().__init__: it would make a Kafka producer
+        self.sent: list[tuple[str, Mapping[str, str]]] = []
+
+    async def start(self) -> None:
+        pass
+
+    async def stop(self) -> None:
+        pass
+
+    async def enqueue(
+        self, raw: Any, *, headers: Mapping[str, str] | None = None
+    ) -> asyncio.Future[Receipt]:
+        event = raw if isinstance(raw, EventBase) else PublishGate.validate(raw)
+        self.sent.append((event.id, dict(headers or {})))
+        done: asyncio.Future[Receipt] = asyncio.get_running_loop().create_future()
+        done.set_result(Receipt(event.id, "unused", 0, len(self.sent)))
+        return done
+
+
+@asynccontextmanager
+async def serving(
+    settings: Settings, model: ReadModel | None = None, publisher: Publisher | None = None
+) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_api(settings, model or fed(), publisher or RecordingPublisher(), clock=lambda: NOW)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://sitrep") as client:
+            yield client
+
+
+def _json(event: EventBase) -> dict[str, Any]:
+    return event.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+def _new_event(event_id: str) -> dict[str, Any]:
+    capture = next(e for e in seed_events() if e.type == "control.changed")
+    return {**_json(capture), "id": event_id}
+
+
+def _retraction(event_id: str, target: str) -> dict[str, Any]:
+    return {
+        "id": event_id,
+        "type": "event.retracted",
+        "occurred_at": "2024-12-02",
+        "reported_at": "2024-12-02T12:00:00Z",
+        "source": {"name": "Sitrep desk", "kind": "monitor"},
+        "data": {"event_id": target, "reason": "The report was mistaken."},
+    }
+
+
+def _owned_by(owners: Mapping[str, str]) -> ReadModel:
+    """The seed events on the log, those in ``owners`` published through the API by them."""
+    model = fed([])
+    for offset, event in enumerate(seed_events()):
+        owner = owners.get(event.id)
+        headers = [(PUBLISHER_HEADER, owner.encode())] if owner else []
+        model.apply(0, offset, encode_event(event), headers)
+    return model
+
+
+# --- who is calling ----------------------------------------------------------------------------
+
+
+async def test_reading_needs_no_token_by_default() -> None:
+    async with serving(_configured()) as client:
+        response = await client.get("/v1/places/Aleppo")
+    assert response.status_code == 200, response.text
+
+
+async def test_reading_without_a_token_is_a_401_when_anonymous_reading_is_off() -> None:
+    async with serving(_configured(api_anonymous_read=False)) as client:
+        places = await client.get("/v1/places")
+        event = await client.get("/v1/events/seed-000-aleppo-control-hts")
+        metrics = await client.get("/metrics")
+        health = await client.get("/healthz")
+    for response in (places, event, metrics):
+        problem(response, 401)
+        assert response.headers["WWW-Authenticate"].startswith("Bearer")
+    assert health.status_code == 200
+
+
+async def test_readers_and_admins_read_publishers_do_not_when_reading_is_closed() -> None:
+    async with serving(_configured(api_anonymous_read=False)) as client:
+        rita = await client.get("/v1/places", headers=_as("rita"))
+        ada = await client.get("/v1/places", headers=_as("ada"))
+        alice = await client.get("/v1/places", headers=_as("alice"))
+    assert (rita.status_code, ada.status_code) == (200, 200)
+    problem(alice, 403)
+
+
+async def test_a_wrong_token_is_a_401_even_where_none_is_needed() -> None:
+    wrong = {"Authorization": "Bearer token-of-nobody"}
+    async with serving(_configured()) as client:
+        read = await client.get("/v1/places", headers=wrong)
+        post = await client.post("/v1/events", json=_new_event("x-1"), headers=wrong)
+    for response in (read, post):
+        problem(response, 401)
+        assert response.headers["WWW-Authenticate"].startswith("Bearer")
+        assert 'error="invalid_token"' in response.headers["WWW-Authenticate"]
+
+
+async def test_publishing_needs_a_publisher_token() -> None:
+    publisher = RecordingPublisher()
+    async with serving(_configured(), publisher=publisher) as client:
+        anonymous = await client.post("/v1/events", json=_new_event("x-1"))
+        reader = await client.post("/v1/events", json=_new_event("x-1"), headers=_as("rita"))
+        alice = await client.post("/v1/events", json=_new_event("x-1"), headers=_as("alice"))
+        ada = await client.post("/v1/events", json=_new_event("x-2"), headers=_as("ada"))
+    problem(anonymous, 401)
+    assert anonymous.headers["WWW-Authenticate"].startswith("Bearer")
+    assert "rita is a reader" in problem(reader, 403)["detail"]
+    assert alice.status_code == ada.status_code == 200
+    assert alice.json()["accepted"] == ada.json()["accepted"] == 1
+    assert publisher.sent == [
+        ("x-1", {PUBLISHER_HEADER: "alice"}),
+        ("x-2", {PUBLISHER_HEADER: "ada"}),
+    ]
+
+
+# --- who may retract what ----------------------------------------------------------------------
+
+
+async def test_a_publisher_may_retract_only_its_own_events() -> None:
+    model = _owned_by({"seed-000-aleppo-control-hts": "alice"})
+    publisher = RecordingPublisher()
+    retract = _retraction("retract-1", "seed-000-aleppo-control-hts")
+    async with serving(_configured(), model, publisher) as client:
+        bob = await client.post("/v1/events", json=retract, headers=_as("bob"))
+        alice = await client.post("/v1/events", json=retract, headers=_as("alice"))
+    assert "alice" not in problem(bob, 403)["detail"]
+    assert alice.status_code == 200, alice.text
+    assert [r["status"] for r in alice.json()["results"]] == ["accepted"]
+    assert publisher.sent == [("retract-1", {PUBLISHER_HEADER: "alice"})]
+
+
+async def test_ownership_holds_before_the_log_comes_back_and_within_a_batch() -> None:
+    async with serving(_configured()) as client:
+        posted = await client.post("/v1/events", json=_new_event("mine"), headers=_as("alice"))
+        bob = await client.post("/v1/events", json=_retraction("r-bob", "mine"), headers=_as("bob"))
+        alice = await client.post(
+            "/v1/events", json=_retraction("r-alice", "mine"), headers=_as("alice")
+        )
+        batch = await client.post(
+            "/v1/events",
+            json=[_new_event("also-mine"), _retraction("r-batch", "also-mine")],
+            headers=_as("bob"),
+        )
+    assert posted.status_code == 200
+    problem(bob, 403)
+    assert alice.json()["accepted"] == 1
+    assert batch.json()["accepted"] == 2
+
+
+async def test_events_not_published_through_the_api_only_an_admin_may_retract() -> None:
+    retract = _retraction("retract-1", "seed-000-aleppo-control-hts")
+    unknown = _retraction("retract-2", "never-published")
+    async with serving(_configured(), _owned_by({})) as client:
+        alice = await client.post("/v1/events", json=retract, headers=_as("alice"))
+        ahead = await client.post("/v1/events", json=unknown, headers=_as("alice"))
+        ada = await client.post("/v1/events", json=[retract, unknown], headers=_as("ada"))
+    problem(alice, 403)
+    problem(ahead, 403)
+    assert ada.json()["accepted"] == 2
+
+
+async def test_an_admin_may_retract_another_publishers_event() -> None:
+    model = _owned_by({"seed-000-aleppo-control-hts": "alice"})
+    retract = _retraction("retract-1", "seed-000-aleppo-control-hts")
+    async with serving(_configured(), model) as client:
+        ada = await client.post("/v1/events", json=retract, headers=_as("ada"))
+    assert ada.json()["accepted"] == 1
+
+
+# --- how tokens are kept -----------------------------------------------------------------------
+
+
+def test_tokens_are_kept_only_as_digests() -> None:
+    settings = _configured()
+    access = Access.from_settings(settings)
+    shown = repr(settings) + str(settings.model_dump()) + repr(access.__dict__)
+    assert all(token not in shown for _, token in TOKENS.values())
+    assert _sha256(TOKENS["alice"][1]) not in repr(settings)
+    alice = access.identify(TOKENS["alice"][1])
+    assert alice is not None
+    assert (alice.name, alice.role) == ("alice", Role.PUBLISHER)
+    assert access.identify("token-of-nobody") is None
+
+
+def test_tokens_come_from_a_json_or_toml_file_too(tmp_path: Path) -> None:
+    digest = _sha256("file-token")
+    as_json = tmp_path / "tokens.json"
+    as_json.write_text(json.dumps([{"name": "scraper", "role": "publisher", "sha256": digest}]))
+    as_toml = tmp_path / "tokens.toml"
+    as_toml.write_text(f'[[tokens]]\nname = "desk"\nrole = "admin"\nsha256 = "{digest.upper()}"\n')
+    assert [g.caller.name for g in read_file(as_json)] == ["scraper"]
+    assert [g.caller.role for g in read_file(as_toml)] == [Role.ADMIN]
+    settings = _configured(api_tokens_file=as_json)
+    caller = Access.from_settings(settings).identify("file-token")
+    assert caller is not None
+    assert caller.name == "scraper"
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "alice:owner:" + "0" * 64,
+        "alice:reader:not-a-digest",
+        "alice:reader",
+        f"alice:reader:{'0' * 64},alice:admin:{'1' * 64}",
+    ],
+)
+def test_a_bad_token_configuration_stops_the_api_from_starting(line: str) -> None:
+    settings = Settings.model_validate({"api_tokens": line})
+    with pytest.raises(AccessConfigError):
+        create_api(settings, fed([]))
