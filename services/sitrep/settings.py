@@ -52,7 +52,7 @@ class Settings(BaseSettings):
     )
     events_partitions: int = Field(default=6, ge=1, le=1000)
     worker_id: str = Field(
-        default="sitrep-views",
+        default="sitrep-views.v2",
         description="The processors' consumer group and table prefix; a new id rebuilds from zero.",
     )
     seeds_dir: Path = Field(

@@ -31,7 +31,7 @@ class TopicNames:
 
     @property
     def filed(self) -> str:
-        return f"{self.namespace}.internal.filed.v1"
+        return f"{self.namespace}.internal.filed.v2"
 
     @property
     def registry(self) -> str:

@@ -24,6 +24,7 @@ from rich.console import Console
 from sitrep.cli.kafka import start_local
 from sitrep.kafka import KafkaSetupError, LocalCluster, ensure_topics
 from sitrep.running import Background, load_seeds, wait_until_caught_up
+from sitrep.running.tokens import local_tokens
 from sitrep.settings import Settings
 from sitrep.topics import all_topics
 
@@ -101,6 +102,11 @@ def up(
     except KafkaSetupError as exc:
         raise _fail(str(exc)) from exc
     env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": bootstrap}
+    tokens: dict[str, str] = {}
+    if settings.api_tokens is None and settings.api_tokens_file is None:
+        # Nobody configured tokens: a reader and a publisher for the local demo.
+        tokens, grants_file = local_tokens(settings.state_dir)
+        env["SITREP_API_TOKENS_FILE"] = str(grants_file.resolve())
     worker, api = _processes(settings)
     me = [sys.executable, "-m", "sitrep.cli.main"]
     worker.start([*me, "worker", "--loglevel", "info"], env)
@@ -121,10 +127,20 @@ def up(
     _wait_for_api(url, api)
     _say(f"\nSitrep is up in {time.monotonic() - began:.1f} s.")
     _say(f"  API and its documents:  {url}/docs")
+    for name, token in tokens.items():
+        _say(f"  {name} token:  {token}")
+    if tokens:
+        where = settings.state_dir / "local-tokens.json"
+        _say(f"  (kept in {where}; only their hashes reach the API)")
     _say("  Try:")
     _say(f"    curl '{url}/v1/places/Aleppo?at=2024-12-01'")
-    _say(f"    curl '{url}/v1/places?status=disputed'")
-    _say(f"    curl '{url}/v1/actors/HTS'")
+    _say(f"    curl '{url}/v1/situation?country=SY'")
+    _say(f"    curl -N '{url}/v1/stream?kind=control'")
+    if "local-publisher" in tokens:
+        _say(
+            f"    curl -X POST -H 'Authorization: Bearer {tokens['local-publisher']}' "
+            f"-H 'content-type: application/json' --data @event.json '{url}/v1/events'"
+        )
     if detach:
         _say("Stop it with `make down` (or `sitrep down`).")
         return

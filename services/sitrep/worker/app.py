@@ -25,7 +25,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import orjson
 
@@ -39,7 +39,7 @@ from sitrep.views.routing import destinations
 from sitrep.worker.feeds import follow_topic
 from sitrep.worker.projection import held_place
 from sitrep.worker.records import Bound, bound_for, decode_routes, encode_filed, encode_routes
-from sitrep.worker.store import FlushPacing, LedgerStore, partition_of
+from sitrep.worker.store import FlushPacing, IncompatibleState, LedgerStore, partition_of
 
 log = logging.getLogger("sitrep.worker")
 
@@ -50,6 +50,8 @@ ROUTE_WITHIN_S = 0.02
 """The route agent takes up to ROUTE_BATCH events, or what came within ROUTE_WITHIN_S."""
 EXIT_UNSENT = 75
 """The worker's exit status when it could not send what it routed (EX_TEMPFAIL)."""
+EXIT_INCOMPATIBLE = 78
+"""The worker's exit status when its table holds state it cannot read (EX_CONFIG)."""
 
 
 @contextmanager
@@ -227,6 +229,8 @@ def create_app(settings: Settings, gazetteer: Gazetteer) -> Any:
         async for event in stream.events():
             try:
                 store.file(event.message.partition, event.message.offset, event.value)
+            except IncompatibleState as exc:
+                stop_for(exc)
             except Exception as exc:  # same policy as route: dead-letter, never crash
                 log.exception("cannot fold %s", event.message)
                 await dead_letter(event, f"cannot be folded: {type(exc).__name__}: {exc}")
@@ -250,7 +254,11 @@ def create_app(settings: Settings, gazetteer: Gazetteer) -> Any:
         """Publish what changed in the views since the last flush."""
         if settled() and pacing.due(time.monotonic()):
             started = time.monotonic()
-            await publish(store.take_changes())
+            try:
+                pending = store.take_changes()
+            except IncompatibleState as exc:
+                stop_for(exc)
+            await publish(pending)
             pacing.took(started, time.monotonic())
 
     async def on_registry(records: Sequence[Any]) -> None:
@@ -260,7 +268,10 @@ def create_app(settings: Settings, gazetteer: Gazetteer) -> Any:
         if registry != store.registry:
             store.registry = registry
             if settled():
-                store.touch_all()
+                try:
+                    store.touch_all()
+                except IncompatibleState as exc:
+                    stop_for(exc)
             else:
                 store.forget()  # re-indexed, and every ledger re-projected, once settled
 
@@ -286,6 +297,12 @@ def create_app(settings: Settings, gazetteer: Gazetteer) -> Any:
     app.timer(FLUSH_EVERY_S)(flush)
     app.on_partitions_assigned.connect(on_assigned)
     return app
+
+
+def stop_for(exc: IncompatibleState) -> NoReturn:
+    """Exit at once: the state cannot be read, and going on would publish wrong views."""
+    log.critical("%s", exc)
+    os._exit(EXIT_INCOMPATIBLE)
 
 
 def _ledger_of_descriptions(descriptions: list[Any]) -> Ledger:

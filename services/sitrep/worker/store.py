@@ -20,6 +20,10 @@ from sitrep.worker.projection import ViewRecords, changes, project
 from sitrep.worker.records import decode_filed
 
 
+class IncompatibleState(RuntimeError):
+    """The worker's table holds rows in a format this version does not read."""
+
+
 class LedgerStore:
     """The fold agent's state: ledgers in memory, rows in the faust table, what was published."""
 
@@ -52,7 +56,14 @@ class LedgerStore:
         # or a stale copy of another worker's ledger would be published over its views.
         self.indexed = True
         for row_key, payload in self.reports.items():
-            if int(bytes(row_key).split(b":", 1)[0]) not in self.owned:
+            partition, _, offset = bytes(row_key).partition(b":")
+            if not (partition.isdigit() and offset.isdigit()):
+                raise IncompatibleState(
+                    f"the table row {bytes(row_key)[:60]!r} was written by an older Sitrep: "
+                    "start the worker with a new SITREP_WORKER_ID, which rebuilds the views "
+                    "from the log"
+                )
+            if int(partition) not in self.owned:
                 continue
             for ledger_key, filed in decode_filed(payload):
                 self.ledgers.setdefault(ledger_key, {}).setdefault(filed.event.id, filed)

@@ -1,0 +1,70 @@
+"""The fold agent's state without faust: filed records in, ledgers and view changes out."""
+
+from __future__ import annotations
+
+import pytest
+
+from sitrep.topics import TopicNames
+from sitrep.worker.records import Bound, bound_for, encode_filed
+from sitrep.worker.store import FlushPacing, IncompatibleState, LedgerStore, partition_of
+from tests.seeded import seed_events, seeded
+
+PARTITIONS = 6
+NAMES = TopicNames("t")
+
+
+def filed_records() -> dict[int, list[bytes]]:
+    """The seed events as the route agent sends them: one record per partition."""
+    situation = seeded()
+    by_partition: dict[int, list[Bound]] = {}
+    for event in seed_events():
+        for bound in bound_for(event, situation.routes[event.id]):
+            partition = partition_of(bound.ledger.encode(), PARTITIONS)
+            by_partition.setdefault(partition, []).append(bound)
+    return {p: [encode_filed(batch)] for p, batch in by_partition.items()}
+
+
+def test_a_record_folded_twice_counts_once_and_writes_one_row() -> None:
+    table: dict[bytes, bytes] = {}
+    store = LedgerStore(table, NAMES, PARTITIONS)
+    store.forget(set(range(PARTITIONS)))
+    records = filed_records()
+    partition, [payload] = next(iter(records.items()))
+    assert store.file(partition, 0, payload) > 0
+    assert store.file(partition, 7, payload) == 0  # re-sent after a crash: nothing new
+    assert list(table) == [f"{partition}:0".encode()]
+
+
+def test_a_restarted_store_rebuilds_only_the_partitions_it_holds() -> None:
+    table: dict[bytes, bytes] = {}
+    first = LedgerStore(table, NAMES, PARTITIONS)
+    first.forget(set(range(PARTITIONS)))
+    for partition, payloads in filed_records().items():
+        for offset, payload in enumerate(payloads):
+            first.file(partition, offset, payload)
+    everything = first.take_changes()
+
+    held = {partition_of(b"place:sy-aleppo-governorate", PARTITIONS)}
+    again = LedgerStore(table, NAMES, PARTITIONS)
+    again.forget(held)
+    mine = again.take_changes()
+    assert mine
+    assert set(mine) < set(everything)
+    assert all(everything[key] == value for key, value in mine.items())
+    assert ("t.view.control.v1", "sy-aleppo") in mine
+
+
+def test_rows_of_an_older_format_stop_the_worker_with_what_to_do() -> None:
+    table = {b"place:sy-aleppo\x1fseed-1": b"{}"}
+    store = LedgerStore(table, NAMES, PARTITIONS)
+    store.forget({0})
+    with pytest.raises(IncompatibleState, match="SITREP_WORKER_ID"):
+        store.take_changes()
+
+
+def test_flushes_take_at_most_a_fifth_of_the_time() -> None:
+    pacing = FlushPacing()
+    assert pacing.due(0.0)
+    pacing.took(10.0, 10.5)  # a flush that took 0.5 s
+    assert not pacing.due(12.0)
+    assert pacing.due(12.5)
