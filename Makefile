@@ -4,14 +4,14 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: help install kafka-jars test unit integration e2e lint up down broker status bench schemas clean
+.PHONY: help install kafka-jars test unit integration e2e lint up down broker status bench bench-api schemas clean
 
 help:
 	@echo "make up      start Sitrep: Kafka, the worker, the API, the seeds (DETACH=1 to return)"
 	@echo "make down    stop everything make up started"
 	@echo "make test    lint, then every test (starts its own broker unless KAFKA_BOOTSTRAP_SERVERS is set)"
 	@echo "make lint    ruff + mypy --strict"
-	@echo "make bench   benchmarks (see BENCHMARKS.md)"
+	@echo "make bench   benchmarks: the processors, then the API (see BENCHMARKS.md)"
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -57,6 +57,10 @@ status: $(STAMP)
 
 bench: kafka-jars
 	$(BIN)/python -m bench.processors
+	$(BIN)/python -m bench.api
+
+bench-api: kafka-jars
+	$(BIN)/python -m bench.api
 
 schemas: $(STAMP)
 	$(BIN)/sitrep schemas

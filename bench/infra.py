@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import pstats
 import signal
 import subprocess
 import sys
@@ -20,6 +21,36 @@ from sitrep.kafka.ports import free_port_block
 from sitrep.running.offsets import LogPositions
 from sitrep.settings import Settings
 from sitrep.topics import TopicNames
+
+
+def say(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+async def open_broker(workdir: Path) -> tuple[str, str, LocalCluster | None]:
+    """(bootstrap servers, how to describe them, the cluster started here if any): the cluster
+    named by KAFKA_BOOTSTRAP_SERVERS, else a one-node broker of the benchmark's own."""
+    external = Settings().kafka_bootstrap_servers
+    if external:
+        return external, f"KAFKA_BOOTSTRAP_SERVERS={external}", None
+    cluster = private_cluster(workdir / "state")
+    say("starting a one-node broker of the benchmark's own")
+    started = await cluster.start(1)
+    bootstrap = started.bootstrap_servers
+    return bootstrap, f"LocalCluster, 1 node, Kafka {started.kafka_version}, {bootstrap}", cluster
+
+
+def print_profile(path: Path, limit: int, what: str) -> None:
+    """cProfile's stats in ``path``, by own time then by cumulative time."""
+    if not path.exists():
+        say(f"no profile written to {path}")
+        return
+    stats = pstats.Stats(str(path), stream=sys.stdout)
+    stats.strip_dirs()
+    print(f"\n== {what} profile ({path}), by own time ==")
+    stats.sort_stats("tottime").print_stats(limit)
+    print("\n== by cumulative time ==")
+    stats.sort_stats("cumulative").print_stats(limit)
 
 
 def private_cluster(state_dir: Path) -> LocalCluster:

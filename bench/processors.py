@@ -29,7 +29,6 @@ import asyncio
 import logging
 import math
 import os
-import pstats
 import resource
 import shlex
 import signal
@@ -45,11 +44,18 @@ from typing import Any
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from bench.infra import Offsets, WorkerProcess, cpu_of_pid, machine_ticks, private_cluster
+from bench.infra import (
+    Offsets,
+    WorkerProcess,
+    cpu_of_pid,
+    machine_ticks,
+    open_broker,
+    print_profile,
+    say,
+)
 from bench.load import REPO, SyntheticLoad, ledger_shares
 from sitrep.kafka import LocalCluster, ensure_topics
 from sitrep.publishing import Publisher
-from sitrep.settings import Settings
 from sitrep.topics import TopicNames, TopicSpec, all_topics
 
 PARTITIONS = 6
@@ -57,10 +63,6 @@ BARE_RUNS = 3
 GOAL_RATE = 20_000
 GOAL_RATIO = 0.5
 GOAL_P99_MS = 100.0
-
-
-def say(message: str) -> None:
-    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
 # -- measurements ------------------------------------------------------------------------------
@@ -415,16 +417,7 @@ async def run(args: argparse.Namespace, workdir: Path, workers: list[WorkerProce
     this = asyncio.current_task()
     if this is not None:  # SIGTERM as Ctrl-C: cancelled, so every finally below stops its part
         asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, this.cancel)
-    external = Settings().kafka_bootstrap_servers
-    cluster: LocalCluster | None = None
-    if external:
-        bootstrap, broker = external, f"KAFKA_BOOTSTRAP_SERVERS={external}"
-    else:
-        cluster = private_cluster(workdir / "state")
-        say("starting a one-node broker of the benchmark's own")
-        started = await cluster.start(1)
-        bootstrap = started.bootstrap_servers
-        broker = f"LocalCluster, 1 node, Kafka {started.kafka_version}, {bootstrap}"
+    bootstrap, broker, cluster = await open_broker(workdir)
     run_id = uuid.uuid4().hex[:8]
     names = TopicNames(f"bench{run_id}")
     group = f"bench{run_id}-views"
@@ -492,7 +485,7 @@ async def run(args: argparse.Namespace, workdir: Path, workers: list[WorkerProce
     finally:
         for running in workers:
             await asyncio.to_thread(running.stop)
-        if external:
+        if cluster is None:  # a cluster of someone else: delete this run's topics
             try:
                 await offsets.delete_prefixed((f"{names.namespace}.", f"{names.namespace}-"))
             except Exception as exc:  # clean-up is best effort: report, do not mask
@@ -580,18 +573,6 @@ def table(results: Results, args: argparse.Namespace, command: str) -> str:
     return "\n".join(lines)
 
 
-def print_profile(path: Path, limit: int) -> None:
-    if not path.exists():
-        say(f"no profile written to {path}")
-        return
-    stats = pstats.Stats(str(path), stream=sys.stdout)
-    stats.strip_dirs()
-    print(f"\n== worker profile ({path}), by own time ==")
-    stats.sort_stats("tottime").print_stats(limit)
-    print("\n== by cumulative time ==")
-    stats.sort_stats("cumulative").print_stats(limit)
-
-
 def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.processors", description=__doc__)
     parser.add_argument("--events", type=int, default=50_000, help="events pre-loaded (N)")
@@ -642,7 +623,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     say(f"benchmark process CPU: {usage.ru_utime + usage.ru_stime:.1f} s")
     if args.profile is not None and args.profiler == "cprofile":
-        print_profile(args.profile, args.profile_lines)
+        print_profile(args.profile, args.profile_lines, "worker")
     elif args.profile is not None:
         say(f"render with: python -m pyinstrument --load={args.profile} -r text --show-all")
     return 0

@@ -62,9 +62,12 @@ def test_rows_of_an_older_format_stop_the_worker_with_what_to_do() -> None:
         store.take_changes()
 
 
-def test_flushes_take_at_most_a_fifth_of_the_time() -> None:
+def test_flushes_take_at_most_half_the_time_and_never_wait_long() -> None:
     pacing = FlushPacing()
     assert pacing.due(0.0)
-    pacing.took(10.0, 10.5)  # a flush that took 0.5 s
-    assert not pacing.due(12.0)
-    assert pacing.due(12.5)
+    pacing.took(10.0, 10.2)  # a flush that took 0.2 s waits 0.2 s more
+    assert not pacing.due(10.3)
+    assert pacing.due(10.4)
+    pacing.took(20.0, 23.0)  # a very long one waits at most MAX_WAIT_S
+    assert not pacing.due(23.0 + FlushPacing.MAX_WAIT_S / 2)
+    assert pacing.due(23.0 + FlushPacing.MAX_WAIT_S)

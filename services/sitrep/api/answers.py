@@ -6,12 +6,13 @@ with the same functions the worker projects onto the view topics.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import cached_property
 
 from sitrep.resolution.actors import ActorRegistry, actor_id
 from sitrep.resolution.names import fold
 from sitrep.resolution.places import Place
-from sitrep.views.actors import ActorView, actor_views, holdings_of, registry_of
+from sitrep.views.actors import ActorView, actor_views, descriptions, holdings_of
 from sitrep.views.casualties import Casualties, casualties
 from sitrep.views.control import ControlView, control_view
 from sitrep.views.ledger import Ledger, visible
@@ -35,29 +36,79 @@ def _seen_at(ledger: Ledger, place_id: str, asked: Asked) -> bool:
     )
 
 
-class Answers:
-    """The views as they stood at ``asked.at``, from the reports known at ``asked.known_at``."""
+@dataclass(frozen=True)
+class PlaceIndex:
+    """Every place reported and the ledger it is filed in, by place id."""
 
-    def __init__(self, situation: Situation, asked: Asked) -> None:
+    ledgers: dict[str, Ledger]
+    places: dict[str, Place]
+
+    @classmethod
+    def of(cls, situation: Situation) -> PlaceIndex:
+        ledgers: dict[str, Ledger] = {}
+        places: dict[str, Place] = {}
+        for ledger in _ledgers(situation, "place"):
+            for place_id, place in ledger.places().items():
+                ledgers[place_id] = ledger
+                places[place_id] = place
+        return cls(ledgers, places)
+
+
+REGISTRIES_KEPT = 64
+"""How many registries (one per set of descriptions seen) :class:`Shared` keeps."""
+
+
+class Shared:
+    """What every question put to one state of the situation shares, whatever the moment
+    asked: where each place is filed, and the registry each set of descriptions makes.
+
+    Make a new one when the situation changes.
+    """
+
+    def __init__(self, situation: Situation) -> None:
+        self.situation = situation
+        self._registries: dict[tuple[str, ...], ActorRegistry] = {}
+
+    @cached_property
+    def places(self) -> PlaceIndex:
+        return PlaceIndex.of(self.situation)
+
+    def registry(self, asked: Asked) -> ActorRegistry:
+        """The actors as described by the reports known at ``asked.known_at``."""
+        described = descriptions(self.situation.ledgers.get(REGISTRY_KEY), asked)
+        # Most moments see the same descriptions: describing them again would give the same.
+        key = tuple(event.id for event in described)
+        found = self._registries.get(key)
+        if found is None:
+            if len(self._registries) >= REGISTRIES_KEPT:
+                self._registries.clear()
+            found = self._registries[key] = ActorRegistry().describe_all(described)
+        return found
+
+
+class Answers:
+    """The views as they stood at ``asked.at``, from the reports known at ``asked.known_at``.
+
+    ``shared`` is what answers for other moments computed already, if any.
+    """
+
+    def __init__(self, situation: Situation, asked: Asked, shared: Shared | None = None) -> None:
         self.situation = situation
         self.asked = asked
+        self.shared = shared if shared is not None else Shared(situation)
         self._within: dict[str, set[str]] = {}
 
     @cached_property
     def registry(self) -> ActorRegistry:
         """The actors as described by the reports known at ``known_at``."""
-        return registry_of(self.situation.ledgers.get(REGISTRY_KEY), self.asked)
+        return self.shared.registry(self.asked)
 
     # --- places ----------------------------------------------------------------------------
 
-    @cached_property
+    @property
     def _place_ledgers(self) -> dict[str, Ledger]:
         """The ledger of every place reported, by place id."""
-        return {
-            place_id: ledger
-            for ledger in _ledgers(self.situation, "place")
-            for place_id in ledger.places()
-        }
+        return self.shared.places.ledgers
 
     @cached_property
     def control(self) -> list[ControlView]:
@@ -100,14 +151,10 @@ class Answers:
             self._within[name] = found
         return self._within[name]
 
-    @cached_property
+    @property
     def _places(self) -> dict[str, Place]:
         """Every place reported, by id."""
-        return {
-            place_id: place
-            for ledger in _ledgers(self.situation, "place")
-            for place_id, place in ledger.places().items()
-        }
+        return self.shared.places.places
 
     # --- actors ----------------------------------------------------------------------------
 

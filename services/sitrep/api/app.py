@@ -18,6 +18,7 @@ from sitrep.api.follower import ViewFollower
 from sitrep.api.gate import PublishGate
 from sitrep.api.metrics import ApiMetrics, MetricsMiddleware
 from sitrep.api.readmodel import ReadModel
+from sitrep.api.remembered import RememberedAnswers
 from sitrep.api.routes import (
     actors,
     events,
@@ -28,6 +29,7 @@ from sitrep.api.routes import (
     situation,
     stream,
     subscribing,
+    web,
 )
 from sitrep.publishing import Publisher
 from sitrep.settings import Settings
@@ -88,6 +90,7 @@ def create_api(
         default_response_class=ViewResponse,
     )
     app.state.read_model = read_model
+    app.state.answers = RememberedAnswers(read_model)
     app.state.gate = gate
     app.state.follower = follower
     app.state.clock = clock
@@ -100,4 +103,5 @@ def create_api(
         app.include_router(module.router, dependencies=[Depends(may_read)])
     for module in (events, health, subscribing):
         app.include_router(module.router)
+    app.include_router(web.router)  # the map: static assets, public; its data calls are reads
     return app

@@ -15,6 +15,7 @@ from sitrep.api.moments import EXPECTED, BadMoment, parse_moment
 from sitrep.api.paging import Page
 from sitrep.api.problems import invalid_parameter
 from sitrep.api.readmodel import Freshness, ReadModel
+from sitrep.api.remembered import RememberedAnswers
 from sitrep.views.moments import Asked
 
 Clock = Callable[[], datetime]
@@ -40,14 +41,12 @@ def read_model(request: Request) -> ReadModel:
 
 @dataclass(frozen=True)
 class Asking:
-    """One read request: the views as asked, and how fresh they are."""
+    """One read request: the moment asked, the views for it, and how fresh they are."""
 
+    asked: Asked
+    """As the request asked (the answers may be remembered from an equivalent question)."""
     answers: Answers
     freshness: Freshness
-
-    @property
-    def asked(self) -> Asked:
-        return self.answers.asked
 
     def envelope(self) -> dict[str, Any]:
         return {
@@ -76,5 +75,7 @@ async def asking(
         moment_param("at", at, day_end=True) or now,
         moment_param("known_at", known_at, day_end=True) or now,
     )
-    model = read_model(request)
-    return Asking(Answers(model.situation, asked), model.freshness())
+    remembered: RememberedAnswers = request.app.state.answers
+    # "now" is never asked twice: only answers for a moment given are worth remembering.
+    answers = remembered.answers(asked, remember=at is not None)
+    return Asking(asked, answers, remembered.model.freshness())

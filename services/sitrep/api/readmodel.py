@@ -12,6 +12,7 @@ import asyncio
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from aiokafka import AIOKafkaConsumer
 from aiokafka.errors import KafkaError
@@ -88,6 +89,11 @@ class ReadModel:
         """How many events have been folded (duplicates and rejected records not counted)."""
         self.rejected = 0
         """How many records were skipped as breaking the contract or failing to fold."""
+        self.version = 0
+        """How many times the situation changed: what was computed from it at one version
+        holds until the next."""
+        self.latest_report: datetime | None = None
+        """The latest ``reported_at`` folded: asking from any later ``known_at`` sees all."""
         self._task: asyncio.Task[None] | None = None
         self.connected = False
         """Whether the last attempt to read the log reached the broker."""
@@ -117,6 +123,9 @@ class ReadModel:
         if known is not None:
             known.copies.append(copy)
             return
+        self.version += 1  # even a fold that fails may have filed part of the event
+        if self.latest_report is None or event.reported_at > self.latest_report:
+            self.latest_report = event.reported_at
         try:
             self.situation.fold(event)
         except Exception as exc:  # the worker's policy too: dead-letter with the reason, go on

@@ -19,13 +19,17 @@ def registry_of(ledger: Ledger | None, asked: Asked | None = None) -> ActorRegis
     Descriptions are applied in event order, never log order, so every worker and every
     rebuild resolves names alike.
     """
+    return ActorRegistry().describe_all(descriptions(ledger, asked))
+
+
+def descriptions(ledger: Ledger | None, asked: Asked | None = None) -> list[ActorDescribedEvent]:
+    """The descriptions in ``ledger`` (those known at ``asked``, if given), in event order."""
     if ledger is None:
-        return ActorRegistry()
+        return []
     items = visible(ledger, asked).reports if asked is not None else tuple(ledger)
-    described = sorted(
+    return sorted(
         (f.event for f in items if isinstance(f.event, ActorDescribedEvent)), key=order_key
     )
-    return ActorRegistry().describe_all(described)
 
 
 @dataclass(frozen=True)

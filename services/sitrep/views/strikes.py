@@ -34,6 +34,27 @@ class Strike:
     denials: tuple[DenialRef, ...]
 
 
+def _strike_key(
+    event: StrikeReportedEvent, place: Place, registry: ActorRegistry
+) -> tuple[str, str, str, date]:
+    who = (
+        registry.resolve_id(event.data.perpetrator)
+        if event.data.perpetrator
+        else UNKNOWN_PERPETRATOR
+    )
+    return (place.id, who, event.data.means, day_of(event))
+
+
+def _key_id(key: tuple[str, str, str, date]) -> str:
+    place_id, who, means, day = key
+    return f"{place_id}/{day.isoformat()}/{means}/{who}"
+
+
+def strike_id(event: StrikeReportedEvent, place: Place, registry: ActorRegistry) -> str:
+    """The id of the strike a report is merged into: its place, day, means and perpetrator."""
+    return _key_id(_strike_key(event, place, registry))
+
+
 def strikes(ledger: Ledger, registry: ActorRegistry, asked: Asked) -> list[Strike]:
     """The strikes filed in ``ledger`` as asked, oldest first."""
     view = visible(ledger, asked)
@@ -41,21 +62,17 @@ def strikes(ledger: Ledger, registry: ActorRegistry, asked: Asked) -> list[Strik
     for item in view.reports:
         event = item.event
         if isinstance(event, StrikeReportedEvent) and item.place is not None:
-            who = (
-                registry.resolve_id(event.data.perpetrator)
-                if event.data.perpetrator
-                else UNKNOWN_PERPETRATOR
-            )
-            key = (item.place.id, who, event.data.means, day_of(event))
+            key = _strike_key(event, item.place, registry)
             groups.setdefault(key, []).append((event, item.place))
     out = []
-    for (place_id, who, means, day), reports in groups.items():
+    for key, reports in groups.items():
+        _, _, means, day = key
         reports.sort(key=lambda r: order_key(r[0]))
         first = reports[0][0]
         events = [r[0] for r in reports]
         out.append(
             Strike(
-                id=f"{place_id}/{day.isoformat()}/{means}/{who}",
+                id=_key_id(key),
                 place=reports[0][1],
                 day=day,
                 perpetrator=actor_ref(registry, first.data.perpetrator)

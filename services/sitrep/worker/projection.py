@@ -6,15 +6,22 @@ publishes byte-for-byte what the live processor did.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 import orjson
 
 from sitrep.contract import event_to_dict
-from sitrep.contract.events import ActorDescribedEvent, start_of
+from sitrep.contract.events import (
+    ActorDescribedEvent,
+    ClaimDeniedEvent,
+    EventRetractedEvent,
+    StrikeReportedEvent,
+    start_of,
+)
 from sitrep.resolution.actors import ActorRegistry
 from sitrep.topics import TopicNames
 from sitrep.views.actors import HeldPlace, Holdings, actor_views, registry_of
@@ -24,7 +31,7 @@ from sitrep.views.ledger import Ledger
 from sitrep.views.moments import Asked, end_of_day, order_key
 from sitrep.views.routing import REGISTRY_KEY
 from sitrep.views.statements import statements
-from sitrep.views.strikes import strikes
+from sitrep.views.strikes import strike_id, strikes
 
 ViewRecords = dict[tuple[str, str], bytes]
 """Values by (topic, key)."""
@@ -51,21 +58,56 @@ def _value(asked: Asked, view: Any) -> bytes:
     return orjson.dumps({"as_of": AsOf(asked.at, asked.known_at), "view": view})
 
 
+Cache = dict[tuple[str, str], tuple[frozenset[str], ActorRegistry, bytes | None]]
+"""A projection memo: per view record, the reports it was made from, the registry it was made
+with, and the bytes made (None: no record)."""
+
+
 def project(
-    ledger: Ledger, registry: ActorRegistry, names: TopicNames, holdings: Holdings | None = None
+    ledger: Ledger,
+    registry: ActorRegistry,
+    names: TopicNames,
+    holdings: Holdings | None = None,
+    cache: Cache | None = None,
 ) -> ViewRecords:
     """Every view record ``ledger`` gives rise to; ``holdings`` (places held, by actor id, as
-    the control views say) complete the actors' views."""
-    asked = as_of(ledger)
+    the control views say) complete the actors' views.
+
+    In a place's ledger, each record is made from the reports that concern its entity alone
+    (:func:`entity_reports`), as of the latest of them; with a ``cache``, a record whose
+    reports and registry are those it was last made from is not made again.
+    """
     kind, _, name = ledger.key.partition(":")
     out: ViewRecords = {}
     if kind == "place":
-        for place_id in sorted(ledger.places()):
-            view = control_view(ledger, place_id, registry, asked)
-            out[(names.view_control, place_id)] = _value(asked, view)
-        for strike in strikes(ledger, registry, asked):
-            out[(names.view_strikes, strike.id)] = _value(asked, strike)
-    elif kind == "casualties":
+        control, struck = entity_reports(ledger, registry)
+        for place_id in sorted(control):
+            key = (names.view_control, place_id)
+            made = _made(
+                key,
+                control[place_id],
+                ledger,
+                registry,
+                cache,
+                partial(_control_of, place_id=place_id, registry=registry),
+            )
+            if made is not None:
+                out[key] = made
+        for strike_id in sorted(struck):
+            key = (names.view_strikes, strike_id)
+            made = _made(
+                key,
+                struck[strike_id],
+                ledger,
+                registry,
+                cache,
+                lambda sub, asked: next(iter(strikes(sub, registry, asked)), None),
+            )
+            if made is not None:
+                out[key] = made
+        return out
+    asked = as_of(ledger)
+    if kind == "casualties":
         for party in casualties([ledger], registry, asked):
             out[(names.view_casualties, name)] = _value(asked, party)
     elif kind == "statements":
@@ -78,6 +120,68 @@ def project(
             out[(names.view_actors, actor.id)] = _value(asked, actor)
         out[(names.registry, REGISTRY_KEY)] = registry_record(ledger)
     return out
+
+
+def _control_of(sub: Ledger, asked: Asked, *, place_id: str, registry: ActorRegistry) -> Any:
+    return control_view(sub, place_id, registry, asked)
+
+
+def _made(
+    key: tuple[str, str],
+    ids: frozenset[str],
+    ledger: Ledger,
+    registry: ActorRegistry,
+    cache: Cache | None,
+    view_of: Callable[[Ledger, Asked], Any],
+) -> bytes | None:
+    if cache is not None:
+        known = cache.get(key)
+        if known is not None and known[0] == ids and known[1] is registry:
+            return known[2]
+    sub = Ledger(ledger.key, {i: f for i, f in ledger.filed.items() if i in ids})
+    asked = as_of(sub)
+    view = view_of(sub, asked)
+    made = None if view is None else _value(asked, view)
+    if cache is not None:
+        cache[key] = (ids, registry, made)
+    return made
+
+
+def entity_reports(
+    ledger: Ledger, registry: ActorRegistry
+) -> tuple[dict[str, frozenset[str]], dict[str, frozenset[str]]]:
+    """The ids of the reports each entity of a place's ledger is made from: for each place,
+    the reports about it or about a place within it; for each strike, its reports. Denials and
+    retractions go with what they concern (they are filed at its place)."""
+    places = ledger.places()
+    control: dict[str, set[str]] = {place_id: set() for place_id in places}
+    struck: dict[str, set[str]] = {}
+    answers: dict[str, list[str]] = {}
+    for filed in ledger:
+        event = filed.event
+        if isinstance(event, ClaimDeniedEvent | EventRetractedEvent):
+            answers.setdefault(event.data.event_id, []).append(event.id)
+        if filed.place is None:
+            continue
+        place_id: str | None = filed.place.id
+        seen: set[str] = set()
+        while place_id is not None and place_id in places and place_id not in seen:
+            seen.add(place_id)
+            control[place_id].add(event.id)
+            place_id = places[place_id].parent
+        if isinstance(event, StrikeReportedEvent):
+            struck.setdefault(strike_id(event, filed.place, registry), set()).add(event.id)
+    for ids in struck.values():
+        pending = list(ids)
+        while pending:
+            for answer in answers.get(pending.pop(), ()):
+                if answer not in ids:
+                    ids.add(answer)
+                    pending.append(answer)
+    return (
+        {k: frozenset(v) for k, v in control.items()},
+        {k: frozenset(v) for k, v in struck.items()},
+    )
 
 
 def registry_record(ledger: Ledger) -> bytes:

@@ -16,7 +16,7 @@ from sitrep.topics import TopicNames
 from sitrep.views.actors import HeldPlace
 from sitrep.views.ledger import Filed, Ledger
 from sitrep.views.routing import REGISTRY_KEY
-from sitrep.worker.projection import ViewRecords, changes, project
+from sitrep.worker.projection import Cache, ViewRecords, changes, project
 from sitrep.worker.records import decode_filed
 
 
@@ -37,6 +37,8 @@ class LedgerStore:
         """The reports of every ledger held, by ledger key then event id (grown in place: a
         copy per report would make folding quadratic in a ledger's size)."""
         self.published: dict[str, ViewRecords] = {}
+        self.made: Cache = {}
+        """View records already made, and from what: only what a report changed is remade."""
         self.indexed = False
         self.registry = ActorRegistry()
         self.touched: set[str] = set()
@@ -49,6 +51,7 @@ class LedgerStore:
             self.owned = owned
         self.ledgers.clear()
         self.published.clear()
+        self.made.clear()
         self.indexed = False
 
     def _index(self) -> None:
@@ -122,20 +125,22 @@ class LedgerStore:
         touched, self.touched = self.touched, set()
         for key in sorted(touched):
             held = self.holdings() if key == REGISTRY_KEY else None
-            after = project(self.ledger(key), self.registry, self.names, held)
+            after = project(self.ledger(key), self.registry, self.names, held, self.made)
             pending.update(changes(self.published.get(key, {}), after))
             self.published[key] = after
         return pending
 
 
 class FlushPacing:
-    """When the next flush may run: projecting takes at most a fifth of the worker's time.
+    """When the next flush may run: projecting takes at most half the worker's time.
 
     Caught up, a flush is quick and runs every ``FLUSH_EVERY_S``. Behind, more reports reach
-    each ledger between two flushes, so each projection covers more of them.
+    each ledger between two flushes, so each projection covers more of them; the wait after a
+    flush is never longer than ``MAX_WAIT_S``.
     """
 
-    SHARE = 0.2
+    SHARE = 0.5
+    MAX_WAIT_S = 0.5
 
     def __init__(self) -> None:
         self.next_at = 0.0
@@ -144,7 +149,8 @@ class FlushPacing:
         return now >= self.next_at
 
     def took(self, started: float, ended: float) -> None:
-        self.next_at = ended + (ended - started) * (1 - self.SHARE) / self.SHARE
+        wait = (ended - started) * (1 - self.SHARE) / self.SHARE
+        self.next_at = ended + min(wait, self.MAX_WAIT_S)
 
 
 _PARTITIONER = DefaultPartitioner()

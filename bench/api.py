@@ -1,0 +1,337 @@
+"""The API's benchmark: `make bench-api`, or ``python -m bench.api [--events N] ...``.
+
+In one run, on one broker (``KAFKA_BOOTSTRAP_SERVERS`` if set, else a one-node LocalCluster of
+its own on free ports, stopped at the end), in a fresh namespace of topics:
+
+1. publishes the seed events (``seeds/``) and N synthetic events (:mod:`bench.load`) to the
+   event log;
+2. starts ``sitrep api --seeds-only`` (the gazetteer the synthetic load resolves with) on a free
+   port and waits until ``GET /readyz`` answers 200: its read model has folded the whole log;
+3. for each endpoint in turn, C concurrent clients (one httpx.AsyncClient) ask it again and
+   again for S seconds: requests/s, p50 and p99. ``GET /healthz`` (the HTTP stack doing no
+   work) is the baseline the views are compared with;
+4. prints one table, with the API process's peak RSS and CPU seconds.
+
+The clients share the machine with the API: on a small machine their CPU is part of what is
+measured, for the baseline as for the views. ``--profile FILE`` runs the API under cProfile and
+prints where its time went.
+
+Speed is measured here, never asserted by tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import math
+import os
+import resource
+import shlex
+import signal
+import sys
+import tempfile
+import time
+import uuid
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+
+from bench.infra import Offsets, WorkerProcess, open_broker, print_profile, say
+from bench.load import SEEDS, SyntheticLoad
+from bench.processors import PARTITIONS, publish_all
+from sitrep.kafka import ensure_topics
+from sitrep.kafka.ports import free_port_block
+from sitrep.running.seeding import load_seeds
+from sitrep.topics import TopicNames, all_topics
+
+BASELINE = "/healthz"
+WARM_UP_S = 1.0
+"""Asked before each timed phase, not timed: connections, first-request caches."""
+
+
+@dataclass
+class Phase:
+    """One endpoint asked by C clients for S seconds."""
+
+    label: str
+    path: str
+    seconds: float = 0.0
+    samples: list[float] = field(default_factory=list)
+    statuses: Counter[int] = field(default_factory=Counter)
+    api_cpu_s: float | None = None
+
+    @property
+    def rate(self) -> float:
+        return len(self.samples) / self.seconds if self.seconds else math.nan
+
+    def quantile(self, q: float) -> float:
+        ordered = sorted(self.samples)
+        if not ordered:
+            return math.nan
+        return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
+
+    @property
+    def cpu_ms_per_request(self) -> float | None:
+        if self.api_cpu_s is None or not self.samples:
+            return None
+        return self.api_cpu_s / len(self.samples) * 1000
+
+
+@dataclass
+class Results:
+    broker: str
+    events: int
+    seeds: int
+    publish_s: float
+    ready_s: float
+    phases: list[Phase]
+    peak_rss_mib: float | None
+    rss_ready_mib: float | None
+    api_cpu_ready_s: float | None
+    api_cpu_s: float | None
+
+
+def endpoints(synthetic_place: str) -> list[tuple[str, str]]:
+    """(label, path) of what is asked; the baseline first."""
+    return [
+        ("GET /healthz (baseline: no work)", BASELINE),
+        ("GET /v1/places/Aleppo?at=2024-12-01", "/v1/places/Aleppo?at=2024-12-01"),
+        (f"GET /v1/places/{synthetic_place}", f"/v1/places/{synthetic_place}"),
+        ("GET /v1/situation?country=SY", "/v1/situation?country=SY"),
+    ]
+
+
+def busiest_village(events: Sequence[dict[str, Any]]) -> str:
+    """The name of the synthetic village (not a seeded place) most events were reported at."""
+    seeded = {entry["name"] for entry in orjson.loads((SEEDS / "places.json").read_bytes())}
+    counts: Counter[str] = Counter(
+        event["location"]["name"]
+        for event in events
+        if "location" in event and event["location"]["name"] not in seeded
+    )
+    return counts.most_common(1)[0][0]
+
+
+# -- the API process ---------------------------------------------------------------------------
+
+
+def start_api(
+    bootstrap: str, names: TopicNames, port: int, workdir: Path, profile: Path | None
+) -> WorkerProcess:
+    env = {
+        "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+        "SITREP_TOPIC_NAMESPACE": names.namespace,
+        "SITREP_API_ANONYMOUS_READ": "true",
+    }
+    runner = ["-m", "cProfile", "-o", str(profile)] if profile is not None else []
+    command = ["-m", "sitrep.cli.main", "api", "--seeds-only", "--port", str(port)]
+    return WorkerProcess.spawn([*runner, *command, "--log-level", "warning"], env, workdir)
+
+
+async def wait_ready(client: httpx.AsyncClient, api: WorkerProcess, within: float) -> float:
+    """Seconds until ``GET /readyz`` answers 200 (the read model folded the whole log)."""
+    started = time.monotonic()
+    while time.monotonic() - started < within:
+        if api.proc.poll() is not None:
+            raise RuntimeError(f"the API exited ({api.proc.returncode}):\n{api.tail()}")
+        try:
+            if (await client.get("/readyz")).status_code == 200:
+                return time.monotonic() - started
+        except httpx.TransportError:
+            pass  # not listening yet
+        await asyncio.sleep(0.05)
+    raise RuntimeError(f"the API was not ready within {within}s:\n{api.tail()}")
+
+
+async def hammer(
+    client: httpx.AsyncClient, phase: Phase, seconds: float, concurrency: int, record: bool
+) -> None:
+    """``concurrency`` clients asking ``phase.path`` back to back for ``seconds``."""
+    clock = time.perf_counter
+    deadline = clock() + seconds
+
+    async def one_client() -> None:
+        while clock() < deadline:
+            sent = clock()
+            response = await client.get(phase.path)
+            took = clock() - sent
+            if record:
+                phase.samples.append(took * 1000)
+                phase.statuses[response.status_code] += 1
+
+    started = clock()
+    await asyncio.gather(*(one_client() for _ in range(concurrency)))
+    if record:
+        phase.seconds = clock() - started
+
+
+async def measure(
+    client: httpx.AsyncClient, api: WorkerProcess, phase: Phase, args: argparse.Namespace
+) -> Phase:
+    await hammer(client, phase, WARM_UP_S, args.concurrency, record=False)
+    cpu0 = api.cpu_seconds()
+    await hammer(client, phase, args.seconds, args.concurrency, record=True)
+    cpu1 = api.cpu_seconds()
+    phase.api_cpu_s = cpu1 - cpu0 if cpu0 is not None and cpu1 is not None else None
+    if set(phase.statuses) != {200}:
+        raise RuntimeError(f"{phase.path} answered {dict(phase.statuses)}")
+    return phase
+
+
+# -- the run -----------------------------------------------------------------------------------
+
+
+async def run(args: argparse.Namespace, workdir: Path, processes: list[WorkerProcess]) -> Results:
+    this = asyncio.current_task()
+    if this is not None:  # SIGTERM as Ctrl-C: cancelled, so every finally below stops its part
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, this.cancel)
+    bootstrap, broker, cluster = await open_broker(workdir)
+    run_id = uuid.uuid4().hex[:8]
+    names = TopicNames(f"bench{run_id}")
+    positions = Offsets(bootstrap)
+    try:
+        await ensure_topics(bootstrap, all_topics(PARTITIONS, 1, names), 1)
+        await positions.start()
+        seeds = sum(loaded.events for loaded in await load_seeds(bootstrap, names.events, SEEDS))
+        say(f"published {seeds} seed events; generating {args.events:,} synthetic events")
+        load = SyntheticLoad(run_id, seed=args.seed)
+        events = load.preload(args.events)
+        publish_s = await publish_all(bootstrap, names.events, events)
+        say(f"published in {publish_s:.1f} s; starting the API")
+        port = free_port_block(1)
+        api = start_api(bootstrap, names, port, workdir / "api", args.profile)
+        processes.append(api)
+        async with httpx.AsyncClient(
+            base_url=f"http://127.0.0.1:{port}",
+            timeout=60.0,
+            limits=httpx.Limits(max_connections=args.concurrency),
+        ) as client:
+            ready_s = await wait_ready(client, api, within=600.0)
+            rss_ready, cpu_ready = api.peak_rss_mib(), api.cpu_seconds()
+            say(f"API ready (log folded) after {ready_s:.1f} s")
+            phases = []
+            for label, path in endpoints(busiest_village(events)):
+                phase = await measure(client, api, Phase(label, path), args)
+                say(f"{label}: {phase.rate:,.0f} req/s, p99 {phase.quantile(0.99):,.1f} ms")
+                phases.append(phase)
+        rss, cpu = api.peak_rss_mib(), api.cpu_seconds()
+        if args.profile is not None:
+            # uvicorn re-raises the signal it stopped on: SIGTERM would kill the process before
+            # cProfile writes its stats; SIGINT ends it with a KeyboardInterrupt, and they are.
+            api.proc.send_signal(signal.SIGINT)
+            await asyncio.to_thread(api.proc.wait, 60)
+        await asyncio.to_thread(api.stop)
+        return Results(
+            broker,
+            len(events),
+            seeds,
+            publish_s,
+            ready_s,
+            phases,
+            rss,
+            rss_ready,
+            cpu_ready,
+            cpu,
+        )
+    finally:
+        for running in processes:
+            await asyncio.to_thread(running.stop)
+        if cluster is None:  # a cluster of someone else: delete this run's topics
+            try:
+                await positions.delete_prefixed((f"{names.namespace}.", f"{names.namespace}-"))
+            except Exception as exc:  # clean-up is best effort: report, do not mask
+                say(f"could not delete this run's topics: {exc}")
+        await positions.stop()
+        if cluster is not None:
+            say("stopping the broker")
+            await cluster.stop()
+
+
+# -- the table ---------------------------------------------------------------------------------
+
+
+def table(results: Results, args: argparse.Namespace, command: str) -> str:
+    ms = "{:,.1f} ms".format
+    base = results.phases[0]
+    lines = [
+        f"Sitrep API benchmark — {time.strftime('%Y-%m-%d %H:%M')}, "
+        f"{os.cpu_count()} CPUs, Python {sys.version.split()[0]}",
+        f"command: {command}",
+        f"broker:  {results.broker}; {PARTITIONS} partitions",
+        f"log:     {results.seeds} seed + {results.events:,} synthetic events "
+        f"(published in {results.publish_s:.1f} s); API ready (log folded) after "
+        f"{results.ready_s:.1f} s",
+        f"load:    {args.concurrency} concurrent clients, {args.seconds:.0f} s per endpoint "
+        f"(after {WARM_UP_S:.0f} s not timed)",
+        "",
+        f"{'endpoint':<50}{'req/s':>9}{'p50':>11}{'p99':>11}{'API CPU/req':>13}{'vs baseline':>13}",
+    ]
+    for phase in results.phases:
+        cpu = phase.cpu_ms_per_request
+        lines.append(
+            f"  {phase.label:<48}{phase.rate:>9,.0f}{ms(phase.quantile(0.5)):>11}"
+            f"{ms(phase.quantile(0.99)):>11}{ms(cpu) if cpu is not None else '?':>13}"
+            f"{phase.rate / base.rate:>12.3f}x"
+        )
+    lines.append("")
+    rss, ready = results.peak_rss_mib, results.rss_ready_mib
+    lines.append(
+        f"{'API peak RSS (VmHWM)':<50}"
+        + (f"{rss:,.0f} MiB" if rss is not None else "?")
+        + (f" (when ready: {ready:,.0f} MiB)" if ready is not None else "")
+    )
+    cpu_all, cpu_ready = results.api_cpu_s, results.api_cpu_ready_s
+    if cpu_all is not None and cpu_ready is not None:
+        lines.append(
+            f"{'API CPU':<50}{cpu_all:,.1f} s ({cpu_ready:,.1f} s of it starting and folding)"
+        )
+    if args.profile:
+        lines.append("(API run under cProfile: its numbers are slower than without)")
+    return "\n".join(lines)
+
+
+def parse(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench.api", description=__doc__)
+    parser.add_argument("--events", type=int, default=20_000, help="synthetic events (N)")
+    parser.add_argument("--seconds", type=float, default=10.0, help="per endpoint (S)")
+    parser.add_argument("--concurrency", type=int, default=8, help="concurrent clients (C)")
+    parser.add_argument("--seed", type=int, default=20241130, help="of the synthetic load")
+    parser.add_argument(
+        "--profile", type=Path, default=None, help="run the API under cProfile, stats here"
+    )
+    parser.add_argument("--profile-lines", type=int, default=35)
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse(argv)
+    logging.basicConfig(level=logging.ERROR)
+    if args.profile is not None:
+        args.profile = args.profile.resolve()
+    command = " ".join([".venv/bin/python -m bench.api", *map(shlex.quote, sys.argv[1:])])
+    processes: list[WorkerProcess] = []
+    with tempfile.TemporaryDirectory(prefix="sitrep-bench-api-") as tmp:
+        try:
+            results = asyncio.run(run(args, Path(tmp), processes))
+        except (KeyboardInterrupt, asyncio.CancelledError):
+            say("interrupted: the API and the broker were stopped")
+            return 130
+        finally:
+            for process in processes:
+                process.stop()
+    print(table(results, args, command), flush=True)
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    say(f"benchmark process CPU (the clients): {usage.ru_utime + usage.ru_stime:.1f} s")
+    if args.profile is not None:
+        print_profile(args.profile, args.profile_lines, "API")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,64 @@
+"""Answers remembered between requests, for as long as the read model does not change.
+
+Every request used to compute its views from scratch, though many ask about the same moment
+(a shared link, a page polling one date) of a log that has not moved. An :class:`Answers`
+computes each view once, when first asked; remembering it by the moment asked lets the next
+request at that moment reuse what the last one computed. Whatever the read model folds next
+changes its ``version``, and everything remembered is forgotten.
+
+Two moments that see the same reports are the same question: a ``known_at`` after the latest
+report folded knows every report, so it is remembered as that latest report's time. ``at`` is
+kept as asked: the views also count back from it (the last 24 hours, the last 72 hours), so
+a request that leaves it out (now) asks a question nobody will ask again, and its answers are
+not kept; they still share :class:`Shared` (where each place is filed, the registries).
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from datetime import datetime
+
+from sitrep.api.answers import Answers, Shared
+from sitrep.api.readmodel import ReadModel
+from sitrep.views.moments import Asked
+
+REMEMBERED = 8
+"""How many moments' answers are kept, the least recently asked forgotten first: each holds
+every view computed for its moment (the control of every place, for a region's overview)."""
+
+
+class RememberedAnswers:
+    """The read model's answers for each moment asked, kept while its version holds."""
+
+    def __init__(self, model: ReadModel, size: int = REMEMBERED) -> None:
+        self.model = model
+        self.size = size
+        self._version = -1
+        self._shared = Shared(model.situation)
+        self._answers: OrderedDict[tuple[datetime, datetime], Answers] = OrderedDict()
+
+    def answers(self, asked: Asked, *, remember: bool = True) -> Answers:
+        """The answers as asked: remembered ones if the read model has not changed since.
+
+        ``remember=False`` for a moment that will not be asked again (a request's "now"):
+        its answers would only take the place of others in memory.
+        """
+        model = self.model
+        if model.version != self._version:
+            self._answers.clear()
+            self._shared = Shared(model.situation)
+            self._version = model.version
+        latest = model.latest_report
+        known_at = asked.known_at if latest is None else min(asked.known_at, latest)
+        key = (asked.at, known_at)
+        found = self._answers.get(key)
+        if found is not None:
+            self._answers.move_to_end(key)
+            return found
+        answers = Answers(model.situation, Asked(*key), self._shared)
+        if not remember:
+            return answers
+        self._answers[key] = answers
+        while len(self._answers) > self.size:
+            self._answers.popitem(last=False)
+        return answers

@@ -1,0 +1,54 @@
+"""The stack as a newcomer runs it (`sitrep up --detach` ... `sitrep down`), on ports and in a
+state directory of its own, so it never touches a `make up` stack."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sitrep.kafka.ports import free_port_block
+
+PUBLISHER_TOKEN = "e2e-publisher-token"
+"""The stack accepts this token for publishing (only its digest is configured)."""
+
+
+def sitrep(
+    env: dict[str, str], *args: str, timeout: float = 240
+) -> subprocess.CompletedProcess[str]:
+    """Runs the `sitrep` command with ``env``."""
+    return subprocess.run(
+        [sys.executable, "-m", "sitrep.cli.main", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+@contextmanager
+def stack(state_dir: Path) -> Iterator[tuple[str, dict[str, str]]]:
+    """A running stack: the API's base URL and the environment that runs `sitrep` against it."""
+    base = free_port_block(3)
+    digest = hashlib.sha256(PUBLISHER_TOKEN.encode()).hexdigest()
+    env = {
+        **os.environ,
+        "SITREP_STATE_DIR": str(state_dir),
+        "SITREP_KAFKA_PORT": str(base),
+        "SITREP_KAFKA_CONTROLLER_PORT": str(base + 1),
+        "SITREP_API_PORT": str(base + 2),
+        "SITREP_API_TOKENS": f"e2e:publisher:{digest}",
+    }
+    env.pop("KAFKA_BOOTSTRAP_SERVERS", None)  # its own broker, as on a newcomer's machine
+    started = sitrep(env, "up", "--detach")
+    try:
+        assert started.returncode == 0, started.stdout + started.stderr
+        yield f"http://127.0.0.1:{base + 2}", env
+    finally:
+        stopped = sitrep(env, "down", timeout=120)
+        assert stopped.returncode == 0, stopped.stdout + stopped.stderr
