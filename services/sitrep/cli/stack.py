@@ -126,6 +126,7 @@ def up(
         raise _fail(f"{exc}; see {worker.log}\n{tail}") from exc
     _wait_for_api(url, api)
     _say(f"\nSitrep is up in {time.monotonic() - began:.1f} s.")
+    _say(f"  The map:                {url}/map")
     _say(f"  API and its documents:  {url}/docs")
     for name, token in tokens.items():
         _say(f"  {name} token:  {token}")
