@@ -20,6 +20,7 @@ from aiokafka.errors import KafkaError
 from sitrep.api.background import cancel
 from sitrep.contract import Event, InvalidEvent, decode_json, parse_event
 from sitrep.resolution.places import Gazetteer
+from sitrep.running.offsets import LogPositions
 from sitrep.views.situation import Situation
 
 log = logging.getLogger("sitrep.api.readmodel")
@@ -28,6 +29,8 @@ RETRY_AFTER_S = 1.0
 """How long to wait before reconnecting to an unreachable broker."""
 ENDS_EVERY_S = 5.0
 """How often the log's end offsets are asked for."""
+ASK_WITHIN_S = 10.0
+"""How long the broker has to answer that question before the follower reconnects."""
 PUBLISHER_HEADER = "sitrep.publisher"
 """The record header naming who published an event through the API (its token's name)."""
 
@@ -188,37 +191,41 @@ class ReadModel:
         while True:
             try:
                 await self._read(bootstrap, topic)
-            except KafkaError as exc:
+            except (KafkaError, TimeoutError) as exc:
                 self.connected = False
-                log.warning("cannot read %s from %s: %s; retrying", topic, bootstrap, exc)
+                log.warning("cannot read %s from %s: %r; retrying", topic, bootstrap, exc)
+            except Exception:  # never stop following: say why, and start again
+                self.connected = False
+                log.exception("following %s failed; starting again", topic)
             await asyncio.sleep(RETRY_AFTER_S)
 
     async def _read(self, bootstrap: str, topic: str) -> None:
         consumer = AIOKafkaConsumer(
-            topic,
-            bootstrap_servers=bootstrap,
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
+            bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest"
         )
         try:
             await consumer.start()
-            # Without a group the assignment comes with the first metadata: poll for it.
-            while not consumer.assignment():  # noqa: ASYNC110 - aiokafka has nothing to await
-                await asyncio.sleep(0.05)
-            parts = sorted(consumer.assignment(), key=lambda tp: tp.partition)
+            # Every partition assigned by hand (no group, no subscription that a broker gone
+            # away could empty), each from where the model has got to.
+            async with asyncio.timeout(ASK_WITHIN_S), LogPositions(bootstrap) as log:
+                parts = await log.partitions(topic)
+            consumer.assign(parts)
             for tp in parts:
                 consumer.seek(tp, self._positions.get(tp.partition, 0))
             loop = asyncio.get_running_loop()
             asked_ends = -ENDS_EVERY_S
+            progressed = loop.time()
             while True:
                 if loop.time() - asked_ends >= ENDS_EVERY_S:
-                    # Asking the broker (not only reading highwater marks off fetches) is
-                    # also how a broker that went away is noticed: this raises, and the
-                    # follower reconnects.
-                    ends = await consumer.end_offsets(parts)
+                    # Asked on connections of their own, so that a consumer which stopped
+                    # fetching (aiokafka's can, after a broker came back) cannot hide how much
+                    # waits on the log; a broker gone away makes this raise or time out.
+                    async with asyncio.timeout(ASK_WITHIN_S), LogPositions(bootstrap) as log:
+                        ends = await log.ends([topic])
                     self.note_ends({tp.partition: end for tp, end in ends.items()})
                     self.connected, asked_ends = True, loop.time()
-                batches = await consumer.getmany(timeout_ms=500)
+                async with asyncio.timeout(ASK_WITHIN_S):
+                    batches = await consumer.getmany(timeout_ms=500)
                 for records in batches.values():
                     for record in records:
                         self.apply(
@@ -228,5 +235,11 @@ class ReadModel:
                     highwater = consumer.highwater(tp)
                     if highwater is not None:
                         self.note_ends({tp.partition: highwater})
+                if batches or self.freshness().behind == 0:
+                    progressed = loop.time()
+                elif loop.time() - progressed > ASK_WITHIN_S:
+                    # Records wait on the log and none arrive: aiokafka's fetcher can stall
+                    # after the broker came back. Start again.
+                    raise TimeoutError("records are waiting on the log but none arrive")
         finally:
             await consumer.stop()

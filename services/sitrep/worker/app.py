@@ -198,11 +198,25 @@ def create_app(settings: Settings, gazetteer: Gazetteer) -> Any:
             for partition, batch in sorted(by_partition.items())
         ]
 
+    acknowledging: set[asyncio.Task[None]] = set()
+
+    async def acknowledge(stream: Any, batch: Sequence[Any], acks: list[Any]) -> None:
+        try:
+            await asyncio.gather(*acks)
+        except BaseException:
+            # The batch's events must not be acknowledged: faust would commit them, and what
+            # they should have sent would be lost. Stop here; a restart replays them.
+            log.critical("cannot send what a batch of events gave; exiting", exc_info=True)
+            os._exit(EXIT_UNSENT)
+        for event in batch:
+            await stream.ack(event)
+
     async def route(stream: Any) -> None:
-        # Events come in batches; their reports leave as one filed record per partition. Every
-        # send is acknowledged by the broker before faust acknowledges the batch's events, so
-        # a crash before then replays them (and the ledgers drop what they already have).
-        async for batch in stream.take_events(ROUTE_BATCH, within=ROUTE_WITHIN_S):
+        # Events come in batches; their reports leave as one filed record per partition. A
+        # batch's events are acknowledged to faust (which then commits their offsets) only once
+        # the broker has acknowledged every record they gave; meanwhile the next batch is
+        # routed, so the broker's round trip does not hold the agent up.
+        async for batch in stream.noack_take(ROUTE_BATCH, within=ROUTE_WITHIN_S):
             out: list[Bound] = []
             acks: list[Any] = []
             for event in batch:
@@ -217,12 +231,12 @@ def create_app(settings: Settings, gazetteer: Gazetteer) -> Any:
                         acks.append(await dead_letter(event, reason))
             try:
                 acks.extend(await send_filed(out))
-                await asyncio.gather(*acks)
             except BaseException:
-                # The batch's events must not be acknowledged: faust would commit them, and
-                # what they should have sent would be lost. Stop here; a restart replays them.
                 log.critical("cannot send what a batch of events gave; exiting", exc_info=True)
                 os._exit(EXIT_UNSENT)
+            task = asyncio.create_task(acknowledge(stream, batch, acks))
+            acknowledging.add(task)
+            task.add_done_callback(acknowledging.discard)
 
     async def fold(stream: Any) -> None:
         await registry_ready.wait()

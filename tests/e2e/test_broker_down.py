@@ -1,0 +1,69 @@
+"""With the broker stopped, publishing answers 503 with Retry-After and never a success; once
+the broker is back, the same request is accepted."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.error
+import urllib.request
+from email.message import Message
+from typing import Any
+
+import pytest
+
+from tests.e2e.stack import PUBLISHER_TOKEN, sitrep
+
+pytestmark = pytest.mark.e2e
+
+EVENT = {
+    "id": "e2e-broker-down-1",
+    "type": "control.changed",
+    "occurred_at": "2024-12-02",
+    "reported_at": "2024-12-02T09:00:00Z",
+    "source": {"name": "Reuters", "kind": "news_agency"},
+    "location": {"name": "Idlib", "country": "SY"},
+    "data": {"controller": "Hayat Tahrir al-Sham", "method": "unknown"},
+}
+
+
+def _post(url: str, body: Any) -> tuple[int, Message, Any]:
+    request = urllib.request.Request(
+        url,
+        data=json.dumps(body).encode(),
+        method="POST",
+        headers={
+            "Authorization": f"Bearer {PUBLISHER_TOKEN}",
+            "Content-Type": "application/json",
+        },
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=60) as answer:
+            return answer.status, answer.headers, json.loads(answer.read())
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers, json.loads(error.read())
+
+
+def test_publishing_while_the_broker_is_down_is_refused_then_accepted_once_it_is_back(
+    running: tuple[str, dict[str, str]],
+) -> None:
+    url, env = running
+    stopped = sitrep(env, "kafka", "stop", timeout=120)
+    assert stopped.returncode == 0, stopped.stdout + stopped.stderr
+
+    status, headers, problem = _post(f"{url}/v1/events", EVENT)
+    assert status == 503, problem
+    assert int(headers["Retry-After"]) > 0
+    assert headers["Content-Type"].startswith("application/problem+json")
+    assert problem["status"] == 503
+
+    started = sitrep(env, "kafka", "start", timeout=120)
+    assert started.returncode == 0, started.stdout + started.stderr
+    deadline = time.monotonic() + 90
+    while True:
+        status, headers, answer = _post(f"{url}/v1/events", EVENT)
+        if status == 200 or time.monotonic() > deadline:
+            break
+        time.sleep(int(headers.get("Retry-After", "1")))
+    assert status == 200, answer
+    assert answer["results"][0]["status"] in ("accepted", "duplicate")
