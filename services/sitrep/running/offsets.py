@@ -22,8 +22,17 @@ class LogPositions:
         self.admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
 
     async def start(self) -> None:
-        await self.consumer.start()
-        await self.admin.start()
+        # Nothing is left open when the broker cannot be reached.
+        try:
+            await self.consumer.start()
+        except BaseException:
+            await self.consumer.stop()
+            raise
+        try:
+            await self.admin.start()
+        except BaseException:
+            await self.consumer.stop()
+            raise
 
     async def stop(self) -> None:
         await self.consumer.stop()
