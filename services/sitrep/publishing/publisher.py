@@ -6,13 +6,13 @@ import asyncio
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
 from sitrep.contract import EventBase, encode_event, event_key, parse_event
+from sitrep.lifecycle import StartStop
 from sitrep.topics import EVENTS
 
 
@@ -37,7 +37,7 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-class Publisher:
+class Publisher(StartStop):
     """Publish contract-valid events to the event log.
 
     Nothing invalid reaches the topic through it: every event is validated first and
@@ -78,18 +78,6 @@ class Publisher:
         if self._started:
             self._started = False
             await self._producer.stop()
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
 
     def validate(self, raw: EventBase | bytes | str | Mapping[str, Any]) -> EventBase:
         """The event, checked against the contract as of now; raises ``InvalidEvent``."""

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable
-from types import TracebackType
-from typing import Self
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
+from sitrep.lifecycle import StartStop
 
-class LogPositions:
+
+class LogPositions(StartStop):
     """End offsets of topics and a group's committed offsets, over one consumer and one admin
     connection (open them with ``async with``)."""
 
@@ -37,18 +37,6 @@ class LogPositions:
     async def stop(self) -> None:
         await self.consumer.stop()
         await self.admin.close()
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
 
     async def partitions(self, topic: str) -> list[TopicPartition]:
         for _ in range(100):
