@@ -81,10 +81,11 @@ def _stop_all(settings: Settings) -> None:
     for process in (api, worker):
         if process.stop():
             _say(f"Stopped the {process.name}.")
-    if not settings.kafka_bootstrap_servers:
-        stopped = asyncio.run(LocalCluster(settings).stop())
-        if stopped:
-            _say("Stopped Kafka.")
+    # The local broker, if one runs in the state directory: even with KAFKA_BOOTSTRAP_SERVERS
+    # set since (CI points the tests at the broker `up` started), it is ours to stop.
+    stopped = asyncio.run(LocalCluster(settings).stop())
+    if stopped:
+        _say("Stopped Kafka.")
 
 
 def up(
