@@ -30,7 +30,6 @@ import resource
 import shlex
 import signal
 import sys
-import tempfile
 import time
 import uuid
 from collections import Counter
@@ -42,7 +41,15 @@ from typing import Any
 import httpx
 import orjson
 
-from bench.infra import Offsets, WorkerProcess, open_broker, print_profile, say
+from bench.infra import (
+    Offsets,
+    WorkerProcess,
+    cancel_on_sigterm,
+    open_broker,
+    print_profile,
+    run_to_end,
+    say,
+)
 from bench.load import SEEDS, SyntheticLoad
 from bench.processors import PARTITIONS, publish_all
 from sitrep.kafka import ensure_topics
@@ -188,9 +195,7 @@ async def measure(
 
 
 async def run(args: argparse.Namespace, workdir: Path, processes: list[WorkerProcess]) -> Results:
-    this = asyncio.current_task()
-    if this is not None:  # SIGTERM as Ctrl-C: cancelled, so every finally below stops its part
-        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, this.cancel)
+    cancel_on_sigterm()
     bootstrap, broker, cluster = await open_broker(workdir)
     run_id = uuid.uuid4().hex[:8]
     names = TopicNames(f"bench{run_id}")
@@ -315,16 +320,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.profile is not None:
         args.profile = args.profile.resolve()
     command = " ".join([".venv/bin/python -m bench.api", *map(shlex.quote, sys.argv[1:])])
-    processes: list[WorkerProcess] = []
-    with tempfile.TemporaryDirectory(prefix="sitrep-bench-api-") as tmp:
-        try:
-            results = asyncio.run(run(args, Path(tmp), processes))
-        except (KeyboardInterrupt, asyncio.CancelledError):
-            say("interrupted: the API and the broker were stopped")
-            return 130
-        finally:
-            for process in processes:
-                process.stop()
+    results = run_to_end(run, args, "sitrep-bench-api-", "the API and the broker")
+    if results is None:
+        return 130
     print(table(results, args, command), flush=True)
     usage = resource.getrusage(resource.RUSAGE_SELF)
     say(f"benchmark process CPU (the clients): {usage.ru_utime + usage.ru_stime:.1f} s")

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import os
 import pstats
 import signal
 import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, Any, TypeVar
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
@@ -21,6 +23,8 @@ from sitrep.kafka.ports import free_port_block
 from sitrep.running.offsets import LogPositions
 from sitrep.settings import Settings
 from sitrep.topics import TopicNames
+
+R = TypeVar("R")
 
 
 def say(message: str) -> None:
@@ -51,6 +55,33 @@ def print_profile(path: Path, limit: int, what: str) -> None:
     stats.sort_stats("tottime").print_stats(limit)
     print("\n== by cumulative time ==")
     stats.sort_stats("cumulative").print_stats(limit)
+
+
+def cancel_on_sigterm() -> None:
+    """SIGTERM acts as Ctrl-C: the running task is cancelled, so every ``finally`` stops its part."""
+    this = asyncio.current_task()
+    if this is not None:
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, this.cancel)
+
+
+def run_to_end(
+    run: Callable[[argparse.Namespace, Path, list[WorkerProcess]], Coroutine[Any, Any, R]],
+    args: argparse.Namespace,
+    prefix: str,
+    what: str,
+) -> R | None:
+    """``run`` in a temporary directory; None when interrupted. Every process it started is
+    stopped, whatever happens."""
+    processes: list[WorkerProcess] = []
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
+        try:
+            return asyncio.run(run(args, Path(tmp), processes))
+        except (KeyboardInterrupt, asyncio.CancelledError):
+            say(f"interrupted: {what} were stopped")
+            return None
+        finally:
+            for process in processes:
+                process.stop()
 
 
 def private_cluster(state_dir: Path) -> LocalCluster:

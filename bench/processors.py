@@ -31,9 +31,7 @@ import math
 import os
 import resource
 import shlex
-import signal
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -47,10 +45,12 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from bench.infra import (
     Offsets,
     WorkerProcess,
+    cancel_on_sigterm,
     cpu_of_pid,
     machine_ticks,
     open_broker,
     print_profile,
+    run_to_end,
     say,
 )
 from bench.load import REPO, SyntheticLoad, ledger_shares
@@ -414,9 +414,7 @@ def _broker_pid(cluster: LocalCluster | None) -> int | None:
 
 
 async def run(args: argparse.Namespace, workdir: Path, workers: list[WorkerProcess]) -> Results:
-    this = asyncio.current_task()
-    if this is not None:  # SIGTERM as Ctrl-C: cancelled, so every finally below stops its part
-        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, this.cancel)
+    cancel_on_sigterm()
     bootstrap, broker, cluster = await open_broker(workdir)
     run_id = uuid.uuid4().hex[:8]
     names = TopicNames(f"bench{run_id}")
@@ -609,16 +607,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     command = " ".join(
         [".venv/bin/python -m bench.processors", *map(shlex.quote, sys.argv[1:] or [])]
     ).strip()
-    workers: list[WorkerProcess] = []
-    with tempfile.TemporaryDirectory(prefix="sitrep-bench-") as tmp:
-        try:
-            results = asyncio.run(run(args, Path(tmp), workers))
-        except (KeyboardInterrupt, asyncio.CancelledError):
-            say("interrupted: the worker and the broker were stopped")
-            return 130
-        finally:
-            for worker in workers:
-                worker.stop()
+    results = run_to_end(run, args, "sitrep-bench-", "the worker and the broker")
+    if results is None:
+        return 130
     print(table(results, args, command), flush=True)
     usage = resource.getrusage(resource.RUSAGE_SELF)
     say(f"benchmark process CPU: {usage.ru_utime + usage.ru_stime:.1f} s")

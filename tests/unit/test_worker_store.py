@@ -26,7 +26,7 @@ def filed_records() -> dict[int, list[bytes]]:
 
 def test_a_record_folded_twice_counts_once_and_writes_one_row() -> None:
     table: dict[bytes, bytes] = {}
-    store = LedgerStore(table, NAMES, PARTITIONS)
+    store = LedgerStore(table, NAMES)
     store.forget(set(range(PARTITIONS)))
     records = filed_records()
     partition, [payload] = next(iter(records.items()))
@@ -37,7 +37,7 @@ def test_a_record_folded_twice_counts_once_and_writes_one_row() -> None:
 
 def test_a_restarted_store_rebuilds_only_the_partitions_it_holds() -> None:
     table: dict[bytes, bytes] = {}
-    first = LedgerStore(table, NAMES, PARTITIONS)
+    first = LedgerStore(table, NAMES)
     first.forget(set(range(PARTITIONS)))
     for partition, payloads in filed_records().items():
         for offset, payload in enumerate(payloads):
@@ -45,7 +45,7 @@ def test_a_restarted_store_rebuilds_only_the_partitions_it_holds() -> None:
     everything = first.take_changes()
 
     held = {partition_of(b"place:sy-aleppo-governorate", PARTITIONS)}
-    again = LedgerStore(table, NAMES, PARTITIONS)
+    again = LedgerStore(table, NAMES)
     again.forget(held)
     mine = again.take_changes()
     assert mine
@@ -56,7 +56,7 @@ def test_a_restarted_store_rebuilds_only_the_partitions_it_holds() -> None:
 
 def test_rows_of_an_older_format_stop_the_worker_with_what_to_do() -> None:
     table = {b"place:sy-aleppo\x1fseed-1": b"{}"}
-    store = LedgerStore(table, NAMES, PARTITIONS)
+    store = LedgerStore(table, NAMES)
     store.forget({0})
     with pytest.raises(IncompatibleState, match="SITREP_WORKER_ID"):
         store.take_changes()

@@ -20,21 +20,14 @@ def api(
     ] = False,
 ) -> None:
     """Serve the situation over HTTP, following the event log from its start."""
-    import orjson
     import uvicorn
 
     from sitrep.api.app import create_api
     from sitrep.api.readmodel import ReadModel
     from sitrep.cli.worker import load_gazetteer
-    from sitrep.resolution.catalogue import seed_places
-    from sitrep.resolution.places import Gazetteer
 
     settings = Settings()
-    if seeds_only:
-        places = orjson.loads((settings.seeds_dir / "places.json").read_bytes())
-        gazetteer = Gazetteer(seed_places(places))
-    else:
-        gazetteer = load_gazetteer(settings)
+    gazetteer = load_gazetteer(settings, seeds_only=seeds_only)
     # The publisher is made in the app's lifespan: aiokafka needs the running event loop.
     app = create_api(settings, ReadModel(gazetteer))
     uvicorn.run(app, host=host, port=port, log_level=log_level)

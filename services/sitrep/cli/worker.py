@@ -12,8 +12,14 @@ from sitrep.resolution.places import Gazetteer
 from sitrep.settings import Settings
 
 
-def load_gazetteer(settings: Settings) -> Gazetteer:
-    """GeoNames for the configured countries, plus the project's own places."""
+def load_gazetteer(settings: Settings, *, seeds_only: bool = False) -> Gazetteer:
+    """GeoNames for the configured countries plus the project's own places; with
+    ``seeds_only``, the project's own places alone (fast, for tests and benchmarks)."""
+    if seeds_only:
+        import orjson
+
+        places = orjson.loads((settings.seeds_dir / "places.json").read_bytes())
+        return Gazetteer(seed_places(places))
     from sitrep.resolution.geonames import build_gazetteer
 
     countries = [c.strip().upper() for c in settings.gazetteer_countries.split(",") if c.strip()]
@@ -27,18 +33,12 @@ def worker(
     ] = False,
 ) -> None:
     """Run a processor worker; start several to share the partitions."""
-    import orjson
     from faust.worker import Worker
 
     from sitrep.worker.app import create_app
 
     settings = Settings()
-    if seeds_only:
-        gazetteer = Gazetteer(
-            seed_places(orjson.loads((settings.seeds_dir / "places.json").read_bytes()))
-        )
-    else:
-        gazetteer = load_gazetteer(settings)
+    gazetteer = load_gazetteer(settings, seeds_only=seeds_only)
     logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
     app = create_app(settings, gazetteer)
     Worker(app, loglevel=loglevel, quiet=True, redirect_stdouts=False).execute_from_commandline()

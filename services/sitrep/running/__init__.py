@@ -1,6 +1,6 @@
 """Running Sitrep on one machine: background processes, the seed data, waiting for the views."""
 
-from sitrep.running.catchup import caught_up, wait_until_caught_up
+from sitrep.running.catchup import wait_until_caught_up
 from sitrep.running.offsets import LogPositions
 from sitrep.running.processes import Background, ProcessStatus
 from sitrep.running.seeding import SEED_ORDER, load_seeds, seed_files
@@ -10,7 +10,6 @@ __all__ = [
     "Background",
     "LogPositions",
     "ProcessStatus",
-    "caught_up",
     "load_seeds",
     "seed_files",
     "wait_until_caught_up",

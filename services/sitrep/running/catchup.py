@@ -9,11 +9,6 @@ import time
 from sitrep.running.offsets import LogPositions
 
 
-async def caught_up(bootstrap: str, group: str, topics: list[str]) -> bool:
-    async with LogPositions(bootstrap) as positions:
-        return await positions.caught_up(group, topics)
-
-
 async def wait_until_caught_up(
     bootstrap: str, group: str, topics: list[str], *, within: float = 120.0
 ) -> float:

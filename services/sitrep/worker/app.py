@@ -126,9 +126,7 @@ def create_app(settings: Settings, gazetteer: Gazetteer) -> Any:
     }
     routes = app.Table("routes", default=None, **table_opts)
     waiting = app.Table("waiting", default=None, **table_opts)
-    store = LedgerStore(
-        app.Table("reports", default=None, **table_opts), names, settings.events_partitions
-    )
+    store = LedgerStore(app.Table("reports", default=None, **table_opts), names)
     registry_ready = asyncio.Event()
 
     async def dead_letter(event: Any, reason: str) -> Any:

@@ -27,10 +27,9 @@ class IncompatibleState(RuntimeError):
 class LedgerStore:
     """The fold agent's state: ledgers in memory, rows in the faust table, what was published."""
 
-    def __init__(self, reports: Any, names: TopicNames, partitions: int) -> None:
+    def __init__(self, reports: Any, names: TopicNames) -> None:
         self.reports = reports
         self.names = names
-        self.partitions = partitions
         self.owned: set[int] = set()
         """Partitions of the filed topic this worker holds now."""
         self.ledgers: dict[str, dict[str, Filed]] = {}
