@@ -45,6 +45,7 @@ from bench.infra import (
     Offsets,
     WorkerProcess,
     cancel_on_sigterm,
+    clean_up,
     open_broker,
     print_profile,
     run_to_end,
@@ -245,17 +246,7 @@ async def run(args: argparse.Namespace, workdir: Path, processes: list[WorkerPro
             cpu,
         )
     finally:
-        for running in processes:
-            await asyncio.to_thread(running.stop)
-        if cluster is None:  # a cluster of someone else: delete this run's topics
-            try:
-                await positions.delete_prefixed((f"{names.namespace}.", f"{names.namespace}-"))
-            except Exception as exc:  # clean-up is best effort: report, do not mask
-                say(f"could not delete this run's topics: {exc}")
-        await positions.stop()
-        if cluster is not None:
-            say("stopping the broker")
-            await cluster.stop()
+        await clean_up(processes, positions, names, cluster)
 
 
 # -- the table ---------------------------------------------------------------------------------

@@ -84,6 +84,27 @@ def run_to_end(
                 process.stop()
 
 
+async def clean_up(
+    processes: list[WorkerProcess],
+    offsets: Offsets,
+    names: TopicNames,
+    cluster: LocalCluster | None,
+) -> None:
+    """Stop what a run started: its processes, its topics on someone else's cluster (best
+    effort), its connections, and its own broker."""
+    for running in processes:
+        await asyncio.to_thread(running.stop)
+    if cluster is None:
+        try:
+            await offsets.delete_prefixed((f"{names.namespace}.", f"{names.namespace}-"))
+        except Exception as exc:  # clean-up is best effort: report, do not mask
+            say(f"could not delete this run's topics: {exc}")
+    await offsets.stop()
+    if cluster is not None:
+        say("stopping the broker")
+        await cluster.stop()
+
+
 def private_cluster(state_dir: Path) -> LocalCluster:
     """A one-node LocalCluster in ``state_dir`` on ports free now (not the `make up` broker)."""
     base = free_port_block(2)

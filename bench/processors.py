@@ -46,6 +46,7 @@ from bench.infra import (
     Offsets,
     WorkerProcess,
     cancel_on_sigterm,
+    clean_up,
     cpu_of_pid,
     machine_ticks,
     open_broker,
@@ -481,17 +482,7 @@ async def run(args: argparse.Namespace, workdir: Path, workers: list[WorkerProce
         await asyncio.to_thread(worker.stop)
         return Results(bootstrap, broker, throughput, sitrep, base, rss, rss_caught_up)
     finally:
-        for running in workers:
-            await asyncio.to_thread(running.stop)
-        if cluster is None:  # a cluster of someone else: delete this run's topics
-            try:
-                await offsets.delete_prefixed((f"{names.namespace}.", f"{names.namespace}-"))
-            except Exception as exc:  # clean-up is best effort: report, do not mask
-                say(f"could not delete this run's topics: {exc}")
-        await offsets.stop()
-        if cluster is not None:
-            say("stopping the broker")
-            await cluster.stop()
+        await clean_up(workers, offsets, names, cluster)
 
 
 # -- the table ---------------------------------------------------------------------------------
