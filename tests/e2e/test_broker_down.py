@@ -1,5 +1,6 @@
 """With the broker stopped, publishing answers 503 with Retry-After and never a success; once
-the broker is back, the same request is accepted."""
+the broker is back, the same request is accepted, and the API's read model, which lost the
+broker meanwhile, folds it."""
 
 from __future__ import annotations
 
@@ -67,3 +68,18 @@ def test_publishing_while_the_broker_is_down_is_refused_then_accepted_once_it_is
         time.sleep(int(headers.get("Retry-After", "1")))
     assert status == 200, answer
     assert answer["results"][0]["status"] in ("accepted", "duplicate")
+
+    # The API's read model follows the log again: the event is folded (it corroborates the
+    # seeds' HTS control of Idlib).
+    deadline = time.monotonic() + 60
+    fate: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{url}/v1/events/{EVENT['id']}", timeout=30) as got:
+                fate = json.loads(got.read())
+        except urllib.error.HTTPError as error:  # 404 until the read model has folded it
+            fate = {"status": error.code}
+        if "view" in fate:
+            break
+        time.sleep(0.5)
+    assert fate.get("view", {}).get("status") in ("applied", "corroborating"), fate

@@ -21,12 +21,16 @@ from aiokafka.errors import KafkaError
 
 from sitrep.api.background import cancel
 from sitrep.api.changes import Change, Position, decode_change
+from sitrep.supervision import Heartbeat, keep_running
 from sitrep.topics import TopicNames
 
 log = logging.getLogger("sitrep.api.follower")
 
 RETRY_AFTER_S = 1.0
 """How long to wait before reconnecting to an unreachable broker."""
+STUCK_AFTER_S = 30.0
+"""How long the reader may go without coming round its loop (every 0.5 s when all is well)
+before it is replaced."""
 BACKLOG = 1_000
 """How many changes a subscriber may fall behind by before it is dropped."""
 
@@ -119,19 +123,17 @@ class ViewFollower:
 
     async def _follow(self) -> None:
         # Failure policy: an unreachable broker is retried forever, from where the follower
-        # stood; a record that is not JSON is passed on as the entity gone (its key says which).
-        while True:
-            try:
-                await self._read()
-            except KafkaError as exc:
-                log.warning("cannot follow the view topics: %s; retrying", exc)
-            except Exception:  # a bug: say so, and let the next client start it again
-                log.exception("the view follower stopped")
-                self._ready.clear()
-                return
-            await asyncio.sleep(RETRY_AFTER_S)
+        # stood; a reader that aiokafka left stuck or cancelled is replaced; a record that is
+        # not JSON is passed on as the entity gone (its key says which).
+        await keep_running(
+            self._read,
+            name="view follower",
+            log=log,
+            stuck_after_s=STUCK_AFTER_S,
+            retry_after_s=RETRY_AFTER_S,
+        )
 
-    async def _read(self) -> None:
+    async def _read(self, heartbeat: Heartbeat) -> None:
         consumer = _consumer(self._bootstrap, *self._topics.values())
         try:
             await consumer.start()
@@ -150,6 +152,9 @@ class ViewFollower:
             self._ready.set()
             while True:
                 batches = await consumer.getmany(timeout_ms=500)
+                if heartbeat.given_up:
+                    return  # a successor follows the topics now
+                heartbeat.beat()
                 for tp, records in batches.items():
                     kind = self._kinds[tp.topic]
                     for r in records:

@@ -15,12 +15,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from aiokafka import AIOKafkaConsumer
-from aiokafka.errors import KafkaError
 
 from sitrep.api.background import cancel
 from sitrep.contract import Event, InvalidEvent, decode_json, parse_event
 from sitrep.resolution.places import Gazetteer
 from sitrep.running.offsets import LogPositions
+from sitrep.supervision import Heartbeat, keep_running
 from sitrep.views.situation import Situation
 
 log = logging.getLogger("sitrep.api.readmodel")
@@ -31,6 +31,9 @@ ENDS_EVERY_S = 5.0
 """How often the log's end offsets are asked for."""
 ASK_WITHIN_S = 10.0
 """How long the broker has to answer that question before the follower reconnects."""
+STUCK_AFTER_S = 3 * ASK_WITHIN_S
+"""How long the reader may go without coming round its loop before it is replaced (each of
+its waits is bounded by ``ASK_WITHIN_S``)."""
 PUBLISHER_HEADER = "sitrep.publisher"
 """The record header naming who published an event through the API (its token's name)."""
 
@@ -187,19 +190,21 @@ class ReadModel:
 
     async def _follow(self, bootstrap: str, topic: str) -> None:
         # Failure policy: a broker that cannot be reached is retried forever (the API keeps
-        # answering from what it has, saying how far behind it is); bad records are skipped.
-        while True:
-            try:
-                await self._read(bootstrap, topic)
-            except (KafkaError, TimeoutError) as exc:
-                self.connected = False
-                log.warning("cannot read %s from %s: %r; retrying", topic, bootstrap, exc)
-            except Exception:  # never stop following: say why, and start again
-                self.connected = False
-                log.exception("following %s failed; starting again", topic)
-            await asyncio.sleep(RETRY_AFTER_S)
+        # answering from what it has, saying how far behind it is); bad records are skipped;
+        # a reader that aiokafka left stuck or cancelled is replaced.
+        def disconnected() -> None:
+            self.connected = False
 
-    async def _read(self, bootstrap: str, topic: str) -> None:
+        await keep_running(
+            lambda heartbeat: self._read(bootstrap, topic, heartbeat),
+            name=f"reader of {topic}",
+            log=log,
+            stuck_after_s=STUCK_AFTER_S,
+            retry_after_s=RETRY_AFTER_S,
+            on_failure=disconnected,
+        )
+
+    async def _read(self, bootstrap: str, topic: str, heartbeat: Heartbeat) -> None:
         consumer = AIOKafkaConsumer(
             bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest"
         )
@@ -226,6 +231,9 @@ class ReadModel:
                     self.connected, asked_ends = True, loop.time()
                 async with asyncio.timeout(ASK_WITHIN_S):
                     batches = await consumer.getmany(timeout_ms=500)
+                if heartbeat.given_up:
+                    return  # a successor reads the log now
+                heartbeat.beat()
                 for records in batches.values():
                     for record in records:
                         self.apply(
