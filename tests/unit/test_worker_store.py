@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from sitrep.contract import event_to_dict
 from sitrep.topics import TopicNames
-from sitrep.worker.records import Bound, bound_for, encode_filed
+from sitrep.worker.records import Bound, ParsedEvents, bound_for, decode_filed, encode_filed
 from sitrep.worker.store import FlushPacing, IncompatibleState, LedgerStore, partition_of
 from tests.seeded import seed_events, seeded
 
@@ -71,3 +72,40 @@ def test_flushes_take_at_most_half_the_time_and_never_wait_long() -> None:
     pacing.took(20.0, 23.0)  # a very long one waits at most MAX_WAIT_S
     assert not pacing.due(23.0 + FlushPacing.MAX_WAIT_S / 2)
     assert pacing.due(23.0 + FlushPacing.MAX_WAIT_S)
+
+
+def test_events_validated_by_the_route_agent_are_read_back_as_they_were_validated() -> None:
+    situation = seeded()
+    validated = ParsedEvents()
+    bound = [
+        b
+        for event in seed_events()
+        for b in bound_for(event, situation.routes[event.id], None, validated)
+    ]
+    read_back = decode_filed(encode_filed(bound), validated)
+    for (_, filed), b in zip(read_back, bound, strict=True):
+        assert event_to_dict(filed.event) == b.event
+    # What the cache gives is what validating again gives: a rebuild folds the same events.
+    assert [f.event for _, f in read_back] == [
+        f.event for _, f in decode_filed(encode_filed(bound))
+    ]
+
+
+def test_the_same_id_with_other_content_is_validated_afresh() -> None:
+    validated = ParsedEvents()
+    event = next(iter(seed_events()))
+    data = event_to_dict(event)
+    validated.remember(data, event)
+    other = {**data, "reported_at": "2024-12-05T00:00:00Z"}
+    assert validated.parse(data) is event
+    assert validated.parse(other) is not event
+    assert validated.parse(other).reported_at.day == 5
+
+
+def test_the_validated_events_kept_are_bounded() -> None:
+    validated = ParsedEvents(size=3)
+    events = list(seed_events())[:5]
+    for event in events:
+        validated.remember(event_to_dict(event), event)
+    assert validated.parse(event_to_dict(events[0])) is not events[0]  # forgotten: re-validated
+    assert validated.parse(event_to_dict(events[4])) is events[4]

@@ -38,7 +38,14 @@ from sitrep.views.ledger import Ledger, evolve
 from sitrep.views.routing import destinations
 from sitrep.worker.feeds import follow_topic
 from sitrep.worker.projection import held_place
-from sitrep.worker.records import Bound, bound_for, decode_routes, encode_filed, encode_routes
+from sitrep.worker.records import (
+    Bound,
+    ParsedEvents,
+    bound_for,
+    decode_routes,
+    encode_filed,
+    encode_routes,
+)
 from sitrep.worker.store import FlushPacing, IncompatibleState, LedgerStore, partition_of
 
 log = logging.getLogger("sitrep.worker")
@@ -80,6 +87,12 @@ def faust_config(settings: Settings, datadir: Path) -> dict[str, Any]:
         "topic_replication_factor": settings.replication_factor,
         "topic_allow_declare": True,
         "producer_acks": -1,
+        # What the worker sends (filed records, view records, table changelogs) leaves in
+        # batches gathered over 5 ms, of up to 512 KiB per partition: aiokafka keeps one
+        # request in flight per broker, and 16 KiB batches (the default) made view records
+        # queue behind each other, round trip after round trip.
+        "producer_linger": 0.005,
+        "producer_max_batch_size": 512 * 1024,
         "processing_guarantee": "at_least_once",
         "consumer_auto_offset_reset": "earliest",
         "web_enabled": False,
@@ -126,7 +139,8 @@ def create_app(settings: Settings, gazetteer: Gazetteer) -> Any:
     }
     routes = app.Table("routes", default=None, **table_opts)
     waiting = app.Table("waiting", default=None, **table_opts)
-    store = LedgerStore(app.Table("reports", default=None, **table_opts), names)
+    validated = ParsedEvents()
+    store = LedgerStore(app.Table("reports", default=None, **table_opts), names, validated)
     registry_ready = asyncio.Event()
 
     async def dead_letter(event: Any, reason: str) -> Any:
@@ -170,13 +184,14 @@ def create_app(settings: Settings, gazetteer: Gazetteer) -> Any:
             except ValueError as exc:
                 acks.append(await dead_letter(event, f"cannot be filed: {exc}"))
                 return
-        out.extend(bound_for(parsed, dests, (event.message.partition, event.message.offset)))
+        origin = (event.message.partition, event.message.offset)
+        out.extend(bound_for(parsed, dests, origin, validated))
         routes[key] = encode_routes(dests)
         held_back = waiting.get(key)
         if held_back is not None:
             for late_raw in orjson.loads(held_back):
                 late = parse_event(late_raw)
-                out.extend(bound_for(late, dests))
+                out.extend(bound_for(late, dests, None, validated))
                 routes[late.id.encode()] = encode_routes(dests)
             waiting[key] = None
 

@@ -36,10 +36,38 @@ class Bound:
     origin: tuple[int, int] | None = None
 
 
+class ParsedEvents:
+    """Events this process has already validated, by their JSON: the fold agent reads back
+    what the route agent wrote, and need not validate it a second time.
+
+    Keyed by the event's whole JSON, not its id, so that an event read back is exactly the
+    one written, whatever else was published under the same id. Bounded: the oldest go first.
+    """
+
+    def __init__(self, size: int = 20_000) -> None:
+        self.size = size
+        self._by_json: dict[bytes, Event] = {}
+
+    def remember(self, data: dict[str, Any], event: Event) -> None:
+        if len(self._by_json) >= self.size:
+            del self._by_json[next(iter(self._by_json))]
+        self._by_json[orjson.dumps(data)] = event
+
+    def parse(self, data: dict[str, Any]) -> Event:
+        """The event ``data`` (as written by :func:`encode_filed`) holds."""
+        known = self._by_json.get(orjson.dumps(data))
+        return known if known is not None else parse_event(data)
+
+
 def bound_for(
-    event: Event, dests: Sequence[Destination], origin: tuple[int, int] | None = None
+    event: Event,
+    dests: Sequence[Destination],
+    origin: tuple[int, int] | None = None,
+    parsed: ParsedEvents | None = None,
 ) -> list[Bound]:
     data = event_to_dict(event)
+    if parsed is not None and dests:
+        parsed.remember(data, event)
     return [Bound(d.key, data, d.place, origin) for d in dests]
 
 
@@ -62,10 +90,12 @@ def encode_filed(batch: Sequence[Bound]) -> bytes:
     )
 
 
-def decode_filed(payload: bytes) -> list[tuple[str, Filed]]:
-    """(ledger key, report) for every report in a filed record."""
+def decode_filed(payload: bytes, parsed: ParsedEvents | None = None) -> list[tuple[str, Filed]]:
+    """(ledger key, report) for every report in a filed record; events ``parsed`` already
+    holds are not validated again."""
+    parse = parse_event if parsed is None else parsed.parse
     return [
-        (item["ledger"], Filed(parse_event(item["event"]), place_from(item["place"])))
+        (item["ledger"], Filed(parse(item["event"]), place_from(item["place"])))
         for item in orjson.loads(payload)
     ]
 

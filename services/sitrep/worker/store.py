@@ -17,7 +17,7 @@ from sitrep.views.actors import HeldPlace
 from sitrep.views.ledger import Filed, Ledger
 from sitrep.views.routing import REGISTRY_KEY
 from sitrep.worker.projection import Cache, ViewRecords, changes, project
-from sitrep.worker.records import decode_filed
+from sitrep.worker.records import ParsedEvents, decode_filed
 
 
 class IncompatibleState(RuntimeError):
@@ -27,9 +27,11 @@ class IncompatibleState(RuntimeError):
 class LedgerStore:
     """The fold agent's state: ledgers in memory, rows in the faust table, what was published."""
 
-    def __init__(self, reports: Any, names: TopicNames) -> None:
+    def __init__(self, reports: Any, names: TopicNames, parsed: ParsedEvents | None = None) -> None:
         self.reports = reports
         self.names = names
+        self.parsed = parsed
+        """Events the route agent of this process validated (not validated again)."""
         self.owned: set[int] = set()
         """Partitions of the filed topic this worker holds now."""
         self.ledgers: dict[str, dict[str, Filed]] = {}
@@ -84,7 +86,7 @@ class LedgerStore:
         if not self.indexed:
             self._index()
         new = 0
-        for key, filed in decode_filed(payload):
+        for key, filed in decode_filed(payload, self.parsed):
             reports = self.ledgers.setdefault(key, {})
             if filed.event.id not in reports:
                 reports[filed.event.id] = filed
