@@ -3,6 +3,7 @@ endpoint shares — the two clocks, freshness, paging, errors as problem details
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
@@ -10,7 +11,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+import pytest
 
+from sitrep.api import app as app_module
 from sitrep.api.app import create_api
 from sitrep.api.readmodel import ReadModel
 from sitrep.contract import Event, encode_event
@@ -204,3 +207,16 @@ async def test_the_openapi_document_describes_every_endpoint() -> None:
     }
     at = next(p for p in document["paths"]["/v1/places"]["get"]["parameters"] if p["name"] == "at")
     assert "RFC 3339" in at["description"]
+
+
+async def test_the_folded_log_is_frozen_once_caught_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    frozen: list[bool] = []
+    monkeypatch.setattr(app_module.gc, "freeze", lambda: frozen.append(True))
+    behind = fed()
+    behind.note_ends({0: 1_000})  # records wait on the log
+    with pytest.raises(TimeoutError):
+        async with asyncio.timeout(0.05):
+            await app_module.freeze_when_caught_up(behind, every_s=0.01)
+    assert frozen == []
+    await app_module.freeze_when_caught_up(fed(), every_s=0.01)
+    assert frozen == [True]

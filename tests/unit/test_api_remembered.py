@@ -3,7 +3,9 @@ it has, and never for a different question."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+
+import orjson
 
 from sitrep.api.remembered import RememberedAnswers
 from sitrep.contract import encode_event, parse_event
@@ -81,7 +83,30 @@ async def test_the_api_answers_from_the_log_as_it_is_now_not_as_remembered() -> 
     assert after["asked"]["known_at"] == NOW.isoformat()
 
 
-def test_a_moment_not_to_be_asked_again_is_not_kept() -> None:
+def test_now_is_kept_apart_and_only_the_latest() -> None:
+    remembered = RememberedAnswers(fed(), size=1)
+    asked = remembered.answers(Asked(DEC_1, NOW))
+    now = remembered.answers(Asked(NOW, NOW), now=True)
+    assert remembered.answers(Asked(NOW, NOW), now=True) is now
+    assert remembered.answers(Asked(DEC_1, NOW)) is asked  # "now" took nobody's place
+    later = remembered.answers(Asked(NOW + timedelta(seconds=1), NOW), now=True)
+    assert later is not now
+    assert remembered.answers(Asked(NOW, NOW), now=True) is not now
+
+
+def test_encoded_views_are_kept_with_their_answers() -> None:
     remembered = RememberedAnswers(fed())
-    now = remembered.answers(Asked(NOW, NOW), remember=False)
-    assert remembered.answers(Asked(NOW, NOW)) is not now
+    answers = remembered.answers(Asked(DEC_1, NOW))
+    computed: list[str] = []
+
+    def aleppo() -> object:
+        computed.append("Aleppo")
+        return answers.place("Aleppo")
+
+    first = answers.encoded(("place", "Aleppo"), aleppo)
+    again = remembered.answers(Asked(DEC_1, NOW)).encoded(("place", "Aleppo"), aleppo)
+    assert first is not None
+    assert again is first
+    assert computed == ["Aleppo"]
+    assert orjson.loads(first)["place"]["name"] == "Aleppo"
+    assert answers.encoded(("place", "Atlantis"), lambda: answers.place("Atlantis")) is None

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
-from tests.unit.test_api_app import serving
+from sitrep.api.answers import Answers
+from sitrep.views.moments import Asked
+from tests.unit.test_api_app import fed, serving
 
 
 async def situation(**params: str) -> dict[str, Any]:
@@ -47,3 +50,19 @@ async def test_before_the_offensive_the_government_holds_the_city() -> None:
     assert set(holders) == {"Syrian government", "Syrian Democratic Forces"}
     assert "sy-aleppo" in holders["Syrian government"]
     assert view["unsettled"] == []
+
+
+def test_the_strikes_of_a_few_days_are_those_of_all_time_on_those_days() -> None:
+    model = fed()
+    asked = Asked(datetime(2024, 12, 10, tzinfo=UTC), datetime(2026, 1, 1, tzinfo=UTC))
+    every = Answers(model.situation, asked).strikes
+    assert every
+    for since, until in (
+        (datetime(2024, 11, 30, 12, tzinfo=UTC), datetime(2024, 12, 1, 12, tzinfo=UTC)),
+        (datetime(2024, 12, 1, 2, tzinfo=timezone(timedelta(hours=3))), asked.at),
+        (datetime(2024, 1, 1, tzinfo=UTC), asked.at),
+        (datetime(2025, 1, 1, tzinfo=UTC), datetime(2025, 1, 2, tzinfo=UTC)),
+    ):
+        first, last = since.astimezone(UTC).date(), until.astimezone(UTC).date()
+        fresh = Answers(model.situation, asked)
+        assert fresh.strikes_between(since, until) == [s for s in every if first <= s.day <= last]

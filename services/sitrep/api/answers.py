@@ -6,9 +6,14 @@ with the same functions the worker projects onto the view topics.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from functools import cached_property
 
+import orjson
+
+from sitrep.contract.events import StrikeReportedEvent
 from sitrep.resolution.actors import ActorRegistry, actor_id
 from sitrep.resolution.names import fold
 from sitrep.resolution.places import Place
@@ -16,7 +21,7 @@ from sitrep.views.actors import ActorView, actor_views, descriptions, holdings_o
 from sitrep.views.casualties import Casualties, casualties
 from sitrep.views.control import ControlView, control_view
 from sitrep.views.ledger import Ledger, visible
-from sitrep.views.moments import Asked
+from sitrep.views.moments import Asked, day_of
 from sitrep.views.routing import REGISTRY_KEY
 from sitrep.views.situation import Situation
 from sitrep.views.statements import Statement, statements
@@ -54,6 +59,10 @@ class PlaceIndex:
         return cls(ledgers, places)
 
 
+ENCODED_KEPT = 1024
+ENCODED_BYTES_KEPT = 8 * 1024 * 1024
+"""How many encoded views, and how many bytes of them, one :class:`Answers` keeps: past
+either, all are forgotten (a region's overview at a busy moment is over a megabyte)."""
 REGISTRIES_KEPT = 64
 """How many registries (one per set of descriptions seen) :class:`Shared` keeps."""
 
@@ -72,6 +81,18 @@ class Shared:
     @cached_property
     def places(self) -> PlaceIndex:
         return PlaceIndex.of(self.situation)
+
+    @cached_property
+    def strike_days(self) -> dict[date, list[Ledger]]:
+        """The place ledgers with a strike reported for each (UTC) day, whatever the moment:
+        the strikes of a few days need only theirs projected."""
+        days: dict[date, list[Ledger]] = {}
+        for ledger in _ledgers(self.situation, "place"):
+            for day in {
+                day_of(f.event) for f in ledger if isinstance(f.event, StrikeReportedEvent)
+            }:
+                days.setdefault(day, []).append(ledger)
+        return days
 
     def registry(self, asked: Asked) -> ActorRegistry:
         """The actors as described by the reports known at ``asked.known_at``."""
@@ -97,11 +118,34 @@ class Answers:
         self.asked = asked
         self.shared = shared if shared is not None else Shared(situation)
         self._within: dict[str, set[str]] = {}
+        self._encoded: dict[Hashable, bytes] = {}
+        self._encoded_bytes = 0
 
     @cached_property
     def registry(self) -> ActorRegistry:
         """The actors as described by the reports known at ``known_at``."""
         return self.shared.registry(self.asked)
+
+    def encoded(self, key: Hashable, view: Callable[[], object | None]) -> bytes | None:
+        """The JSON of ``view()`` (as :class:`sitrep.api.encoding.ViewResponse` encodes it),
+        computed once per ``key`` for these answers; None, never kept, when it is None.
+
+        ``key`` names the question completely (the route and its parameters): a remembered
+        :class:`Answers` is asked it again by the next request for the same moment.
+        """
+        found = self._encoded.get(key)
+        if found is not None:
+            return found
+        value = view()
+        if value is None:
+            return None
+        found = orjson.dumps(value)
+        if len(self._encoded) >= ENCODED_KEPT or self._encoded_bytes > ENCODED_BYTES_KEPT:
+            self._encoded.clear()
+            self._encoded_bytes = 0
+        self._encoded[key] = found
+        self._encoded_bytes += len(found)
+        return found
 
     # --- places ----------------------------------------------------------------------------
 
@@ -181,6 +225,26 @@ class Answers:
             strike
             for ledger in _ledgers(self.situation, "place")
             for strike in strikes(ledger, self.registry, self.asked)
+        ]
+        return sorted(found, key=lambda s: (s.day, s.id))
+
+    def strikes_between(self, since: datetime, until: datetime) -> list[Strike]:
+        """:attr:`strikes` of the days from ``since`` to ``until`` (bounds included), projecting
+        only the ledgers with a strike reported on one of those days."""
+        first, last = since.astimezone(UTC).date(), until.astimezone(UTC).date()
+        if "strikes" in self.__dict__:  # all of them are known already
+            return [s for s in self.strikes if first <= s.day <= last]
+        ledgers = {
+            ledger.key: ledger
+            for day, filed in self.shared.strike_days.items()
+            if first <= day <= last
+            for ledger in filed
+        }
+        found = [
+            strike
+            for _, ledger in sorted(ledgers.items())
+            for strike in strikes(ledger, self.registry, self.asked)
+            if first <= strike.day <= last
         ]
         return sorted(found, key=lambda s: (s.day, s.id))
 

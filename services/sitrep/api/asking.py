@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
+import orjson
 from fastapi import Query, Request
+from starlette.responses import Response
 
 from sitrep.api.answers import Answers
 from sitrep.api.encoding import ViewResponse
@@ -20,7 +22,10 @@ from sitrep.views.moments import Asked
 
 Clock = Callable[[], datetime]
 
-AT = f"The situation as it stood at this moment: {EXPECTED}; a date means its end. Default: now."
+AT = (
+    f"The situation as it stood at this moment: {EXPECTED}; a date means its end. "
+    "Default: now, rounded up to the whole second (the answer's `asked.at` says which)."
+)
 KNOWN_AT = f"From the reports published by this moment: {EXPECTED}. Default: now."
 
 
@@ -57,10 +62,47 @@ class Asking:
     def one(self, view: Any) -> ViewResponse:
         return ViewResponse({"view": view, **self.envelope()})
 
+    def one_encoded(self, view: bytes) -> Response:
+        """:meth:`one` for a view encoded already (:meth:`Answers.encoded`): the same bytes."""
+        return Response(self.one_body(view), media_type=ViewResponse.media_type)
+
+    def one_body(self, view: bytes) -> bytes:
+        asked = orjson.dumps({"at": self.asked.at, "known_at": self.asked.known_at})
+        freshness = orjson.dumps(self.freshness)
+        return b'{"view":' + view + b',"asked":' + asked + b',"freshness":' + freshness + b"}"
+
     def listing(self, page: Page[Any]) -> ViewResponse:
         return ViewResponse(
             {"items": list(page.items), "next_cursor": page.next_cursor, **self.envelope()}
         )
+
+
+def whole_second_after(moment: datetime) -> datetime:
+    """``moment`` rounded up to the whole second."""
+    if not moment.microsecond:
+        return moment
+    return moment.replace(microsecond=0) + timedelta(seconds=1)
+
+
+def ask(
+    remembered: RememberedAnswers, clock: Clock, at: str | None, known_at: str | None
+) -> Asking:
+    """The read model's answers as asked (query parameters as given, None when left out); a
+    bad moment is a 422 :class:`Problem`.
+
+    ``known_at`` defaults to now. ``at`` defaults to now rounded up to the whole second: the
+    requests of one second then ask one question, answered once (the answer says which
+    moment it is about). It differs from now itself by under a second: an event reported to
+    happen within that second counts as happened, and what counts back from ``at`` (the last
+    24 or 72 hours) ends up to a second later.
+    """
+    now = clock()
+    asked = Asked(
+        moment_param("at", at, day_end=True) or whole_second_after(now),
+        moment_param("known_at", known_at, day_end=True) or now,
+    )
+    answers = remembered.answers(asked, now=at is None)
+    return Asking(asked, answers, remembered.model.freshness())
 
 
 async def asking(
@@ -69,13 +111,5 @@ async def asking(
     known_at: Annotated[str | None, Query(description=KNOWN_AT)] = None,
 ) -> Asking:
     """The read model's answers as asked (``at`` and ``known_at`` default to now)."""
-    clock: Clock = request.app.state.clock
-    now = clock()
-    asked = Asked(
-        moment_param("at", at, day_end=True) or now,
-        moment_param("known_at", known_at, day_end=True) or now,
-    )
-    remembered: RememberedAnswers = request.app.state.answers
-    # "now" is never asked twice: only answers for a moment given are worth remembering.
-    answers = remembered.answers(asked, remember=at is not None)
-    return Asking(asked, answers, remembered.model.freshness())
+    state = request.app.state
+    return ask(state.answers, state.clock, at, known_at)

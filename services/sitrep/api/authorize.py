@@ -31,20 +31,21 @@ def access_of(request: Request) -> Access:
     return access
 
 
-def _caller(request: Request, credentials: HTTPAuthorizationCredentials | None) -> Caller | None:
-    if credentials is None:
+def _caller(access: Access, token: str | None) -> Caller | None:
+    if token is None:
         return None
-    caller = access_of(request).identify(credentials.credentials)
+    caller = access.identify(token)
     if caller is None:
         raise _unauthorized("the bearer token is not one this API knows", invalid=True)
     return caller
 
 
-async def may_read(request: Request, credentials: Credentials) -> Caller | None:
-    """The caller, if reading is open to them: anyone when anonymous reading is on (a token
-    given must still be valid), else a reader or admin."""
-    caller = _caller(request, credentials)
-    if access_of(request).anonymous_read:
+def reader(access: Access, token: str | None) -> Caller | None:
+    """The caller reading with ``token`` (None: none given), if reading is open to them:
+    anyone when anonymous reading is on (a token given must still be valid), else a reader or
+    admin. Raises the 401 or 403 :class:`Problem` otherwise."""
+    caller = _caller(access, token)
+    if access.anonymous_read:
         return caller
     if caller is None:
         raise _unauthorized("reading needs a bearer token", invalid=False)
@@ -53,9 +54,14 @@ async def may_read(request: Request, credentials: Credentials) -> Caller | None:
     return caller
 
 
+async def may_read(request: Request, credentials: Credentials) -> Caller | None:
+    """The caller, if reading is open to them (:func:`reader`)."""
+    return reader(access_of(request), credentials.credentials if credentials else None)
+
+
 async def may_publish(request: Request, credentials: Credentials) -> Caller:
     """The caller, who must hold a publisher or admin token."""
-    caller = _caller(request, credentials)
+    caller = _caller(access_of(request), credentials.credentials if credentials else None)
     if caller is None:
         raise _unauthorized("publishing needs a bearer token", invalid=False)
     if not caller.may_publish:

@@ -76,9 +76,13 @@ class ReportFilter:
 
     def strikes(self, answers: Answers) -> list[Strike]:
         actor = answers.actor_id(self.actor) if self.actor is not None else None
+        if self.since is not None and self.until is not None:
+            candidates = answers.strikes_between(self.since, self.until)
+        else:
+            candidates = answers.strikes
         return [
             s
-            for s in answers.strikes
+            for s in candidates
             if self._where(answers, [s.place])
             and (actor is None or (s.perpetrator is not None and s.perpetrator.id == actor))
             and self._when(start_of(s.day), end_of_day(s.day))

@@ -88,6 +88,10 @@ class MetricsMiddleware:
     def __init__(self, app: ASGIApp, metrics: ApiMetrics) -> None:
         self.app = app
         self.metrics = metrics
+        # The labelled children, found once: ``labels()`` takes a lock and checks its
+        # arguments at every call, a noticeable part of what a cheap request costs.
+        self._counted: dict[tuple[str, str, str], Counter] = {}
+        self._timed: dict[tuple[str, str], Histogram] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -109,5 +113,12 @@ class MetricsMiddleware:
             route = getattr(scope.get("route"), "path", None) or UNMATCHED
             method = scope["method"]
             elapsed = time.perf_counter() - started
-            self.metrics.requests.labels(route, method, str(status)).inc()
-            self.metrics.latency.labels(route, method).observe(elapsed)
+            outcome = (route, method, str(status))
+            counted = self._counted.get(outcome)
+            if counted is None:
+                counted = self._counted[outcome] = self.metrics.requests.labels(*outcome)
+            counted.inc()
+            timed = self._timed.get((route, method))
+            if timed is None:
+                timed = self._timed[route, method] = self.metrics.latency.labels(route, method)
+            timed.observe(elapsed)

@@ -29,5 +29,5 @@ def api(
     settings = Settings()
     gazetteer = load_gazetteer(settings, seeds_only=seeds_only)
     # The publisher is made in the app's lifespan: aiokafka needs the running event loop.
-    app = create_api(settings, ReadModel(gazetteer))
+    app = create_api(settings, ReadModel(gazetteer), freeze_folded=True)
     uvicorn.run(app, host=host, port=port, log_level=log_level)

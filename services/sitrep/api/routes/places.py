@@ -12,7 +12,7 @@ from sitrep.api.encoding import GEOJSON, csv_of, freshness_headers, geojson, pla
 from sitrep.api.filters import places_matching
 from sitrep.api.models import Listing, One
 from sitrep.api.paging import DEFAULT_LIMIT, Cursor, Limit, page_of
-from sitrep.api.problems import not_found
+from sitrep.api.problems import Problem, not_found
 from sitrep.views.control import Change, ControlView, Status
 
 router = APIRouter(prefix="/v1/places", tags=["places"])
@@ -56,20 +56,38 @@ async def list_places(
     return ask.listing(page)
 
 
+def _unknown(place: str) -> Problem:
+    return not_found(f"no reports about a place called {place!r} (by id, name or spelling)")
+
+
 def _place(ask: Asking, place: str) -> ControlView:
     view = ask.answers.place(place)
     if view is None:
-        raise not_found(f"no reports about a place called {place!r} (by id, name or spelling)")
+        raise _unknown(place)
     return view
 
 
-@router.get("/{place}", response_model=One[ControlView])
-async def get_place(place: str, ask: Annotated[Asking, Depends(asking)]) -> Response:
-    """One place by its id or any of its names and spellings."""
-    return ask.one(_place(ask, place))
+PLACE = f"{router.prefix}/{{place}}"
+"""The route of one place; :mod:`sitrep.api.lane` answers most of its requests."""
 
 
-@router.get("/{place}/history", response_model=One[list[Change]])
+def place_json(ask: Asking, place: str) -> bytes | None:
+    """The control view of ``place`` as asked, encoded (once per remembered moment)."""
+    return ask.answers.encoded(("place", place), lambda: ask.answers.place(place))
+
+
+# Place ids may hold slashes ("sy/syria", a country-level place): both routes take the rest
+# of the path, the history first so that ".../history" is not read as part of an id.
+@router.get("/{place:path}/history", response_model=One[list[Change]])
 async def get_place_history(place: str, ask: Annotated[Asking, Depends(asking)]) -> Response:
     """Every change of hands of a place, oldest first."""
     return ask.one(_place(ask, place).history)
+
+
+@router.get("/{place:path}", response_model=One[ControlView])
+async def get_place(place: str, ask: Annotated[Asking, Depends(asking)]) -> Response:
+    """One place by its id or any of its names and spellings."""
+    view = place_json(ask, place)
+    if view is None:
+        raise _unknown(place)
+    return ask.one_encoded(view)

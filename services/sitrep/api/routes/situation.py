@@ -22,4 +22,10 @@ async def get_situation(
 ) -> Response:
     """Places held per actor, recent changes of hands, what is disputed or contested and why,
     the last 24 hours' strikes and casualties, and the latest statements."""
-    return ask.one(overview(ask.answers, country=country, admin1=admin1))
+    answers = ask.answers
+    view = answers.encoded(
+        ("situation", country, admin1),
+        lambda: overview(answers, country=country, admin1=admin1),
+    )
+    assert view is not None  # an overview is never None
+    return ask.one_encoded(view)
