@@ -8,7 +8,7 @@ import signal
 import subprocess
 import sys
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -34,6 +34,7 @@ class Stack:
     names: TopicNames
     log_dir: Path
     workers: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    apis: list[subprocess.Popen[bytes]] = field(default_factory=list)
     logs: list[IO[bytes]] = field(default_factory=list)
 
     async def create_topics(self) -> None:
@@ -67,6 +68,28 @@ class Stack:
         self.workers.append(proc)
         return proc
 
+    def start_api(self, port: int, env: Mapping[str, str] | None = None) -> subprocess.Popen[bytes]:
+        """`sitrep api --seeds-only` on ``port``, following this namespace's log; ``env`` adds
+        to its environment (tokens, for one). Stopped by :meth:`stop_all`."""
+        environment = {
+            **os.environ,
+            "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap,
+            "SITREP_TOPIC_NAMESPACE": self.names.namespace,
+            **(env or {}),
+        }
+        log = (self.log_dir / f"api-{len(self.apis)}.log").open("wb")
+        self.logs.append(log)
+        command = ["api", "--seeds-only", "--port", str(port), "--log-level", "warning"]
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "sitrep.cli.main", *command],
+            env=environment,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=self.log_dir,
+        )
+        self.apis.append(proc)
+        return proc
+
     def stop_worker(self, proc: subprocess.Popen[bytes], *, kill: bool = False) -> None:
         proc.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
         try:
@@ -76,7 +99,7 @@ class Stack:
             proc.wait()
 
     def log_tails(self, lines: int = 40) -> str:
-        """How each worker's log ends (for a failing test's message)."""
+        """How each worker's (and API's) log ends (for a failing test's message)."""
         tails = []
         for log in self.logs:
             log.flush()
@@ -85,7 +108,7 @@ class Stack:
         return "\n".join(tails)
 
     def stop_all(self) -> None:
-        for proc in self.workers:
+        for proc in [*self.workers, *self.apis]:
             if proc.poll() is None:
                 self.stop_worker(proc)
         for log in self.logs:
