@@ -9,8 +9,8 @@ its own on free ports, stopped at the end), in a fresh namespace of topics:
    group committed the ends of the event log and the filed topic, and the view topics stopped
    growing; the end is the timestamp of the last view record written);
 3. latency at a steady R events/s for S seconds, with the worker caught up: publish (just
-   before the Publisher is handed the event) to the event's key first appearing on the control
-   view (every ``--probe-every``-th event is a control.changed at a new place, the others are
+   before a producer configured as the Publisher's is handed the event, validated and encoded
+   beforehand) to the event's key first appearing on the control view (every ``--probe-every``-th event is a control.changed at a new place, the others are
    the usual mix); next to it, the broker's own produce (acks=all) to consume latency at the
    same rate, with records of the same size;
 4. prints one table, and the worker's peak RSS.
@@ -34,10 +34,11 @@ import shlex
 import sys
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
@@ -55,6 +56,7 @@ from bench.infra import (
     say,
 )
 from bench.load import REPO, SyntheticLoad, ledger_shares
+from sitrep.contract import encode_event, event_key, parse_event
 from sitrep.kafka import LocalCluster, ensure_topics
 from sitrep.publishing import Publisher
 from sitrep.topics import TopicNames, TopicSpec, all_topics
@@ -96,12 +98,59 @@ class Throughput:
         return self.events / self.views_s
 
 
+T = TypeVar("T")
+
+
+@dataclass
+class CpuUse:
+    """CPU seconds used over one phase, per process, and how busy the machine was."""
+
+    seconds: float
+    worker_s: float | None
+    broker_s: float | None
+    bench_s: float
+    machine_busy_cores: float
+
+    @classmethod
+    async def during(
+        cls, phase: Awaitable[T], worker_pid: int | None, broker_pid: int | None
+    ) -> tuple[T, CpuUse]:
+        def mine() -> float:
+            usage = resource.getrusage(resource.RUSAGE_SELF)
+            return usage.ru_utime + usage.ru_stime
+
+        started, busy0, total0 = time.perf_counter(), *machine_ticks()
+        worker0, broker0, bench0 = cpu_of_pid(worker_pid), cpu_of_pid(broker_pid), mine()
+        result = await phase
+        worker1, broker1, bench1 = cpu_of_pid(worker_pid), cpu_of_pid(broker_pid), mine()
+        busy1, total1 = machine_ticks()
+        cores = os.cpu_count() or 1
+        return result, cls(
+            time.perf_counter() - started,
+            worker1 - worker0 if worker0 is not None and worker1 is not None else None,
+            broker1 - broker0 if broker0 is not None and broker1 is not None else None,
+            bench1 - bench0,
+            cores * (busy1 - busy0) / max(1, total1 - total0),
+        )
+
+    def describe(self, events: int) -> str:
+        parts = []
+        if self.worker_s is not None:
+            parts.append(f"worker {self.worker_s:.1f} s ({self.worker_s / events * 1e3:.2f} ms/ev)")
+        if self.broker_s is not None:
+            parts.append(f"broker {self.broker_s:.1f} s")
+        parts.append(f"bench {self.bench_s:.1f} s")
+        return ", ".join(parts) + f"; {self.machine_busy_cores:.2f} cores busy"
+
+
 @dataclass
 class Latency:
     sent: int
     seconds: float
     samples: list[float] = field(default_factory=list)
     missing: int = 0
+    cpu: CpuUse | None = None
+    """What the worker, the broker and this process used while it was measured."""
 
     def quantile(self, q: float) -> float:
         ordered = sorted(self.samples)
@@ -250,6 +299,23 @@ async def worker_throughput(
     )
 
 
+def _prepared(event: dict[str, Any]) -> tuple[bytes, bytes]:
+    """(key, value) of ``event`` as the Publisher sends it, validated as it validates."""
+    valid = parse_event(event, now=datetime.now(UTC))
+    return event_key(valid), encode_event(valid)
+
+
+def _like_the_publisher(bootstrap: str) -> AIOKafkaProducer:
+    """A producer configured as :class:`sitrep.publishing.Publisher`'s is."""
+    return AIOKafkaProducer(
+        bootstrap_servers=bootstrap,
+        client_id="sitrep-bench",
+        acks="all",
+        enable_idempotence=True,
+        linger_ms=5,
+    )
+
+
 async def paced(
     rate: float, total: int, send: Callable[[int], Any], clock: Callable[[], float]
 ) -> float:
@@ -354,6 +420,10 @@ async def sitrep_latency(
         else:
             events.append((None, load.event()))
     wanted = {key for key, _ in events if key is not None}
+    # Validated and encoded before the clock starts, as the Publisher would (contract, now):
+    # on two cores, validating 1,000 events a second in this process would take CPU from the
+    # worker and the broker, and time it in their stead.
+    prepared = [(probe, _prepared(event)) for probe, event in events]
     consumer = await _assigned(offsets, names.view_control)
     clock = time.perf_counter
     sent: dict[bytes, float] = {}
@@ -365,19 +435,22 @@ async def sitrep_latency(
         for tp in consumer.assignment():
             await consumer.position(tp)
         reader = asyncio.create_task(collect(consumer, arrived, wanted.__contains__, clock))
-        async with Publisher(
-            offsets.bootstrap, topic=names.events, client_id="sitrep-bench"
-        ) as pub:
-            await pub.publish(warm_up[1])  # not timed: metadata and the producer id
+        producer = _like_the_publisher(offsets.bootstrap)
+        await producer.start()
+        try:
+            first_key, first = _prepared(warm_up[1])  # not timed: metadata, producer id
+            await producer.send_and_wait(names.events, first, key=first_key)
 
             async def send(i: int) -> None:
-                key, event = events[i]
-                if key is not None:
-                    sent[key] = clock()
-                futures.append(await pub.enqueue(event))
+                probe, (key, value) = prepared[i]
+                if probe is not None:
+                    sent[probe] = clock()
+                futures.append(await producer.send(names.events, value, key=key))
 
             took = await paced(rate, total, send, clock)
             await asyncio.gather(*futures)
+        finally:
+            await producer.stop()
         await _wait_all(arrived, len(wanted))
     finally:
         if reader is not None:
@@ -475,9 +548,12 @@ async def run(args: argparse.Namespace, workdir: Path, workers: list[WorkerProce
         sample = orjson.dumps(events[len(events) // 2])
         base = await broker_latency(offsets, latency_topic, args.rate, args.seconds, sample)
         say(f"Sitrep latency at {args.rate:,.0f}/s for {args.seconds:.0f} s")
-        sitrep = await sitrep_latency(
-            offsets, names, load, args.rate, args.seconds, args.probe_every
+        sitrep, cpu = await CpuUse.during(
+            sitrep_latency(offsets, names, load, args.rate, args.seconds, args.probe_every),
+            worker.proc.pid,
+            _broker_pid(cluster),
         )
+        sitrep.cpu = cpu
         rss = worker.peak_rss_mib()
         await asyncio.to_thread(worker.stop)
         return Results(bootstrap, broker, throughput, sitrep, base, rss, rss_caught_up)
@@ -546,6 +622,10 @@ def table(results: Results, args: argparse.Namespace, command: str) -> str:
         if label == "p99":
             goal = f"Sitrep < {GOAL_P99_MS:.0f} ms: {_verdict(s.quantile(q) < GOAL_P99_MS)}"
         lines.append(f"  {label:<50}{ms(s.quantile(q)):<26}{ms(b.quantile(q)):<26}{goal}")
+    if s.cpu is not None:
+        lines.append(
+            f"  {'CPU over the Sitrep phase (publish + drain)':<50}{s.cpu.describe(s.sent)}"
+        )
     lines.append("")
     rss = results.peak_rss_mib
     lines.append(

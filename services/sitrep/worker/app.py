@@ -37,6 +37,7 @@ from sitrep.views.actors import registry_of
 from sitrep.views.ledger import Ledger, evolve
 from sitrep.views.routing import destinations
 from sitrep.worker.feeds import follow_topic
+from sitrep.worker.fetching import fetch_promptly
 from sitrep.worker.projection import held_place
 from sitrep.worker.records import (
     Bound,
@@ -50,7 +51,7 @@ from sitrep.worker.store import FlushPacing, IncompatibleState, LedgerStore, par
 
 log = logging.getLogger("sitrep.worker")
 
-FLUSH_EVERY_S = 0.05
+FLUSH_EVERY_S = 0.025
 """How often changed ledgers are projected and their view changes published."""
 ROUTE_BATCH = 2000
 ROUTE_WITHIN_S = 0.02
@@ -97,7 +98,10 @@ def faust_config(settings: Settings, datadir: Path) -> dict[str, Any]:
         "consumer_auto_offset_reset": "earliest",
         "web_enabled": False,
         "table_standby_replicas": 0,
-        "broker_commit_every": 1000,
+        # Offsets are committed every second by faust's timer. Not also every N acks: faust
+        # does that inside its fetch loop, after flushing the producer, and no record reaches
+        # an agent meanwhile (views lagged by the round trip of everything being sent).
+        "broker_commit_every": 1_000_000_000,
         "broker_commit_interval": 1.0,
         "stream_buffer_maxsize": 4096,
         # A worker that dies is noticed within 10 s, so its partitions move on quickly
@@ -122,6 +126,7 @@ def create_app(settings: Settings, gazetteer: Gazetteer) -> Any:
     datadir = (settings.state_dir / "faust" / settings.worker_id).resolve()
     datadir.mkdir(parents=True, exist_ok=True)
     app = faust.App(settings.worker_id, **faust_config(settings, datadir))
+    fetch_promptly(app)
     raw = {
         "key_type": bytes,
         "value_type": bytes,
@@ -130,8 +135,6 @@ def create_app(settings: Settings, gazetteer: Gazetteer) -> Any:
     events = app.topic(names.events, **raw, internal=False)
     filed = app.topic(names.filed, **raw, internal=False)
     dead = app.topic(names.dead_letter, **raw, internal=False)
-    views = {name: app.topic(name, **raw, internal=False) for name in names.views().values()}
-    views[names.registry] = app.topic(names.registry, **raw, internal=False)
     table_opts = {
         "partitions": settings.events_partitions,
         "key_type": bytes,
@@ -216,6 +219,8 @@ def create_app(settings: Settings, gazetteer: Gazetteer) -> Any:
     async def acknowledge(stream: Any, batch: Sequence[Any], acks: list[Any]) -> None:
         try:
             await asyncio.gather(*acks)
+        except asyncio.CancelledError:
+            raise  # stopping: the batch is not acknowledged, and a restart replays it
         except BaseException:
             # The batch's events must not be acknowledged: faust would commit them, and what
             # they should have sent would be lost. Stop here; a restart replays them.
@@ -262,12 +267,16 @@ def create_app(settings: Settings, gazetteer: Gazetteer) -> Any:
                 log.exception("cannot fold %s", event.message)
                 await dead_letter(event, f"cannot be folded: {type(exc).__name__}: {exc}")
 
-    async def publish(pending: dict[tuple[str, str], bytes | None]) -> None:
-        acks = [
-            await views[topic].send(key=key.encode(), value=value, force=True)
+    async def publish(pending: dict[tuple[str, str], bytes | None]) -> list[Any]:
+        """Hand the view records to the producer; their acknowledgements, to wait for.
+
+        Straight to faust's producer: a view record needs none of what faust's topic
+        machinery adds per message (serializers, callbacks, sensors)."""
+        send = app.producer.send
+        return [
+            await send(topic, key.encode(), value, None, None, None)
             for (topic, key), value in sorted(pending.items(), key=lambda kv: kv[0])
         ]
-        await asyncio.gather(*acks)
 
     def settled() -> bool:
         """Not rebalancing, and the tables restored: the store may be read."""
@@ -278,15 +287,33 @@ def create_app(settings: Settings, gazetteer: Gazetteer) -> Any:
     pacing = FlushPacing()
 
     async def flush() -> None:
-        """Publish what changed in the views since the last flush."""
+        """Publish what changed in the views since the last flush.
+
+        The flush does not wait for the broker's acknowledgements (the next flush may go out
+        meanwhile; one producer keeps each partition's records in order): waiting made the
+        views lag by as long as a round trip of the busiest flush. Should the broker refuse
+        them, the worker exits and, restarted, publishes every view again."""
         if settled() and pacing.due(time.monotonic()):
             started = time.monotonic()
             try:
                 pending = store.take_changes()
             except IncompatibleState as exc:
                 stop_for(exc)
-            await publish(pending)
             pacing.took(started, time.monotonic())
+            if pending:
+                confirming.add(task := asyncio.create_task(confirm(await publish(pending))))
+                task.add_done_callback(confirming.discard)
+
+    confirming: set[asyncio.Task[None]] = set()
+
+    async def confirm(acks: list[Any]) -> None:
+        try:
+            await asyncio.gather(*acks)
+        except asyncio.CancelledError:
+            raise  # stopping: a restart publishes every view again
+        except BaseException:
+            log.critical("cannot publish view records; exiting", exc_info=True)
+            os._exit(EXIT_UNSENT)
 
     async def on_registry(records: Sequence[Any]) -> None:
         if not records or records[-1].value is None:

@@ -115,11 +115,28 @@ def project(
         if said:
             out[(names.view_statements, name)] = _value(asked, said)
     elif ledger.key == REGISTRY_KEY:
-        described = registry_of(ledger)
+        described, record = _registry(ledger, names, cache)
         for actor in actor_views(described, holdings or {}):
             out[(names.view_actors, actor.id)] = _value(asked, actor)
-        out[(names.registry, REGISTRY_KEY)] = registry_record(ledger)
+        out[(names.registry, REGISTRY_KEY)] = record
     return out
+
+
+def _registry(
+    ledger: Ledger, names: TopicNames, cache: Cache | None
+) -> tuple[ActorRegistry, bytes]:
+    """The registry the ledger's descriptions make, and its record; with a ``cache``, made
+    again only when the descriptions changed (the actors' view is re-projected whenever a
+    place changes hands, and folding every name and alias is the costly part)."""
+    key = (names.registry, REGISTRY_KEY)
+    ids = frozenset(ledger.filed)
+    known = cache.get(key) if cache is not None else None
+    if known is not None and known[0] == ids and known[2] is not None:
+        return known[1], known[2]
+    described, record = registry_of(ledger), registry_record(ledger)
+    if cache is not None:
+        cache[key] = (ids, described, record)
+    return described, record
 
 
 def _control_of(sub: Ledger, asked: Asked, *, place_id: str, registry: ActorRegistry) -> Any:
@@ -138,7 +155,8 @@ def _made(
         known = cache.get(key)
         if known is not None and known[0] == ids and known[1] is registry:
             return known[2]
-    sub = Ledger(ledger.key, {i: f for i, f in ledger.filed.items() if i in ids})
+    filed = ledger.filed
+    sub = Ledger(ledger.key, {i: filed[i] for i in sorted(ids)})
     asked = as_of(sub)
     view = view_of(sub, asked)
     made = None if view is None else _value(asked, view)
