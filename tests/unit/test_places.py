@@ -455,3 +455,15 @@ def test_kind_follows_population() -> None:
 def test_geonames_kinds_on_real_places(world: Gazetteer) -> None:
     assert world.resolve(here("Homs", country="SY")).kind == "city"
     assert world.resolve(here("Saraqib", country="SY")).kind == "town"
+
+
+def test_a_location_resolved_again_is_remembered_until_the_gazetteer_grows() -> None:
+    gazetteer = Gazetteer(seed_gazetteer().find("Aleppo", "SY"))
+    asked = Location(name="Tell Qarah", country="SY", lat=36.1, lon=37.0)
+    first = gazetteer.resolve(asked)
+    assert first.origin == "reported"  # unknown: a new place, made once
+    assert gazetteer.resolve(Location(name="Tell Qarah", country="SY", lat=36.1, lon=37.0)) is first
+    assert gazetteer.resolve(Location(name="Tell Qarah", country="SY", lat=36.2, lon=37.0)) != first
+    known = replace(first, id="sy-tell-qarah", origin="seed")
+    gazetteer.add(known)
+    assert gazetteer.resolve(asked) == known  # what it knows changed: resolved again

@@ -79,15 +79,20 @@ class Gazetteer:
     """Letters a skeleton needs to match within a country or near coordinates."""
     MIN_SKELETON_WORLDWIDE = 5
     """Letters a skeleton needs to match anywhere in the world (no country, no coordinates)."""
+    REMEMBERED = 100_000
+    """How many resolved locations are kept (all are forgotten when there are more)."""
 
     def __init__(self, places: Iterable[Place]) -> None:
         self._places: dict[str, Place] = {}
         self._folded: dict[str, list[str]] = defaultdict(list)
         self._skeletons: dict[str, list[str]] = defaultdict(list)
+        self._resolved: dict[tuple[object, ...], Place] = {}
+        """Locations already resolved: the same names come again and again."""
         for place in places:
             self.add(place)
 
     def add(self, place: Place) -> None:
+        self._resolved.clear()
         self._places[place.id] = place
         # skeleton(fold(name)) == skeleton(name): each name is folded once.
         for folded in {fold(name) for name in (place.name, *place.alternate_names)}:
@@ -142,6 +147,23 @@ class Gazetteer:
         of them the best ranked (seed, then population), else an ``unresolved`` place. A new
         place is a sub-place of the parent, if one is named.
         """
+        key = (
+            location.name,
+            location.country,
+            location.admin1,
+            location.parent,
+            location.kind,
+            location.lat,
+            location.lon,
+        )
+        known = self._resolved.get(key)
+        if known is None:
+            if len(self._resolved) >= self.REMEMBERED:
+                self._resolved.clear()
+            known = self._resolved[key] = self._resolve(location)
+        return known
+
+    def _resolve(self, location: Location) -> Place:
         parent = self.resolve_name(location.parent, location.country) if location.parent else None
         here = (
             None if location.lat is None or location.lon is None else (location.lat, location.lon)
