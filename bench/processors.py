@@ -546,7 +546,12 @@ async def run(args: argparse.Namespace, workdir: Path, workers: list[WorkerProce
             f"broker latency at {args.rate:,.0f}/s for {args.seconds:.0f} s"
         )
         sample = orjson.dumps(events[len(events) // 2])
-        base = await broker_latency(offsets, latency_topic, args.rate, args.seconds, sample)
+        base, idle = await CpuUse.during(
+            broker_latency(offsets, latency_topic, args.rate, args.seconds, sample),
+            worker.proc.pid,
+            _broker_pid(cluster),
+        )
+        base.cpu = idle  # the worker, caught up, has nothing to do meanwhile
         say(f"Sitrep latency at {args.rate:,.0f}/s for {args.seconds:.0f} s")
         sitrep, cpu = await CpuUse.during(
             sitrep_latency(offsets, names, load, args.rate, args.seconds, args.probe_every),
@@ -625,6 +630,11 @@ def table(results: Results, args: argparse.Namespace, command: str) -> str:
     if s.cpu is not None:
         lines.append(
             f"  {'CPU over the Sitrep phase (publish + drain)':<50}{s.cpu.describe(s.sent)}"
+        )
+    if b.cpu is not None and b.cpu.worker_s is not None:
+        lines.append(
+            f"  {'worker CPU while idle (the broker phase)':<50}"
+            f"{b.cpu.worker_s:.1f} s in {b.cpu.seconds:.0f} s"
         )
     lines.append("")
     rss = results.peak_rss_mib
