@@ -5,6 +5,8 @@ broker meanwhile, folds it."""
 from __future__ import annotations
 
 import json
+import queue
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -45,10 +47,48 @@ def _post(url: str, body: Any) -> tuple[int, Message, Any]:
         return error.code, error.headers, json.loads(error.read())
 
 
+class StreamReader(threading.Thread):
+    """Reads ``GET /v1/stream`` into a queue of (event, data) pairs, in the background."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(daemon=True)
+        self.url = url
+        self.connected = threading.Event()
+        self.changes: queue.Queue[tuple[str, str]] = queue.Queue()
+
+    def run(self) -> None:
+        with urllib.request.urlopen(self.url, timeout=300) as answer:
+            self.connected.set()
+            event = ""
+            for raw in answer:
+                line = raw.decode().rstrip("\n")
+                if line.startswith("event: "):
+                    event = line.removeprefix("event: ")
+                elif line.startswith("data: "):
+                    self.changes.put((event, line.removeprefix("data: ")))
+
+    def wait_for(self, text: str, within: float) -> list[tuple[str, str]]:
+        """The changes seen until one whose data holds ``text`` (or the time is up)."""
+        seen: list[tuple[str, str]] = []
+        deadline = time.monotonic() + within
+        while time.monotonic() < deadline:
+            try:
+                seen.append(self.changes.get(timeout=0.5))
+            except queue.Empty:
+                continue
+            if text in seen[-1][1]:
+                break
+        return seen
+
+
 def test_publishing_while_the_broker_is_down_is_refused_then_accepted_once_it_is_back(
     running: tuple[str, dict[str, str]],
 ) -> None:
     url, env = running
+    # A client following Idlib's changes, connected before the broker goes away.
+    stream = StreamReader(f"{url}/v1/stream?place=Idlib")
+    stream.start()
+    assert stream.connected.wait(60), "the stream did not answer"
     stopped = sitrep(env, "kafka", "stop", timeout=120)
     assert stopped.returncode == 0, stopped.stdout + stopped.stderr
 
@@ -83,3 +123,9 @@ def test_publishing_while_the_broker_is_down_is_refused_then_accepted_once_it_is
             break
         time.sleep(0.5)
     assert fate.get("view", {}).get("status") in ("applied", "corroborating"), fate
+
+    # The worker folded it too, and the client that stayed connected through it all is told.
+    seen = stream.wait_for(str(EVENT["id"]), within=90)
+    assert seen, "no change reached the stream"
+    assert str(EVENT["id"]) in seen[-1][1], seen
+    assert seen[-1][0] == "control", seen
