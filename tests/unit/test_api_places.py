@@ -119,3 +119,21 @@ async def test_csv_has_a_header_and_one_row_per_place() -> None:
     aleppo = next(r for r in rows if r["place_id"] == "sy-aleppo")
     assert (aleppo["controller"], aleppo["status"]) == ("Hayat Tahrir al-Sham", "partial")
     assert response.headers["Sitrep-Behind"] == "0"
+
+
+async def test_a_region_asked_for_in_another_script_or_spelling_is_that_region() -> None:
+    async with serving() as client:
+
+        async def ids(admin1: str) -> set[str]:
+            params = {**DEC_1, "admin1": admin1, "country": "SY"}
+            body = (await client.get("/v1/places", params=params)).json()
+            return {item["place"]["id"] for item in body["items"]}
+
+        aleppo = await ids("Aleppo")
+        same = [await ids(name) for name in ("Ḩalab", "حلب", "Halab Governorate", "aleppo")]
+        idlib = await ids("إدلب")
+    assert "sy-aleppo" in aleppo
+    assert "sy-maarat-al-numan" not in aleppo
+    assert all(found == aleppo for found in same)
+    assert "sy-maarat-al-numan" in idlib
+    assert "sy-aleppo" not in idlib

@@ -92,3 +92,16 @@ async def test_republished_and_broken_records_are_accounted_for() -> None:
     assert "source" in broken["reason"]
     assert by_position["status"] == "rejected"
     problem(missing, 404)
+
+
+async def test_strikes_in_a_region_named_in_arabic() -> None:
+    async with serving() as client:
+
+        async def ids(**params: str) -> list[str]:
+            body = (await client.get("/v1/strikes", params={**DEC_2, **params})).json()
+            return [s["id"] for s in body["items"]]
+
+        by_name = await ids(admin1="Aleppo")
+        in_arabic = await ids(admin1="حلب")
+    assert by_name
+    assert in_arabic == by_name

@@ -15,7 +15,7 @@ import orjson
 
 from sitrep.contract.events import StrikeReportedEvent
 from sitrep.resolution.actors import ActorRegistry, actor_id
-from sitrep.resolution.names import fold
+from sitrep.resolution.names import fold, skeleton
 from sitrep.resolution.places import Place
 from sitrep.views.actors import ActorView, actor_views, descriptions, holdings_of
 from sitrep.views.casualties import Casualties, casualties
@@ -194,6 +194,20 @@ class Answers:
                 found |= inside
             self._within[name] = found
         return self._within[name]
+
+    def region_name(self, name: str, country: str | None = None) -> str:
+        """The admin1 (governorate, province...) that ``name`` names, in any script or
+        spelling the gazetteer knows: "Ḩalab" and "حلب" are Aleppo's. A region by that name,
+        else a city named as its region; else ``name`` as given (compared by skeleton, so
+        "Idleb" is still "Idlib")."""
+        found = self.situation.gazetteer.find(name, country.upper() if country else None)
+        for candidate in found:
+            if candidate.kind == "region" and candidate.admin1:
+                return candidate.admin1
+        for candidate in found:
+            if candidate.admin1 and skeleton(candidate.name) == skeleton(candidate.admin1):
+                return candidate.admin1
+        return name
 
     @property
     def _places(self) -> dict[str, Place]:

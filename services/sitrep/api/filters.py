@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sitrep.api.answers import Answers
@@ -38,6 +38,7 @@ def places_matching(
 ) -> list[ControlView]:
     """The control views in the region, held by ``controller`` (any alias), in ``status``."""
     held_by = answers.actor_id(controller) if controller is not None else None
+    admin1 = answers.region_name(admin1, country) if admin1 is not None else None
     return [
         view
         for view in answers.control
@@ -74,7 +75,14 @@ class ReportFilter:
             return True
         return any(_in_region(p, self.country, self.admin1) for p in places)
 
+    def _named(self, answers: Answers) -> ReportFilter:
+        """This filter with its ``admin1`` as the gazetteer names the region."""
+        if self.admin1 is None:
+            return self
+        return replace(self, admin1=answers.region_name(self.admin1, self.country))
+
     def strikes(self, answers: Answers) -> list[Strike]:
+        named = self._named(answers)
         actor = answers.actor_id(self.actor) if self.actor is not None else None
         if self.since is not None and self.until is not None:
             candidates = answers.strikes_between(self.since, self.until)
@@ -83,19 +91,20 @@ class ReportFilter:
         return [
             s
             for s in candidates
-            if self._where(answers, [s.place])
+            if named._where(answers, [s.place])
             and (actor is None or (s.perpetrator is not None and s.perpetrator.id == actor))
-            and self._when(start_of(s.day), end_of_day(s.day))
+            and named._when(start_of(s.day), end_of_day(s.day))
         ]
 
     def casualties(self, answers: Answers) -> list[Casualties]:
+        named = self._named(answers)
         party = answers.actor_id(self.actor) if self.actor is not None else None
         return [
             c
             for c in answers.casualties
-            if self._where(answers, [r.place for r in c.reports])
+            if named._where(answers, [r.place for r in c.reports])
             and (party is None or c.party.id == party)
-            and any(self._when(start_of(p.start), end_of_day(p.end)) for p in c.periods)
+            and any(named._when(start_of(p.start), end_of_day(p.end)) for p in c.periods)
         ]
 
     def statements(self, answers: Answers) -> list[Statement]:

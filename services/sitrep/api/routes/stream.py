@@ -56,7 +56,7 @@ def _filter(
     return ChangeFilter(
         kinds=frozenset(kind or KINDS),
         country=country,
-        admin1=admin1,
+        admin1=answers.region_name(admin1, country) if admin1 is not None else None,
         places=places,
         actor=answers.actor_id(actor) if actor is not None else None,
         countries_of_actors=countries,
