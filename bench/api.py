@@ -29,7 +29,6 @@ import asyncio
 import logging
 import math
 import os
-import resource
 import shlex
 import signal
 import sys
@@ -51,6 +50,7 @@ from bench.infra import (
     cancel_on_sigterm,
     clean_up,
     open_broker,
+    own_cpu_s,
     print_profile,
     run_to_end,
     say,
@@ -369,8 +369,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if results is None:
         return 130
     print(table(results, args, command), flush=True)
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    say(f"benchmark process CPU (publishing, waiting): {usage.ru_utime + usage.ru_stime:.1f} s")
+    say(f"benchmark process CPU (publishing, waiting): {own_cpu_s():.1f} s")
     if args.profile is not None:
         print_profile(args.profile, args.profile_lines, "API")
     return 0

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import os
 import pstats
+import resource
 import signal
 import subprocess
 import sys
@@ -129,6 +130,56 @@ def machine_ticks() -> tuple[int, int]:
     values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
     idle = values[3] + values[4]  # idle + iowait
     return sum(values) - idle, sum(values)
+
+
+def own_cpu_s() -> float:
+    """User + system CPU seconds this process has used so far."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+@dataclass(frozen=True)
+class CpuUse:
+    """CPU seconds used over one phase, per process, and how busy the machine was."""
+
+    seconds: float
+    worker_s: float | None
+    broker_s: float | None
+    bench_s: float
+    machine_busy_cores: float
+
+    def describe(self, events: int) -> str:
+        parts = []
+        if self.worker_s is not None:
+            parts.append(f"worker {self.worker_s:.1f} s ({self.worker_s / events * 1e3:.2f} ms/ev)")
+        if self.broker_s is not None:
+            parts.append(f"broker {self.broker_s:.1f} s")
+        parts.append(f"bench {self.bench_s:.1f} s")
+        return ", ".join(parts) + f"; {self.machine_busy_cores:.2f} cores busy"
+
+
+class CpuMeter:
+    """What a worker, a broker (either may be None), this process and the machine use from
+    the meter's making on."""
+
+    def __init__(self, worker_pid: int | None, broker_pid: int | None) -> None:
+        self.pids = (worker_pid, broker_pid)
+        self.started = time.perf_counter()
+        self.ticks = machine_ticks()
+        self.cpu = (cpu_of_pid(worker_pid), cpu_of_pid(broker_pid), own_cpu_s())
+
+    def read(self) -> CpuUse:
+        worker0, broker0, bench0 = self.cpu
+        worker1, broker1 = (cpu_of_pid(pid) for pid in self.pids)
+        busy1, total1 = machine_ticks()
+        busy0, total0 = self.ticks
+        return CpuUse(
+            time.perf_counter() - self.started,
+            worker1 - worker0 if worker0 is not None and worker1 is not None else None,
+            broker1 - broker0 if broker0 is not None and broker1 is not None else None,
+            own_cpu_s() - bench0,
+            (os.cpu_count() or 1) * (busy1 - busy0) / max(1, total1 - total0),
+        )
 
 
 class Offsets(LogPositions):

@@ -29,28 +29,28 @@ import asyncio
 import logging
 import math
 import os
-import resource
 import shlex
 import sys
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import orjson
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer
 
 from bench.infra import (
+    CpuMeter,
+    CpuUse,
     Offsets,
     WorkerProcess,
     cancel_on_sigterm,
     clean_up,
-    cpu_of_pid,
-    machine_ticks,
     open_broker,
+    own_cpu_s,
     print_profile,
     run_to_end,
     say,
@@ -58,7 +58,7 @@ from bench.infra import (
 from bench.load import REPO, SyntheticLoad, ledger_shares
 from sitrep.contract import encode_event, event_key, parse_event
 from sitrep.kafka import LocalCluster, ensure_topics
-from sitrep.publishing import Publisher
+from sitrep.publishing import Publisher, event_producer
 from sitrep.topics import TopicNames, TopicSpec, all_topics
 
 PARTITIONS = 6
@@ -96,51 +96,6 @@ class Throughput:
     @property
     def worker_rate(self) -> float:
         return self.events / self.views_s
-
-
-T = TypeVar("T")
-
-
-@dataclass
-class CpuUse:
-    """CPU seconds used over one phase, per process, and how busy the machine was."""
-
-    seconds: float
-    worker_s: float | None
-    broker_s: float | None
-    bench_s: float
-    machine_busy_cores: float
-
-    @classmethod
-    async def during(
-        cls, phase: Awaitable[T], worker_pid: int | None, broker_pid: int | None
-    ) -> tuple[T, CpuUse]:
-        def mine() -> float:
-            usage = resource.getrusage(resource.RUSAGE_SELF)
-            return usage.ru_utime + usage.ru_stime
-
-        started, busy0, total0 = time.perf_counter(), *machine_ticks()
-        worker0, broker0, bench0 = cpu_of_pid(worker_pid), cpu_of_pid(broker_pid), mine()
-        result = await phase
-        worker1, broker1, bench1 = cpu_of_pid(worker_pid), cpu_of_pid(broker_pid), mine()
-        busy1, total1 = machine_ticks()
-        cores = os.cpu_count() or 1
-        return result, cls(
-            time.perf_counter() - started,
-            worker1 - worker0 if worker0 is not None and worker1 is not None else None,
-            broker1 - broker0 if broker0 is not None and broker1 is not None else None,
-            bench1 - bench0,
-            cores * (busy1 - busy0) / max(1, total1 - total0),
-        )
-
-    def describe(self, events: int) -> str:
-        parts = []
-        if self.worker_s is not None:
-            parts.append(f"worker {self.worker_s:.1f} s ({self.worker_s / events * 1e3:.2f} ms/ev)")
-        if self.broker_s is not None:
-            parts.append(f"broker {self.broker_s:.1f} s")
-        parts.append(f"bench {self.bench_s:.1f} s")
-        return ", ".join(parts) + f"; {self.machine_busy_cores:.2f} cores busy"
 
 
 @dataclass
@@ -243,8 +198,7 @@ async def worker_throughput(
     within: float = 1800.0,
 ) -> Throughput:
     """Wait for the worker to be ready, then until it has caught up; time its stages."""
-    busy0, total0 = machine_ticks()
-    broker_cpu0 = cpu_of_pid(broker_pid)
+    meter = CpuMeter(None, broker_pid)
     ready = await worker.wait_ready()
     say(f"worker ready after {ready - worker.spawned:.1f} s; folding {len(events):,} events")
     inputs = [names.events, names.filed]
@@ -271,9 +225,8 @@ async def worker_throughput(
             stable = 0
             caught_at = time.time()
         last_views = total_views
-    busy1, total1 = machine_ticks()
-    worker_cpu = worker.cpu_seconds()
-    broker_cpu1 = cpu_of_pid(broker_pid)
+    used = meter.read()
+    worker_cpu = worker.cpu_seconds()  # since it was spawned: start-up included
     filed_first, filed_last = await offsets.edges([names.filed])
     _, views_last = await offsets.edges(views)
     start = min(t for t in (ready, filed_first) if t is not None)
@@ -290,10 +243,8 @@ async def worker_throughput(
         dead=await offsets.total([names.dead_letter]),
         view_records=total_views,
         worker_cpu_s=worker_cpu,
-        broker_cpu_s=(
-            broker_cpu1 - broker_cpu0 if broker_cpu0 is not None and broker_cpu1 else None
-        ),
-        machine_busy_cores=(busy1 - busy0) / (total1 - total0) * (os.cpu_count() or 1),
+        broker_cpu_s=used.broker_s,
+        machine_busy_cores=used.machine_busy_cores,
         biggest_ledger=(biggest[0], biggest[1]),
         ledgers=len(shares),
     )
@@ -303,17 +254,6 @@ def _prepared(event: dict[str, Any]) -> tuple[bytes, bytes]:
     """(key, value) of ``event`` as the Publisher sends it, validated as it validates."""
     valid = parse_event(event, now=datetime.now(UTC))
     return event_key(valid), encode_event(valid)
-
-
-def _like_the_publisher(bootstrap: str) -> AIOKafkaProducer:
-    """A producer configured as :class:`sitrep.publishing.Publisher`'s is."""
-    return AIOKafkaProducer(
-        bootstrap_servers=bootstrap,
-        client_id="sitrep-bench",
-        acks="all",
-        enable_idempotence=True,
-        linger_ms=5,
-    )
 
 
 async def paced(
@@ -362,12 +302,10 @@ async def _wait_all(arrived: dict[bytes, float], expected: int, quiet: float = 3
 async def broker_latency(
     offsets: Offsets, topic: str, rate: float, seconds: float, sample: bytes
 ) -> Latency:
-    """Produce (acks=all, idempotent, linger 5 ms: as the Publisher) to consume, at ``rate``."""
+    """Produce (with the Publisher's producer settings) to consume, at ``rate``."""
     total = int(rate * seconds)
     consumer = await _assigned(offsets, topic)
-    producer = AIOKafkaProducer(
-        bootstrap_servers=offsets.bootstrap, acks="all", enable_idempotence=True, linger_ms=5
-    )
+    producer = event_producer(offsets.bootstrap, client_id="sitrep-bench")
     await producer.start()
     clock = time.perf_counter
     sent: dict[bytes, float] = {}
@@ -412,18 +350,17 @@ async def sitrep_latency(
     """Publish at ``rate``; every ``probe_every``-th event is timed to the control view."""
     total = int(rate * seconds)
     warm_up, *probe_list = load.probes(1 + math.ceil(total / probe_every))
-    events: list[tuple[bytes | None, dict[str, Any]]] = []
-    for i in range(total):
-        if i % probe_every == 0:
-            key, event = probe_list[i // probe_every]
-            events.append((key.encode(), event))
-        else:
-            events.append((None, load.event()))
-    wanted = {key for key, _ in events if key is not None}
     # Validated and encoded before the clock starts, as the Publisher would (contract, now):
     # on two cores, validating 1,000 events a second in this process would take CPU from the
     # worker and the broker, and time it in their stead.
-    prepared = [(probe, _prepared(event)) for probe, event in events]
+    prepared: list[tuple[bytes | None, tuple[bytes, bytes]]] = []
+    for i in range(total):
+        if i % probe_every == 0:
+            key, event = probe_list[i // probe_every]
+            prepared.append((key.encode(), _prepared(event)))
+        else:
+            prepared.append((None, _prepared(load.event())))
+    wanted = {probe for probe, _ in prepared if probe is not None}
     consumer = await _assigned(offsets, names.view_control)
     clock = time.perf_counter
     sent: dict[bytes, float] = {}
@@ -435,7 +372,7 @@ async def sitrep_latency(
         for tp in consumer.assignment():
             await consumer.position(tp)
         reader = asyncio.create_task(collect(consumer, arrived, wanted.__contains__, clock))
-        producer = _like_the_publisher(offsets.bootstrap)
+        producer = event_producer(offsets.bootstrap, client_id="sitrep-bench")
         await producer.start()
         try:
             first_key, first = _prepared(warm_up[1])  # not timed: metadata, producer id
@@ -546,19 +483,15 @@ async def run(args: argparse.Namespace, workdir: Path, workers: list[WorkerProce
             f"broker latency at {args.rate:,.0f}/s for {args.seconds:.0f} s"
         )
         sample = orjson.dumps(events[len(events) // 2])
-        base, idle = await CpuUse.during(
-            broker_latency(offsets, latency_topic, args.rate, args.seconds, sample),
-            worker.proc.pid,
-            _broker_pid(cluster),
-        )
-        base.cpu = idle  # the worker, caught up, has nothing to do meanwhile
+        meter = CpuMeter(worker.proc.pid, _broker_pid(cluster))
+        base = await broker_latency(offsets, latency_topic, args.rate, args.seconds, sample)
+        base.cpu = meter.read()  # the worker, caught up, has nothing to do meanwhile
         say(f"Sitrep latency at {args.rate:,.0f}/s for {args.seconds:.0f} s")
-        sitrep, cpu = await CpuUse.during(
-            sitrep_latency(offsets, names, load, args.rate, args.seconds, args.probe_every),
-            worker.proc.pid,
-            _broker_pid(cluster),
+        meter = CpuMeter(worker.proc.pid, _broker_pid(cluster))
+        sitrep = await sitrep_latency(
+            offsets, names, load, args.rate, args.seconds, args.probe_every
         )
-        sitrep.cpu = cpu
+        sitrep.cpu = meter.read()
         rss = worker.peak_rss_mib()
         await asyncio.to_thread(worker.stop)
         return Results(bootstrap, broker, throughput, sitrep, base, rss, rss_caught_up)
@@ -692,8 +625,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if results is None:
         return 130
     print(table(results, args, command), flush=True)
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    say(f"benchmark process CPU: {usage.ru_utime + usage.ru_stime:.1f} s")
+    say(f"benchmark process CPU: {own_cpu_s():.1f} s")
     if args.profile is not None and args.profiler == "cprofile":
         print_profile(args.profile, args.profile_lines, "worker")
     elif args.profile is not None:

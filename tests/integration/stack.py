@@ -42,53 +42,41 @@ class Stack:
 
     def start_worker(self, worker_id: str | None = None) -> subprocess.Popen[bytes]:
         env = {
-            **os.environ,
-            "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap,
-            "SITREP_TOPIC_NAMESPACE": self.names.namespace,
             "SITREP_WORKER_ID": worker_id or f"{self.names.namespace}-views",
             "SITREP_EVENTS_PARTITIONS": str(PARTITIONS),
         }
-        log = (self.log_dir / f"worker-{len(self.workers)}.log").open("wb")
-        self.logs.append(log)
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "sitrep.cli.main",
-                "worker",
-                "--seeds-only",
-                "--loglevel",
-                os.environ.get("SITREP_TEST_WORKER_LOGLEVEL", "info"),
-            ],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            cwd=self.log_dir,
-        )
+        loglevel = os.environ.get("SITREP_TEST_WORKER_LOGLEVEL", "info")
+        command = ["worker", "--seeds-only", "--loglevel", loglevel]
+        proc = self._sitrep(command, env, f"worker-{len(self.workers)}.log")
         self.workers.append(proc)
         return proc
 
     def start_api(self, port: int, env: Mapping[str, str] | None = None) -> subprocess.Popen[bytes]:
         """`sitrep api --seeds-only` on ``port``, following this namespace's log; ``env`` adds
         to its environment (tokens, for one). Stopped by :meth:`stop_all`."""
-        environment = {
-            **os.environ,
-            "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap,
-            "SITREP_TOPIC_NAMESPACE": self.names.namespace,
-            **(env or {}),
-        }
-        log = (self.log_dir / f"api-{len(self.apis)}.log").open("wb")
-        self.logs.append(log)
         command = ["api", "--seeds-only", "--port", str(port), "--log-level", "warning"]
-        proc = subprocess.Popen(
+        proc = self._sitrep(command, env or {}, f"api-{len(self.apis)}.log")
+        self.apis.append(proc)
+        return proc
+
+    def _sitrep(
+        self, command: list[str], env: Mapping[str, str], log_name: str
+    ) -> subprocess.Popen[bytes]:
+        """`sitrep <command>` on this namespace, with ``env`` added, logging to ``log_name``."""
+        log = (self.log_dir / log_name).open("wb")
+        self.logs.append(log)
+        return subprocess.Popen(
             [sys.executable, "-m", "sitrep.cli.main", *command],
-            env=environment,
+            env={
+                **os.environ,
+                "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap,
+                "SITREP_TOPIC_NAMESPACE": self.names.namespace,
+                **env,
+            },
             stdout=log,
             stderr=subprocess.STDOUT,
             cwd=self.log_dir,
         )
-        self.apis.append(proc)
-        return proc
 
     def stop_worker(self, proc: subprocess.Popen[bytes], *, kill: bool = False) -> None:
         proc.send_signal(signal.SIGKILL if kill else signal.SIGTERM)

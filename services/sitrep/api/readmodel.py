@@ -222,11 +222,11 @@ class ReadModel:
             progressed = loop.time()
             while True:
                 if loop.time() - asked_ends >= ENDS_EVERY_S:
-                    # Asked on connections of their own, so that a consumer which stopped
-                    # fetching (aiokafka's can, after a broker came back) cannot hide how much
-                    # waits on the log; a broker gone away makes this raise or time out.
-                    async with asyncio.timeout(ASK_WITHIN_S), LogPositions(bootstrap) as log:
-                        ends = await log.ends([topic])
+                    # Asked of the broker, not taken from the fetcher, so that a fetcher which
+                    # stopped fetching cannot hide how much waits on the log (the stall check
+                    # below); a broker gone away makes this raise or time out.
+                    async with asyncio.timeout(ASK_WITHIN_S):
+                        ends = await consumer.end_offsets(parts)
                     self.note_ends({tp.partition: end for tp, end in ends.items()})
                     self.connected, asked_ends = True, loop.time()
                 async with asyncio.timeout(ASK_WITHIN_S):

@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from sitrep.cli.worker import SeedsOnly
 from sitrep.settings import Settings
 
 
@@ -15,9 +16,7 @@ def api(
     log_level: Annotated[str, typer.Option(help="critical, error, warning, info or debug.")] = (
         "info"
     ),
-    seeds_only: Annotated[
-        bool, typer.Option("--seeds-only", help="Gazetteer from seeds/places.json only (fast).")
-    ] = False,
+    seeds_only: SeedsOnly = False,
 ) -> None:
     """Serve the situation over HTTP, following the event log from its start."""
     import uvicorn

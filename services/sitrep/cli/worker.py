@@ -11,6 +11,11 @@ from sitrep.resolution.catalogue import seed_places
 from sitrep.resolution.places import Gazetteer
 from sitrep.settings import Settings
 
+SeedsOnly = Annotated[
+    bool, typer.Option("--seeds-only", help="Gazetteer from seeds/places.json only (fast).")
+]
+"""The option of the commands that load the gazetteer (see :func:`load_gazetteer`)."""
+
 
 def load_gazetteer(settings: Settings, *, seeds_only: bool = False) -> Gazetteer:
     """GeoNames for the configured countries plus the project's own places; with
@@ -28,9 +33,7 @@ def load_gazetteer(settings: Settings, *, seeds_only: bool = False) -> Gazetteer
 
 def worker(
     loglevel: Annotated[str, typer.Option(help="crit, error, warn, info or debug.")] = "warn",
-    seeds_only: Annotated[
-        bool, typer.Option("--seeds-only", help="Gazetteer from seeds/places.json only (fast).")
-    ] = False,
+    seeds_only: SeedsOnly = False,
 ) -> None:
     """Run a processor worker; start several to share the partitions."""
     from faust.worker import Worker

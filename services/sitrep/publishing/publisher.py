@@ -37,6 +37,21 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def event_producer(
+    bootstrap_servers: str, *, client_id: str, request_timeout_ms: int = 30_000
+) -> AIOKafkaProducer:
+    """The producer events go onto the log with: idempotent, ``acks=all``, batches gathered
+    over 5 ms."""
+    return AIOKafkaProducer(
+        bootstrap_servers=bootstrap_servers,
+        client_id=client_id,
+        acks="all",
+        enable_idempotence=True,
+        linger_ms=5,
+        request_timeout_ms=request_timeout_ms,
+    )
+
+
 class Publisher(StartStop):
     """Publish contract-valid events to the event log.
 
@@ -56,13 +71,8 @@ class Publisher(StartStop):
     ) -> None:
         self._topic = topic
         self._clock = clock
-        self._producer = AIOKafkaProducer(
-            bootstrap_servers=bootstrap_servers,
-            client_id=client_id,
-            acks="all",
-            enable_idempotence=True,
-            linger_ms=5,
-            request_timeout_ms=request_timeout_ms,
+        self._producer = event_producer(
+            bootstrap_servers, client_id=client_id, request_timeout_ms=request_timeout_ms
         )
         self._started = False
 

@@ -21,11 +21,11 @@ import logging
 import os
 import time
 import weakref
-from collections.abc import Iterator, Sequence
+from collections.abc import Awaitable, Coroutine, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
 import orjson
 
@@ -50,6 +50,7 @@ from sitrep.worker.records import (
 from sitrep.worker.store import FlushPacing, IncompatibleState, LedgerStore, partition_of
 
 log = logging.getLogger("sitrep.worker")
+T = TypeVar("T")
 
 FLUSH_EVERY_S = 0.025
 """How often changed ledgers are projected and their view changes published."""
@@ -214,18 +215,17 @@ def create_app(settings: Settings, gazetteer: Gazetteer) -> Any:
             for partition, batch in sorted(by_partition.items())
         ]
 
-    acknowledging: set[asyncio.Task[None]] = set()
+    background: set[asyncio.Task[object]] = set()
+
+    def in_background(work: Coroutine[Any, Any, object]) -> None:
+        task = asyncio.create_task(work)
+        background.add(task)
+        task.add_done_callback(background.discard)
 
     async def acknowledge(stream: Any, batch: Sequence[Any], acks: list[Any]) -> None:
-        try:
-            await asyncio.gather(*acks)
-        except asyncio.CancelledError:
-            raise  # stopping: the batch is not acknowledged, and a restart replays it
-        except BaseException:
-            # The batch's events must not be acknowledged: faust would commit them, and what
-            # they should have sent would be lost. Stop here; a restart replays them.
-            log.critical("cannot send what a batch of events gave; exiting", exc_info=True)
-            os._exit(EXIT_UNSENT)
+        # The batch's events must not be acknowledged before what they gave was sent: faust
+        # would commit them, and it would be lost.
+        await sent_or_exit(asyncio.gather(*acks), "what a batch of events gave")
         for event in batch:
             await stream.ack(event)
 
@@ -247,14 +247,8 @@ def create_app(settings: Settings, gazetteer: Gazetteer) -> Any:
                         log.exception("cannot route %s", event.message)
                         reason = f"processing failed: {type(exc).__name__}: {exc}"
                         acks.append(await dead_letter(event, reason))
-            try:
-                acks.extend(await send_filed(out))
-            except BaseException:
-                log.critical("cannot send what a batch of events gave; exiting", exc_info=True)
-                os._exit(EXIT_UNSENT)
-            task = asyncio.create_task(acknowledge(stream, batch, acks))
-            acknowledging.add(task)
-            task.add_done_callback(acknowledging.discard)
+            acks.extend(await sent_or_exit(send_filed(out), "what a batch of events gave"))
+            in_background(acknowledge(stream, batch, acks))
 
     async def fold(stream: Any) -> None:
         await registry_ready.wait()
@@ -301,19 +295,8 @@ def create_app(settings: Settings, gazetteer: Gazetteer) -> Any:
                 stop_for(exc)
             pacing.took(started, time.monotonic())
             if pending:
-                confirming.add(task := asyncio.create_task(confirm(await publish(pending))))
-                task.add_done_callback(confirming.discard)
-
-    confirming: set[asyncio.Task[None]] = set()
-
-    async def confirm(acks: list[Any]) -> None:
-        try:
-            await asyncio.gather(*acks)
-        except asyncio.CancelledError:
-            raise  # stopping: a restart publishes every view again
-        except BaseException:
-            log.critical("cannot publish view records; exiting", exc_info=True)
-            os._exit(EXIT_UNSENT)
+                acks = await publish(pending)
+                in_background(sent_or_exit(asyncio.gather(*acks), "view records"))
 
     async def on_registry(records: Sequence[Any]) -> None:
         if not records or records[-1].value is None:
@@ -351,6 +334,19 @@ def create_app(settings: Settings, gazetteer: Gazetteer) -> Any:
     app.timer(FLUSH_EVERY_S)(flush)
     app.on_partitions_assigned.connect(on_assigned)
     return app
+
+
+async def sent_or_exit(sending: Awaitable[T], what: str) -> T:
+    """What ``sending`` gives, or an exit at once (EX_TEMPFAIL) if it fails: nothing the
+    worker acknowledges may have been lost, and a restart replays or republishes it. A
+    cancellation (the worker stopping) passes: the same restart covers it."""
+    try:
+        return await sending
+    except asyncio.CancelledError:
+        raise
+    except BaseException:
+        log.critical("cannot send %s; exiting", what, exc_info=True)
+        os._exit(EXIT_UNSENT)
 
 
 def stop_for(exc: IncompatibleState) -> NoReturn:

@@ -58,6 +58,9 @@ def _value(asked: Asked, view: Any) -> bytes:
     return orjson.dumps({"as_of": AsOf(asked.at, asked.known_at), "view": view})
 
 
+ViewOf = Callable[[Ledger, ActorRegistry, Asked], Any]
+"""How an entity's view is made from its reports (a sub-ledger) as asked."""
+
 Cache = dict[tuple[str, str], tuple[frozenset[str], ActorRegistry, bytes | None]]
 """A projection memo: per view record, the reports it was made from, the registry it was made
 with, and the bytes made (None: no record)."""
@@ -81,28 +84,15 @@ def project(
     out: ViewRecords = {}
     if kind == "place":
         control, struck = entity_reports(ledger, registry)
-        for place_id in sorted(control):
-            key = (names.view_control, place_id)
-            made = _made(
-                key,
-                control[place_id],
-                ledger,
-                registry,
-                cache,
-                partial(_control_of, place_id=place_id, registry=registry),
-            )
-            if made is not None:
-                out[key] = made
-        for strike_id in sorted(struck):
-            key = (names.view_strikes, strike_id)
-            made = _made(
-                key,
-                struck[strike_id],
-                ledger,
-                registry,
-                cache,
-                lambda sub, asked: next(iter(strikes(sub, registry, asked)), None),
-            )
+        entities: list[tuple[tuple[str, str], frozenset[str], ViewOf]] = [
+            *(
+                ((names.view_control, place_id), ids, partial(_control_of, place_id=place_id))
+                for place_id, ids in sorted(control.items())
+            ),
+            *(((names.view_strikes, sid), ids, _strike_of) for sid, ids in sorted(struck.items())),
+        ]
+        for key, ids, view_of in entities:
+            made = _made(key, ids, ledger, registry, cache, view_of)
             if made is not None:
                 out[key] = made
         return out
@@ -139,8 +129,12 @@ def _registry(
     return described, record
 
 
-def _control_of(sub: Ledger, asked: Asked, *, place_id: str, registry: ActorRegistry) -> Any:
+def _control_of(sub: Ledger, registry: ActorRegistry, asked: Asked, *, place_id: str) -> Any:
     return control_view(sub, place_id, registry, asked)
+
+
+def _strike_of(sub: Ledger, registry: ActorRegistry, asked: Asked) -> Any:
+    return next(iter(strikes(sub, registry, asked)), None)
 
 
 def _made(
@@ -149,7 +143,7 @@ def _made(
     ledger: Ledger,
     registry: ActorRegistry,
     cache: Cache | None,
-    view_of: Callable[[Ledger, Asked], Any],
+    view_of: ViewOf,
 ) -> bytes | None:
     if cache is not None:
         known = cache.get(key)
@@ -158,7 +152,7 @@ def _made(
     filed = ledger.filed
     sub = Ledger(ledger.key, {i: filed[i] for i in sorted(ids)})
     asked = as_of(sub)
-    view = view_of(sub, asked)
+    view = view_of(sub, registry, asked)
     made = None if view is None else _value(asked, view)
     if cache is not None:
         cache[key] = (ids, registry, made)
