@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import orjson
 import pytest
 
 from sitrep.contract import event_to_dict
 from sitrep.topics import TopicNames
+from sitrep.views.actors import HeldPlace
 from sitrep.worker.records import Bound, ParsedEvents, bound_for, decode_filed, encode_filed
 from sitrep.worker.store import FlushPacing, IncompatibleState, LedgerStore, partition_of
 from tests.seeded import seed_events, seeded
@@ -61,6 +63,33 @@ def test_rows_of_an_older_format_stop_the_worker_with_what_to_do() -> None:
     store.forget({0})
     with pytest.raises(IncompatibleState, match="SITREP_WORKER_ID"):
         store.take_changes()
+
+
+def _holder(place_id: str, actor_id: str) -> tuple[str, HeldPlace]:
+    return actor_id, HeldPlace(place_id, place_id, "2024-11-30", "held")
+
+
+def test_places_changing_hands_remake_the_actors_view_at_most_every_second() -> None:
+    store = LedgerStore({}, NAMES)
+    store.forget(set(range(PARTITIONS)))
+    for partition, payloads in filed_records().items():
+        for offset, payload in enumerate(payloads):
+            store.file(partition, offset, payload)
+    actors = NAMES.view_actors
+    assert any(topic == actors for topic, _ in store.take_changes(100.0))
+
+    store.hold("sy-village-1", _holder("sy-village-1", "hts"))
+    assert not any(topic == actors for topic, _ in store.take_changes(100.5))
+    store.hold("sy-village-2", _holder("sy-village-2", "hts"))
+    later = store.take_changes(101.0)  # a second after the last: both places at once
+    hts = orjson.loads(later[(actors, "hts")] or b"null")["view"]
+    assert {"sy-village-1", "sy-village-2"} <= {p["place_id"] for p in hts["controls"]}
+    assert not any(topic == actors for topic, _ in store.take_changes(101.2))
+
+    store.hold("sy-village-2", None)  # changes nothing until due, then drops the place
+    assert not any(topic == actors for topic, _ in store.take_changes(101.9))
+    hts = orjson.loads(store.take_changes(102.0)[(actors, "hts")] or b"null")["view"]
+    assert "sy-village-2" not in {p["place_id"] for p in hts["controls"]}
 
 
 def test_flushes_take_at_most_a_quarter_of_the_time_and_never_wait_long() -> None:

@@ -290,7 +290,7 @@ def create_app(settings: Settings, gazetteer: Gazetteer) -> Any:
         if settled() and pacing.due(time.monotonic()):
             started = time.monotonic()
             try:
-                pending = store.take_changes()
+                pending = store.take_changes(started)
             except IncompatibleState as exc:
                 stop_for(exc)
             pacing.took(started, time.monotonic())
