@@ -155,3 +155,61 @@ def test_actors_know_their_aliases_designations_and_the_places_they_hold() -> No
     assert [p.name for p in hts.controls] == ["Aleppo", "Idlib"]
     sdf = actors["Syrian Democratic Forces"]
     assert [p.name for p in sdf.controls] == ["Ashrafieh", "Sheikh Maqsoud"]
+
+
+def _denial(event_id: str, target: str, denied_by: str) -> Event:
+    return parse_event(
+        {
+            "id": event_id,
+            "type": "claim.denied",
+            "occurred_at": "2024-12-01",
+            "reported_at": "2024-12-01T20:00:00Z",
+            "source": {"name": "SANA", "kind": "government"},
+            "data": {"event_id": target, "denied_by": denied_by},
+        }
+    )
+
+
+def test_a_memo_of_what_each_report_said_never_changes_casualties_or_statements() -> None:
+    """Made report by report with one memo, as the worker makes them, the views are those made
+    from nothing: after denials, retractions and a registry that learned a new alias too."""
+    events = [
+        *seed_events(),
+        relay("test-memo-toll", "seed-000-government-losses-sohr", source={"name": "Reuters"}),
+        _denial("test-memo-deny-toll", "seed-000-government-losses-sohr", "Memo Brigade"),
+        _denial("test-memo-deny-said", "seed-000-us-blames-syria", "Syrian government"),
+        parse_event(
+            {
+                "id": "test-memo-retract",
+                "type": "event.retracted",
+                "occurred_at": "2024-12-02",
+                "reported_at": "2024-12-02T08:00:00Z",
+                "source": {"name": "Reuters"},
+                "data": {"event_id": "test-memo-toll", "reason": "a duplicate of SOHR's toll"},
+            }
+        ),
+        parse_event(
+            {
+                "id": "test-memo-alias",
+                "type": "actor.described",
+                "occurred_at": "2024-12-02",
+                "reported_at": "2024-12-02T09:00:00Z",
+                "source": {"name": "Sitrep analysts", "kind": "other"},
+                "data": {"name": "Syrian Arab Army", "aliases": ["Memo Brigade"]},
+            }
+        ),
+    ]
+    situation = Situation(seeded().gazetteer)
+    memos: dict[str, Any] = {}
+    denied_seen = False
+    for event in events:
+        situation.fold(event)
+        for key, ledger in situation.ledgers.items():
+            memo = memos.setdefault(key, {})
+            for view in (casualties, statements):
+                with_memo = view([ledger], situation.registry, ASKED, memo)
+                assert with_memo == view([ledger], situation.registry, ASKED)
+                denied_seen |= any(
+                    r.denials for made in with_memo for r in getattr(made, "reports", (made,))
+                )
+    assert denied_seen  # the denials reached views made from the memo

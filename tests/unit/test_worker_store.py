@@ -5,11 +5,19 @@ from __future__ import annotations
 import orjson
 import pytest
 
-from sitrep.contract import event_to_dict
+from sitrep.contract import Event, event_to_dict, parse_event
 from sitrep.topics import TopicNames
 from sitrep.views.actors import HeldPlace
+from sitrep.views.situation import Situation
+from sitrep.worker.projection import EntityIndex, entity_reports
 from sitrep.worker.records import Bound, ParsedEvents, bound_for, decode_filed, encode_filed
-from sitrep.worker.store import FlushPacing, IncompatibleState, LedgerStore, partition_of
+from sitrep.worker.store import (
+    SPACING,
+    FlushPacing,
+    IncompatibleState,
+    LedgerStore,
+    partition_of,
+)
 from tests.seeded import seed_events, seeded
 
 PARTITIONS = 6
@@ -92,6 +100,30 @@ def test_places_changing_hands_remake_the_actors_view_at_most_every_second() -> 
     assert "sy-village-2" not in {p["place_id"] for p in hts["controls"]}
 
 
+def test_a_costly_ledger_is_made_again_only_once_its_spacing_has_passed() -> None:
+    ticks = iter(x / 100 for x in range(10**6))  # each projection "takes" 10 ms
+    store = LedgerStore({}, NAMES, timer=lambda: next(ticks))
+    store.forget(set(range(PARTITIONS)))
+    for partition, payloads in filed_records().items():
+        for offset, payload in enumerate(payloads):
+            store.file(partition, offset, payload)
+    store.take_changes(100.0)
+
+    toll = next(e for e in seed_events() if e.id == "seed-000-government-losses-sohr")
+    relayed = parse_event(
+        {**event_to_dict(toll), "id": "test-relayed-toll", "source": {"name": "Reuters"}}
+    )
+    [route] = seeded().routes[toll.id]
+    payload = encode_filed(bound_for(relayed, [route]))
+    store.file(partition_of(route.key.encode(), PARTITIONS), 99, payload)
+    spaced = 100.0 + SPACING * 0.01
+    assert not store.take_changes(spaced - 0.01)  # not yet: kept for a later flush
+    later = store.take_changes(spaced)
+    [(topic, _)] = later
+    assert topic == NAMES.view_casualties
+    assert b"test-relayed-toll" in (next(iter(later.values())) or b"")
+
+
 def test_flushes_take_at_most_a_quarter_of_the_time_and_never_wait_long() -> None:
     pacing = FlushPacing()
     assert pacing.due(0.0)
@@ -138,3 +170,50 @@ def test_the_validated_events_kept_are_bounded() -> None:
         validated.remember(event_to_dict(event), event)
     assert validated.parse(event_to_dict(events[0])) is not events[0]  # forgotten: re-validated
     assert validated.parse(event_to_dict(events[4])) is events[4]
+
+
+def _strike_answers() -> list[Event]:
+    """A strike relayed, denied, the denial retracted (sent before the denial), a neighbourhood
+    first named after its city's reports: what makes an entity's reports move."""
+    strike = next(e for e in seed_events() if e.type == "strike.reported")
+    raw = event_to_dict(strike)
+    envelope = {"occurred_at": "2024-12-01", "source": {"name": "SANA", "kind": "government"}}
+    return [
+        parse_event({**raw, "id": "test-index-relay", "source": {"name": "TASS"}}),
+        parse_event(
+            {
+                **envelope,
+                "id": "test-index-retract-denial",
+                "type": "event.retracted",
+                "reported_at": "2024-12-01T22:00:00Z",
+                "data": {"event_id": "test-index-denial", "reason": "issued in error"},
+            }
+        ),
+        parse_event(
+            {
+                **envelope,
+                "id": "test-index-denial",
+                "type": "claim.denied",
+                "reported_at": "2024-12-01T21:00:00Z",
+                "data": {"event_id": strike.id, "denied_by": "Syrian army"},
+            }
+        ),
+    ]
+
+
+def test_the_entity_index_kept_report_by_report_is_the_index_made_from_nothing() -> None:
+    situation = Situation(seeded().gazetteer)
+    indexes: dict[str, EntityIndex] = {}
+    moved = 0
+    for event in [*seed_events(), *_strike_answers()]:
+        situation.fold(event)
+        for key, ledger in situation.ledgers.items():
+            if key.startswith("place:"):
+                index = indexes.setdefault(key, EntityIndex())
+                before = index.indexed
+                kept = index.reports(ledger, situation.registry)
+                assert kept == entity_reports(ledger, situation.registry), (event.id, key)
+                moved += index.indexed - before > 1
+    assert moved  # some updates took more than one report at a time
+    struck = [ids for key in indexes for ids in indexes[key].struck.values()]
+    assert any({"test-index-denial", "test-index-retract-denial"} <= ids for ids in struck)

@@ -6,6 +6,7 @@ Every event shares the envelope (:class:`EventBase`); its ``data`` holds the typ
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
+from functools import cached_property
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
@@ -163,6 +164,12 @@ class EventBase(Frozen):
     claimed_by: ActorName | None = None
     location: Location | None = None
     notes: Paragraph | None = None
+
+    @cached_property
+    def starts_at(self) -> datetime:
+        """:func:`start_of` ``occurred_at``, worked out once: the views ask it of every report
+        each time they are made."""
+        return start_of(self.occurred_at)
 
     @field_validator("schema_version")
     @classmethod

@@ -6,11 +6,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
-from sitrep.contract.events import CasualtiesReportedEvent, start_of
+from sitrep.contract.events import CasualtiesReportedEvent, ClaimDeniedEvent, start_of
 from sitrep.resolution.actors import ActorRegistry
 from sitrep.resolution.places import Place
 from sitrep.views.figures import Figure, figure_of, reconcile, total
-from sitrep.views.ledger import Ledger, visible
+from sitrep.views.ledger import Ledger, Memo, visible
 from sitrep.views.moments import Asked, day_of, order_key
 from sitrep.views.refs import (
     ActorRef,
@@ -63,39 +63,76 @@ def _period(event: CasualtiesReportedEvent) -> tuple[date, date]:
     return (start or end or day, end or max(start or day, day))
 
 
-def _reports(
-    ledgers: Iterable[Ledger], registry: ActorRegistry, asked: Asked
-) -> dict[str, list[tuple[CasualtiesReportedEvent, Place | None, tuple[DenialRef, ...]]]]:
-    by_party: dict[
-        str, list[tuple[CasualtiesReportedEvent, Place | None, tuple[DenialRef, ...]]]
-    ] = {}
-    for ledger in ledgers:
-        view = visible(ledger, asked)
-        for item in view.reports:
-            if isinstance(item.event, CasualtiesReportedEvent):
-                denials = tuple(denial_ref(registry, d) for d in view.denied(item.event.id))
-                party = registry.resolve_id(item.event.data.party)
-                by_party.setdefault(party, []).append((item.event, item.place, denials))
-    return by_party
+@dataclass(frozen=True)
+class _Read:
+    """What one report says, as the registry reads it: its party, what makes it the same
+    claim as another, and how the view cites it."""
+
+    party: str
+    claim: tuple[object, ...]
+    cited: CasualtyReport
+
+
+def _read(
+    event: CasualtiesReportedEvent,
+    place: Place | None,
+    denied: tuple[ClaimDeniedEvent, ...],
+    registry: ActorRegistry,
+    memo: Memo | None,
+) -> _Read:
+    if memo is not None:
+        known = memo.get(event.id)
+        if (
+            known is not None
+            and known[0] is event
+            and known[1] is place
+            and known[2] is registry
+            and known[3] == denied
+        ):
+            read = known[4]
+            assert isinstance(read, _Read)
+            return read
+    start, end = _period(event)
+    read = _Read(
+        party=registry.resolve_id(event.data.party),
+        # The same claim relayed twice (same originator, period and figures) counts once.
+        claim=(originator(registry, event), (start, end), event.data.killed, event.data.wounded),
+        cited=CasualtyReport(
+            source_ref(event),
+            place,
+            start,
+            end,
+            figure_of(event.data.killed),
+            figure_of(event.data.wounded) if event.data.wounded is not None else None,
+            tuple(denial_ref(registry, d) for d in denied),
+        ),
+    )
+    if memo is not None:
+        memo[event.id] = (event, place, registry, denied, read)
+    return read
 
 
 def casualties(
-    ledgers: Iterable[Ledger], registry: ActorRegistry, asked: Asked
+    ledgers: Iterable[Ledger],
+    registry: ActorRegistry,
+    asked: Asked,
+    memo: Memo | None = None,
 ) -> list[Casualties]:
-    """Every party's casualties as asked, largest first."""
+    """Every party's casualties as asked, largest first (``memo``: see :data:`~sitrep.views.ledger.Memo`)."""
+    by_party: dict[str, list[tuple[CasualtiesReportedEvent, _Read]]] = {}
+    for ledger in ledgers:
+        view = visible(ledger, asked)
+        for item in view.reports:
+            event = item.event
+            if isinstance(event, CasualtiesReportedEvent):
+                read = _read(event, item.place, view.denied(event.id), registry, memo)
+                by_party.setdefault(read.party, []).append((event, read))
     out = []
-    for reports in _reports(ledgers, registry, asked).values():
+    for reports in by_party.values():
         reports.sort(key=lambda r: order_key(r[0]))
-        # The same claim relayed twice (same originator, period and figures) counts once.
-        distinct: dict[tuple[object, ...], CasualtiesReportedEvent] = {}
-        for event, _, _ in reports:
-            key = (
-                originator(registry, event),
-                _period(event),
-                event.data.killed,
-                event.data.wounded,
-            )
-            distinct.setdefault(key, event)
+        distinct: dict[tuple[object, ...], tuple[CasualtiesReportedEvent, _Read]] = {}
+        for event, read in reports:
+            distinct.setdefault(read.claim, (event, read))
         periods = _merge_periods(list(distinct.values()))
         killed = total([p.killed for p in periods])
         assert killed is not None
@@ -105,44 +142,35 @@ def casualties(
                 killed=killed,
                 wounded=total([p.wounded for p in periods if p.wounded is not None]),
                 periods=tuple(periods),
-                reports=tuple(
-                    CasualtyReport(
-                        source_ref(event),
-                        place,
-                        *_period(event),
-                        figure_of(event.data.killed),
-                        figure_of(event.data.wounded) if event.data.wounded is not None else None,
-                        denials,
-                    )
-                    for event, place, denials in reports
-                ),
+                reports=tuple(read.cited for _, read in reports),
             )
         )
     return sorted(out, key=lambda c: (-c.killed.low, c.party.id))
 
 
-def _merge_periods(events: list[CasualtiesReportedEvent]) -> list[PeriodFigures]:
-    spans = sorted(((*_period(e), e) for e in events), key=lambda s: (s[0], s[1], s[2].id))
-    groups: list[tuple[date, date, list[CasualtiesReportedEvent]]] = []
-    for start, end, event in spans:
+def _merge_periods(claims: list[tuple[CasualtiesReportedEvent, _Read]]) -> list[PeriodFigures]:
+    spans = sorted(
+        ((r.cited.period_start, r.cited.period_end, e.id, r.cited) for e, r in claims),
+        key=lambda s: (s[0], s[1], s[2]),
+    )
+    groups: list[tuple[date, date, list[tuple[str, CasualtyReport]]]] = []
+    for start, end, event_id, cited in spans:
         if groups and start <= groups[-1][1]:
             g_start, g_end, members = groups[-1]
-            groups[-1] = (g_start, max(g_end, end), [*members, event])
+            groups[-1] = (g_start, max(g_end, end), [*members, (event_id, cited)])
         else:
-            groups.append((start, end, [event]))
+            groups.append((start, end, [(event_id, cited)]))
     out = []
     for start, end, members in groups:
-        killed = reconcile([figure_of(e.data.killed) for e in members])
+        killed = reconcile([c.killed for _, c in members])
         assert killed is not None
         out.append(
             PeriodFigures(
                 start,
                 end,
                 killed,
-                reconcile(
-                    [figure_of(e.data.wounded) for e in members if e.data.wounded is not None]
-                ),
-                tuple(e.id for e in members),
+                reconcile([c.wounded for _, c in members if c.wounded is not None]),
+                tuple(event_id for event_id, _ in members),
             )
         )
     return out

@@ -13,7 +13,6 @@ from sitrep.contract.events import (
     ControlChangedEvent,
     EventBase,
     ForcesWithdrewEvent,
-    start_of,
 )
 from sitrep.resolution.actors import ActorRegistry
 from sitrep.resolution.places import Place
@@ -127,10 +126,10 @@ def _contested(
 ) -> list[str]:
     window_start = asked.at - CONTESTED_WINDOW
     changes = [e for e in events if isinstance(e, ControlChangedEvent)]
-    last_change = start_of(changes[-1].occurred_at) if changes else None
+    last_change = changes[-1].starts_at if changes else None
     reasons: list[str] = []
     for event in events:
-        moment = start_of(event.occurred_at)
+        moment = event.starts_at
         if moment <= window_start or (last_change is not None and moment < last_change):
             continue
         if (
@@ -152,9 +151,7 @@ def _contested(
             reasons.append(f"{event.data.actor} reported to have withdrawn ({event.id})")
     if changes and last_change is not None and last_change > window_start:
         rivals = {
-            registry.resolve_id(c.data.controller): c
-            for c in changes
-            if start_of(c.occurred_at) == last_change
+            registry.resolve_id(c.data.controller): c for c in changes if c.starts_at == last_change
         }
         if len(rivals) > 1:
             named = "; ".join(

@@ -59,6 +59,12 @@ def evolve(ledger: Ledger, event: Event, place: Place | None = None) -> Ledger:
     return Ledger(ledger.key, {**ledger.filed, event.id: Filed(event, place)})
 
 
+Memo = dict[str, tuple[object, ...]]
+"""What a view made of each report, by event id, with what it was made from (the report, the
+registry, its denials): a view made again at each new report of a long ledger reads again only
+what changed. The same inputs give the same, so a memo never changes an answer."""
+
+
 @dataclass(frozen=True)
 class Visible:
     """What a ledger shows for one question: the reports seen, and what was withdrawn."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from sitrep.contract.events import EventBase, start_of
+from sitrep.contract.events import EventBase
 
 
 @dataclass(frozen=True)
@@ -21,7 +21,7 @@ class Asked:
 
         An event known only by its day counts from the start of that day (UTC).
         """
-        return start_of(event.occurred_at) <= self.at and event.reported_at <= self.known_at
+        return event.starts_at <= self.at and event.reported_at <= self.known_at
 
     def knows(self, event: EventBase) -> bool:
         """Whether the event had been reported by ``known_at``, whenever it happened."""
@@ -35,12 +35,12 @@ def end_of_day(day: date) -> datetime:
 
 def order_key(event: EventBase) -> tuple[datetime, datetime, str]:
     """Events in the order they happened; ties broken by report time, then id."""
-    return (start_of(event.occurred_at), event.reported_at, event.id)
+    return (event.starts_at, event.reported_at, event.id)
 
 
 def day_of(event: EventBase) -> date:
     """The UTC day an event happened on."""
-    return start_of(event.occurred_at).astimezone(UTC).date()
+    return event.starts_at.astimezone(UTC).date()
 
 
 CONTESTED_WINDOW = timedelta(hours=72)

@@ -6,9 +6,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sitrep.contract.events import StatementIssuedEvent, start_of
+from sitrep.contract.events import ClaimDeniedEvent, StatementIssuedEvent, start_of
 from sitrep.resolution.actors import ActorRegistry
-from sitrep.views.ledger import Ledger, visible
+from sitrep.views.ledger import Ledger, Memo, visible
 from sitrep.views.moments import Asked
 from sitrep.views.refs import ActorRef, DenialRef, SourceRef, actor_ref, denial_ref, source_ref
 
@@ -27,30 +27,50 @@ class Statement:
     denials: tuple[DenialRef, ...]
 
 
-def statements(ledgers: Iterable[Ledger], registry: ActorRegistry, asked: Asked) -> list[Statement]:
-    """Every statement as asked, newest first."""
+def statements(
+    ledgers: Iterable[Ledger],
+    registry: ActorRegistry,
+    asked: Asked,
+    memo: Memo | None = None,
+) -> list[Statement]:
+    """Every statement as asked, newest first (``memo``: see :data:`~sitrep.views.ledger.Memo`)."""
     out = []
     for ledger in ledgers:
         view = visible(ledger, asked)
         for item in view.reports:
             event = item.event
-            if not isinstance(event, StatementIssuedEvent):
-                continue
-            out.append(
-                Statement(
-                    event_id=event.id,
-                    actor=actor_ref(registry, event.data.actor),
-                    speaker=actor_ref(registry, event.data.speaker),
-                    text=event.data.text,
-                    about=tuple(actor_ref(registry, a) for a in event.data.about or ()),
-                    stance=event.data.stance,
-                    channel=event.data.channel,
-                    occurred_at=event.occurred_at,
-                    source=source_ref(event),
-                    denials=tuple(denial_ref(registry, d) for d in view.denied(event.id)),
-                )
-            )
+            if isinstance(event, StatementIssuedEvent):
+                out.append(_statement(event, view.denied(event.id), registry, memo))
     out.sort(
         key=lambda s: (start_of(s.occurred_at), s.source.reported_at, s.event_id), reverse=True
     )
     return out
+
+
+def _statement(
+    event: StatementIssuedEvent,
+    denied: tuple[ClaimDeniedEvent, ...],
+    registry: ActorRegistry,
+    memo: Memo | None,
+) -> Statement:
+    if memo is not None:
+        known = memo.get(event.id)
+        if known is not None and known[0] is event and known[1] is registry and known[2] == denied:
+            said = known[3]
+            assert isinstance(said, Statement)
+            return said
+    said = Statement(
+        event_id=event.id,
+        actor=actor_ref(registry, event.data.actor),
+        speaker=actor_ref(registry, event.data.speaker),
+        text=event.data.text,
+        about=tuple(actor_ref(registry, a) for a in event.data.about or ()),
+        stance=event.data.stance,
+        channel=event.data.channel,
+        occurred_at=event.occurred_at,
+        source=source_ref(event),
+        denials=tuple(denial_ref(registry, d) for d in denied),
+    )
+    if memo is not None:
+        memo[event.id] = (event, registry, denied, said)
+    return said

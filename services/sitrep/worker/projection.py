@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
+from itertools import islice
 from typing import Any
 
 import orjson
@@ -20,14 +21,14 @@ from sitrep.contract.events import (
     ClaimDeniedEvent,
     EventRetractedEvent,
     StrikeReportedEvent,
-    start_of,
 )
 from sitrep.resolution.actors import ActorRegistry
+from sitrep.resolution.places import Place
 from sitrep.topics import TopicNames
 from sitrep.views.actors import HeldPlace, Holdings, actor_views, registry_of
 from sitrep.views.casualties import casualties
 from sitrep.views.control import control_view
-from sitrep.views.ledger import Ledger
+from sitrep.views.ledger import Filed, Ledger, Memo
 from sitrep.views.moments import Asked, end_of_day, order_key
 from sitrep.views.routing import REGISTRY_KEY
 from sitrep.views.statements import statements
@@ -50,7 +51,7 @@ def as_of(ledger: Ledger) -> Asked:
     if not events:
         epoch = datetime(1970, 1, 1, tzinfo=UTC)
         return Asked(epoch, epoch)
-    latest = max(start_of(e.occurred_at) for e in events)
+    latest = max(e.starts_at for e in events)
     return Asked(end_of_day(latest.astimezone(UTC).date()), max(e.reported_at for e in events))
 
 
@@ -72,18 +73,26 @@ def project(
     names: TopicNames,
     holdings: Holdings | None = None,
     cache: Cache | None = None,
+    memo: Memo | None = None,
+    index: EntityIndex | None = None,
 ) -> ViewRecords:
     """Every view record ``ledger`` gives rise to; ``holdings`` (places held, by actor id, as
     the control views say) complete the actors' views.
 
     In a place's ledger, each record is made from the reports that concern its entity alone
     (:func:`entity_reports`), as of the latest of them; with a ``cache``, a record whose
-    reports and registry are those it was last made from is not made again.
+    reports and registry are those it was last made from is not made again; with a ``memo``
+    (this ledger's), a party's casualties and an actor's statements read again only the reports
+    that changed; with an ``index`` (this ledger's), each entity's reports are found from
+    the reports added since the last time alone.
     """
     kind, _, name = ledger.key.partition(":")
     out: ViewRecords = {}
     if kind == "place":
-        control, struck = entity_reports(ledger, registry)
+        if index is not None:
+            control, struck = index.reports(ledger, registry)
+        else:
+            control, struck = entity_reports(ledger, registry)
         entities: list[tuple[tuple[str, str], frozenset[str], ViewOf]] = [
             *(
                 ((names.view_control, place_id), ids, partial(_control_of, place_id=place_id))
@@ -98,10 +107,10 @@ def project(
         return out
     asked = as_of(ledger)
     if kind == "casualties":
-        for party in casualties([ledger], registry, asked):
+        for party in casualties([ledger], registry, asked, memo):
             out[(names.view_casualties, name)] = _value(asked, party)
     elif kind == "statements":
-        said = statements([ledger], registry, asked)
+        said = statements([ledger], registry, asked, memo)
         if said:
             out[(names.view_statements, name)] = _value(asked, said)
     elif ledger.key == REGISTRY_KEY:
@@ -194,6 +203,101 @@ def entity_reports(
         {k: frozenset(v) for k, v in control.items()},
         {k: frozenset(v) for k, v in struck.items()},
     )
+
+
+class EntityIndex:
+    """:func:`entity_reports` of one place's ledger, kept up to date report by report.
+
+    A ledger only grows, and in the order its reports were filed, so the reports not indexed
+    yet are those after the last indexed. They are indexed alone unless they change what the
+    earlier ones concern: a place not seen before in the ledger (it may enclose places seen
+    before), a place's parent read differently, or another registry (strike ids use it); then
+    the ledger is indexed again from its first report.
+    """
+
+    def __init__(self) -> None:
+        self._reset(None)
+
+    def _reset(self, registry: ActorRegistry | None) -> None:
+        self.indexed = 0
+        self.registry = registry
+        self.places: dict[str, Place] = {}
+        self.control: dict[str, set[str]] = {}
+        self.struck: dict[str, set[str]] = {}
+        self.strikes_of: dict[str, set[str]] = {}
+        """Strike ids each report is part of (a strike's reports, its denials...)."""
+        self.answers: dict[str, list[str]] = {}
+        self.frozen: dict[str, frozenset[str]] = {}
+        """The sets handed out, by ``c:<place id>`` or ``s:<strike id>``, until they change."""
+
+    def reports(
+        self, ledger: Ledger, registry: ActorRegistry
+    ) -> tuple[dict[str, frozenset[str]], dict[str, frozenset[str]]]:
+        """What :func:`entity_reports` gives for ``ledger``, which must be the ledger indexed
+        before with reports added after the last indexed (or a ledger never indexed)."""
+        filed = ledger.filed
+        if registry is not self.registry or self.indexed > len(filed):
+            self._reset(registry)
+        added = list(islice(filed.values(), self.indexed, None))
+        if self._moves_places(added):
+            self._reset(registry)
+            added = list(filed.values())
+            self._moves_places(added)
+        for item in added:
+            self._add(item, registry)
+        self.indexed = len(filed)
+        return (
+            {k: self._frozen("c:" + k, v) for k, v in self.control.items()},
+            {k: self._frozen("s:" + k, v) for k, v in self.struck.items()},
+        )
+
+    def _frozen(self, key: str, ids: set[str]) -> frozenset[str]:
+        known = self.frozen.get(key)
+        if known is None or len(known) != len(ids):
+            known = self.frozen[key] = frozenset(ids)
+        return known
+
+    def _moves_places(self, added: list[Filed]) -> bool:
+        """Take in the places of ``added``; whether any is new or has another parent."""
+        moved = False
+        for item in added:
+            place = item.place
+            if place is None:
+                continue
+            known = self.places.get(place.id)
+            if known is None or (known.lat is None and place.lat is not None):
+                self.places[place.id] = place
+                moved = moved or known is None or known.parent != place.parent
+        return moved
+
+    def _add(self, item: Filed, registry: ActorRegistry) -> None:
+        event = item.event
+        if isinstance(event, ClaimDeniedEvent | EventRetractedEvent):
+            self.answers.setdefault(event.data.event_id, []).append(event.id)
+            for sid in self.strikes_of.get(event.data.event_id, ()):
+                self._join(sid, event.id)
+        if item.place is None:
+            return
+        place_id: str | None = item.place.id
+        seen: set[str] = set()
+        while place_id is not None and place_id in self.places and place_id not in seen:
+            seen.add(place_id)
+            self.control.setdefault(place_id, set()).add(event.id)
+            place_id = self.places[place_id].parent
+        if isinstance(event, StrikeReportedEvent):
+            self._join(strike_id(event, item.place, registry), event.id)
+
+    def _join(self, sid: str, event_id: str) -> None:
+        """``event_id`` and, transitively, every answer to it are part of strike ``sid``."""
+        pending = [event_id]
+        ids = self.struck.setdefault(sid, set())
+        while pending:
+            one = pending.pop()
+            if one in ids:
+                continue
+            ids.add(one)
+            self.strikes_of.setdefault(one, set()).add(sid)
+            pending.extend(self.answers.get(one, ()))
 
 
 def registry_record(ledger: Ledger) -> bytes:
