@@ -3,8 +3,10 @@
 1. ``route`` reads the event log (keyed by subject event id). It validates each record,
    drops ids already routed, works out the ledgers the event is filed in, and re-keys it onto
    the filed topic. What cannot be processed goes to the dead-letter topic with the reason.
-   Its table ``routes`` (event id -> destinations) lives on the log's partitioning, so the
-   route of an event is found on the partition where its denials and retractions arrive.
+   Where each event went, and the answers waiting for their event, are kept by a
+   :class:`~sitrep.worker.routebook.RouteBook` (table ``routes``, one row per batch and log
+   partition) on the log's partitioning, so the route of an event is found on the partition
+   where its denials and retractions arrive.
 2. ``fold`` reads the filed topic (keyed by ledger) and folds each record into its ledger with
    the pure :func:`sitrep.views.ledger.evolve`, then publishes what changed in the views.
    Its table ``reports`` holds one row per filed report, on the ledger's partition.
@@ -47,6 +49,7 @@ from sitrep.worker.records import (
     encode_filed,
     encode_routes,
 )
+from sitrep.worker.routebook import RouteBook
 from sitrep.worker.store import FlushPacing, IncompatibleState, LedgerStore, partition_of
 
 log = logging.getLogger("sitrep.worker")
@@ -141,8 +144,7 @@ def create_app(settings: Settings, gazetteer: Gazetteer) -> Any:
         "key_type": bytes,
         "value_type": bytes,
     }
-    routes = app.Table("routes", default=None, **table_opts)
-    waiting = app.Table("waiting", default=None, **table_opts)
+    book = RouteBook(app.Table("routes", default=None, **table_opts))
     validated = ParsedEvents()
     store = LedgerStore(app.Table("reports", default=None, **table_opts), names, validated)
     registry_ready = asyncio.Event()
@@ -168,18 +170,16 @@ def create_app(settings: Settings, gazetteer: Gazetteer) -> Any:
         except InvalidEvent as exc:
             acks.append(await dead_letter(event, str(exc)))
             return
-        key = parsed.id.encode()
-        known = routes.get(key)
+        known = book.route(parsed.id)
         if known is not None:
             # The same id again: sent where the first went, where the ledger drops it.
             out.extend(bound_for(parsed, decode_routes(known)))
             return
+        partition, offset = event.message.partition, event.message.offset
         if isinstance(parsed, ClaimDeniedEvent | EventRetractedEvent):
-            target_key = parsed.data.event_id.encode()
-            target = routes.get(target_key)
+            target = book.route(parsed.data.event_id)
             if target is None:
-                held = orjson.loads(waiting.get(target_key) or b"[]")
-                waiting[target_key] = orjson.dumps([*held, event.value.decode()])
+                book.wait(partition, offset, parsed.data.event_id, event.value.decode())
                 return
             dests = decode_routes(target)
         else:
@@ -188,16 +188,16 @@ def create_app(settings: Settings, gazetteer: Gazetteer) -> Any:
             except ValueError as exc:
                 acks.append(await dead_letter(event, f"cannot be filed: {exc}"))
                 return
-        origin = (event.message.partition, event.message.offset)
-        out.extend(bound_for(parsed, dests, origin, validated))
-        routes[key] = encode_routes(dests)
-        held_back = waiting.get(key)
-        if held_back is not None:
-            for late_raw in orjson.loads(held_back):
+        out.extend(bound_for(parsed, dests, (partition, offset), validated))
+        encoded = encode_routes(dests)
+        book.routed(partition, offset, parsed.id, encoded)
+        held_back = book.held(parsed.id)
+        if held_back:
+            for late_raw in held_back:
                 late = parse_event(late_raw)
                 out.extend(bound_for(late, dests, None, validated))
-                routes[late.id.encode()] = encode_routes(dests)
-            waiting[key] = None
+                book.routed(partition, offset, late.id, encoded)
+            book.release(partition, offset, parsed.id)
 
     async def send_filed(out: list[Bound]) -> list[Any]:
         """One filed record per partition of the filed topic, for all the reports bound there."""
@@ -243,11 +243,19 @@ def create_app(settings: Settings, gazetteer: Gazetteer) -> Any:
                 with handling(current_event, event):
                     try:
                         await route_one(event, out, acks)
+                    except IncompatibleState as exc:
+                        stop_for(exc)
                     except Exception as exc:
                         log.exception("cannot route %s", event.message)
                         reason = f"processing failed: {type(exc).__name__}: {exc}"
                         acks.append(await dead_letter(event, reason))
             acks.extend(await sent_or_exit(send_filed(out), "what a batch of events gave"))
+            # What routing did, as one row per log partition: faust writes a row to the
+            # changelog partition of the event being handled, so one of that partition's.
+            of_partition = {event.message.partition: event for event in batch}
+            for partition, row_key, row in book.rows():
+                with handling(current_event, of_partition[partition]):
+                    book.table[row_key] = row
             in_background(acknowledge(stream, batch, acks))
 
     async def fold(stream: Any) -> None:
@@ -325,6 +333,7 @@ def create_app(settings: Settings, gazetteer: Gazetteer) -> Any:
 
     async def on_assigned(sender: Any, assigned: Any, **kwargs: Any) -> None:
         store.forget({tp.partition for tp in assigned if tp.topic == names.filed})
+        book.forget({tp.partition for tp in assigned if tp.topic == names.events})
 
     # Registered by call, not decorator: faust is untyped here (see pyproject's mypy section).
     app.agent(events, name="route")(route)
