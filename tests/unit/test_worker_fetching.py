@@ -1,5 +1,6 @@
 """The worker's consumer asks the broker to answer a fetch within FETCH_MAX_WAIT_MS, not
-faust's 1.5 s: records no longer wait behind a fetch of quiet partitions."""
+faust's 1.5 s (records no longer wait behind a fetch of quiet partitions), and to gather up to
+FETCH_MIN_BYTES meanwhile."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from pathlib import Path
 
 from sitrep.settings import Settings
 from sitrep.worker.app import create_app
-from sitrep.worker.fetching import FETCH_MAX_WAIT_MS, PromptConsumer
+from sitrep.worker.fetching import FETCH_MAX_WAIT_MS, FETCH_MIN_BYTES, PromptConsumer
 from tests.seeded import seed_gazetteer
 
 
@@ -21,6 +22,7 @@ async def test_the_workers_kafka_consumer_waits_at_most_fetch_max_wait(tmp_path:
     made = consumer._thread._create_worker_consumer(app.transport)
     try:
         assert made._fetch_max_wait_ms == FETCH_MAX_WAIT_MS
+        assert made._fetch_min_bytes == FETCH_MIN_BYTES
     finally:
         await made.stop()  # never started: only marks it closed
     assert FETCH_MAX_WAIT_MS <= 50

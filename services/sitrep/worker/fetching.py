@@ -1,4 +1,5 @@
-"""A fix to faust's consumer: records are fetched within ``FETCH_MAX_WAIT_MS`` of landing.
+"""A fix to faust's consumer: records are fetched within ``FETCH_MAX_WAIT_MS`` of landing,
+gathering up to ``FETCH_MIN_BYTES`` meanwhile.
 
 faust builds its worker's aiokafka consumer with ``fetch_max_wait_ms=1500``, and no setting
 changes it. aiokafka keeps one fetch request in flight per broker, and leaves out of it the
@@ -10,7 +11,11 @@ partitions, and the other way round.
 
 :func:`fetch_promptly` gives an app's transport a consumer whose aiokafka consumer waits at
 most ``FETCH_MAX_WAIT_MS``: an idle worker sends a few more fetch requests, and a record
-reaches its agent within a few tens of milliseconds.
+reaches its agent within a few tens of milliseconds. The broker answers a fetch once it has
+``FETCH_MIN_BYTES`` for it, or the wait is over: answering at the first byte (aiokafka's
+default) made a fetch, and a turn of faust's consumer loop, of every few records: at 500
+events/s the worker took 30% more CPU, and the broker 10% more (`bench.processors`). Waiting
+for bytes adds at most ``FETCH_MAX_WAIT_MS`` to each of the worker's two hops.
 """
 
 from __future__ import annotations
@@ -19,7 +24,8 @@ from typing import Any
 
 from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread, Consumer
 
-FETCH_MAX_WAIT_MS = 25
+FETCH_MAX_WAIT_MS = 10
+FETCH_MIN_BYTES = 64 * 1024
 
 
 class _PromptConsumerThread(AIOKafkaConsumerThread):  # type: ignore[misc]  # faust is untyped
@@ -27,6 +33,7 @@ class _PromptConsumerThread(AIOKafkaConsumerThread):  # type: ignore[misc]  # fa
         consumer = super()._create_worker_consumer(transport)
         # Read by aiokafka when the consumer starts and builds its fetcher.
         consumer._fetch_max_wait_ms = FETCH_MAX_WAIT_MS
+        consumer._fetch_min_bytes = FETCH_MIN_BYTES
         return consumer
 
 
