@@ -40,6 +40,7 @@ from sitrep.views.ledger import Ledger, evolve
 from sitrep.views.routing import destinations
 from sitrep.worker.feeds import follow_topic
 from sitrep.worker.fetching import fetch_promptly
+from sitrep.worker.memory import FREEZE_EVERY_S, Ageing
 from sitrep.worker.projection import held_place
 from sitrep.worker.records import (
     Bound,
@@ -341,6 +342,12 @@ def create_app(settings: Settings, gazetteer: Gazetteer) -> Any:
     app.task(registry_feed)
     app.task(control_feed)
     app.timer(FLUSH_EVERY_S)(flush)
+    ageing = Ageing()
+
+    async def age() -> None:
+        ageing.tick()
+
+    app.timer(FREEZE_EVERY_S)(age)
     app.on_partitions_assigned.connect(on_assigned)
     return app
 
