@@ -8,8 +8,9 @@ import pytest
 from sitrep.contract import Event, event_to_dict, parse_event
 from sitrep.topics import TopicNames
 from sitrep.views.actors import HeldPlace
+from sitrep.views.ledger import Ledger
 from sitrep.views.situation import Situation
-from sitrep.worker.projection import EntityIndex, entity_reports
+from sitrep.worker.projection import EntityIndex, as_of, entity_reports
 from sitrep.worker.records import Bound, ParsedEvents, bound_for, decode_filed, encode_filed
 from sitrep.worker.store import (
     SPACING,
@@ -213,6 +214,10 @@ def test_the_entity_index_kept_report_by_report_is_the_index_made_from_nothing()
                 before = index.indexed
                 kept = index.reports(ledger, situation.registry)
                 assert kept == entity_reports(ledger, situation.registry), (event.id, key)
+                for prefix, entities in zip(("c:", "s:"), kept, strict=True):
+                    for entity, ids in entities.items():
+                        sub = Ledger(key, {i: ledger.filed[i] for i in ids})
+                        assert index.asked(prefix + entity) == as_of(sub), (event.id, entity)
                 moved += index.indexed - before > 1
     assert moved  # some updates took more than one report at a time
     struck = [ids for key in indexes for ids in indexes[key].struck.values()]

@@ -6,7 +6,7 @@ publishes byte-for-byte what the live processor did.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
@@ -15,7 +15,7 @@ from typing import Any
 
 import orjson
 
-from sitrep.contract import event_to_dict
+from sitrep.contract import Event, event_to_dict
 from sitrep.contract.events import (
     ActorDescribedEvent,
     ClaimDeniedEvent,
@@ -93,15 +93,24 @@ def project(
             control, struck = index.reports(ledger, registry)
         else:
             control, struck = entity_reports(ledger, registry)
-        entities: list[tuple[tuple[str, str], frozenset[str], ViewOf]] = [
+        entities: list[tuple[tuple[str, str], frozenset[str], ViewOf, str]] = [
             *(
-                ((names.view_control, place_id), ids, partial(_control_of, place_id=place_id))
+                (
+                    (names.view_control, place_id),
+                    ids,
+                    partial(_control_of, place_id=place_id),
+                    "c:" + place_id,
+                )
                 for place_id, ids in sorted(control.items())
             ),
-            *(((names.view_strikes, sid), ids, _strike_of) for sid, ids in sorted(struck.items())),
+            *(
+                ((names.view_strikes, sid), ids, _strike_of, "s:" + sid)
+                for sid, ids in sorted(struck.items())
+            ),
         ]
-        for key, ids, view_of in entities:
-            made = _made(key, ids, ledger, registry, cache, view_of)
+        for key, ids, view_of, entity in entities:
+            asked = index.asked(entity) if index is not None else None
+            made = _made(key, ids, ledger, registry, cache, view_of, asked)
             if made is not None:
                 out[key] = made
         return out
@@ -153,14 +162,17 @@ def _made(
     registry: ActorRegistry,
     cache: Cache | None,
     view_of: ViewOf,
+    asked: Asked | None = None,
 ) -> bytes | None:
+    """The record ``key`` made from the reports ``ids`` of ``ledger``, as of the latest of them
+    (``asked``, when the caller knows it already)."""
     if cache is not None:
         known = cache.get(key)
-        if known is not None and known[0] == ids and known[1] is registry:
+        if known is not None and (known[0] is ids or known[0] == ids) and known[1] is registry:
             return known[2]
     filed = ledger.filed
     sub = Ledger(ledger.key, {i: filed[i] for i in sorted(ids)})
-    asked = as_of(sub)
+    asked = asked or as_of(sub)
     view = view_of(sub, registry, asked)
     made = None if view is None else _value(asked, view)
     if cache is not None:
@@ -216,6 +228,8 @@ class EntityIndex:
     """
 
     def __init__(self) -> None:
+        self.filed: Mapping[str, Filed] = {}
+        """The reports of the ledger being indexed."""
         self._reset(None)
 
     def _reset(self, registry: ActorRegistry | None) -> None:
@@ -229,13 +243,15 @@ class EntityIndex:
         self.answers: dict[str, list[str]] = {}
         self.frozen: dict[str, frozenset[str]] = {}
         """The sets handed out, by ``c:<place id>`` or ``s:<strike id>``, until they change."""
+        self.latest: dict[str, tuple[datetime, datetime]] = {}
+        """The latest start and report of each entity's reports (its :func:`as_of`)."""
 
     def reports(
         self, ledger: Ledger, registry: ActorRegistry
     ) -> tuple[dict[str, frozenset[str]], dict[str, frozenset[str]]]:
         """What :func:`entity_reports` gives for ``ledger``, which must be the ledger indexed
         before with reports added after the last indexed (or a ledger never indexed)."""
-        filed = ledger.filed
+        filed = self.filed = ledger.filed
         if registry is not self.registry or self.indexed > len(filed):
             self._reset(registry)
         added = list(islice(filed.values(), self.indexed, None))
@@ -283,9 +299,24 @@ class EntityIndex:
         while place_id is not None and place_id in self.places and place_id not in seen:
             seen.add(place_id)
             self.control.setdefault(place_id, set()).add(event.id)
+            self._saw("c:" + place_id, event)
             place_id = self.places[place_id].parent
         if isinstance(event, StrikeReportedEvent):
             self._join(strike_id(event, item.place, registry), event.id)
+
+    def _saw(self, entity: str, event: Event) -> None:
+        known = self.latest.get(entity)
+        start, reported = event.starts_at, event.reported_at
+        if known is None:
+            self.latest[entity] = (start, reported)
+        elif start > known[0] or reported > known[1]:
+            self.latest[entity] = (max(known[0], start), max(known[1], reported))
+
+    def asked(self, entity: str) -> Asked:
+        """What :func:`as_of` gives for the reports of ``entity`` (``c:<place id>`` or
+        ``s:<strike id>``), from the reports indexed."""
+        start, reported = self.latest[entity]
+        return Asked(end_of_day(start.astimezone(UTC).date()), reported)
 
     def _join(self, sid: str, event_id: str) -> None:
         """``event_id`` and, transitively, every answer to it are part of strike ``sid``."""
@@ -296,6 +327,7 @@ class EntityIndex:
             if one in ids:
                 continue
             ids.add(one)
+            self._saw("s:" + sid, self.filed[one].event)
             self.strikes_of.setdefault(one, set()).add(sid)
             pending.extend(self.answers.get(one, ()))
 
