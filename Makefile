@@ -11,7 +11,7 @@ help:
 	@echo "make down    stop everything make up started"
 	@echo "make test    lint, then every test (starts its own broker unless KAFKA_BOOTSTRAP_SERVERS is set)"
 	@echo "make lint    ruff + mypy --strict"
-	@echo "make bench   benchmarks: the processors, then the API (see BENCHMARKS.md)"
+	@echo "make bench   benchmarks: projection, the processors, the API (see BENCHMARKS.md)"
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -56,6 +56,7 @@ status: $(STAMP)
 	$(BIN)/sitrep kafka status
 
 bench: kafka-jars
+	$(BIN)/python -m bench.projection
 	$(BIN)/python -m bench.processors
 	$(BIN)/python -m bench.api
 

@@ -51,6 +51,7 @@ class LedgerStore:
         names: TopicNames,
         parsed: ParsedEvents | None = None,
         timer: Callable[[], float] = time.perf_counter,
+        on_made: Callable[[str, float], None] | None = None,
     ) -> None:
         self.reports = reports
         self.names = names
@@ -73,6 +74,8 @@ class LedgerStore:
         """A place changed hands since the actors' view was last made."""
         self.actors_made_at = -math.inf
         self.timer = timer
+        self.on_made = on_made
+        """Told of each ledger made and the seconds it took (the projection benchmark)."""
         self.memos: dict[str, Memo] = {}
         """What each ledger's views made of its reports (see :data:`Memo`)."""
         self.indexes: dict[str, EntityIndex] = {}
@@ -187,8 +190,11 @@ class LedgerStore:
             )
             ledger = self.ledger(key)
             after = project(ledger, self.registry, self.names, held, self.made, memo, index)
+            took = self.timer() - started
             if now is not None:
-                self.due[key] = now + min(SPACING * (self.timer() - started), MAX_SPACING_S)
+                self.due[key] = now + min(SPACING * took, MAX_SPACING_S)
+            if self.on_made is not None:
+                self.on_made(key, took)
             pending.update(changes(self.published.get(key, {}), after))
             self.published[key] = after
         return pending
