@@ -18,6 +18,7 @@ from sitrep.api.app import create_api
 from sitrep.api.readmodel import ReadModel
 from sitrep.contract import Event, encode_event
 from sitrep.kafka.ports import free_port_block
+from sitrep.memory import FREEZE_EVERY_S, Ageing
 from sitrep.publishing import Publisher
 from sitrep.settings import Settings
 from tests.seeded import seed_events, seed_gazetteer
@@ -209,14 +210,21 @@ async def test_the_openapi_document_describes_every_endpoint() -> None:
     assert "RFC 3339" in at["description"]
 
 
-async def test_the_folded_log_is_frozen_once_caught_up(monkeypatch: pytest.MonkeyPatch) -> None:
-    frozen: list[bool] = []
-    monkeypatch.setattr(app_module.gc, "freeze", lambda: frozen.append(True))
+async def test_the_folded_log_is_frozen_once_caught_up_and_what_is_folded_later_too() -> None:
+    ticks: list[bool] = []
+
+    class Counted(Ageing):
+        def tick(self, *, full: bool = False) -> None:
+            ticks.append(full)
+
     behind = fed()
     behind.note_ends({0: 1_000})  # records wait on the log
     with pytest.raises(TimeoutError):
         async with asyncio.timeout(0.05):
-            await app_module.freeze_when_caught_up(behind, every_s=0.01)
-    assert frozen == []
-    await app_module.freeze_when_caught_up(fed(), every_s=0.01)
-    assert frozen == [True]
+            await app_module.age_when_caught_up(behind, Counted(), every_s=0.01)
+    assert ticks == []
+    with pytest.raises(TimeoutError):
+        async with asyncio.timeout(FREEZE_EVERY_S * 2.5):
+            await app_module.age_when_caught_up(fed(), Counted(), every_s=0.01)
+    assert ticks[0] is True  # caught up: one full collection, then frozen
+    assert ticks[1:] == [False, False]  # then a young one every FREEZE_EVERY_S

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -35,6 +34,7 @@ from sitrep.api.routes import (
     subscribing,
     web,
 )
+from sitrep.memory import FREEZE_EVERY_S, Ageing
 from sitrep.publishing import Publisher
 from sitrep.settings import Settings
 
@@ -47,19 +47,25 @@ PUBLISH_TIMEOUT_MS = 10_000
 """How long a POST waits for the broker before answering 503."""
 
 
-async def freeze_when_caught_up(model: ReadModel, every_s: float = 0.5) -> None:
-    """Once the read model has folded the log it found, move every object there is to the
-    collector's permanent generation (:func:`gc.freeze`).
+async def age_when_caught_up(
+    model: ReadModel, ageing: Ageing | None = None, every_s: float = 0.5
+) -> None:
+    """Once the read model has folded the log it found, hide what it folded from the garbage
+    collector, and from then on what outlives a young collection (:class:`~sitrep.memory.Ageing`).
 
     The folded log is a few hundred thousand objects that live as long as the process: each
     full collection walked them all (≈ 0.25 s for 20,000 events), stalling whichever request
-    was being answered. Frozen objects are still freed when nothing refers to them.
+    was being answered, and the reports folded since would do the same in time. Frozen objects
+    are still freed when nothing refers to them.
     """
+    ageing = ageing or Ageing()
     # The read model says whether it caught up (as /readyz asks it), not when: poll it.
     while not model.caught_up:  # noqa: ASYNC110
         await asyncio.sleep(every_s)
-    gc.collect()
-    gc.freeze()
+    ageing.tick(full=True)
+    while True:
+        await asyncio.sleep(FREEZE_EVERY_S)
+        ageing.tick()
 
 
 def create_api(
@@ -76,7 +82,7 @@ def create_api(
     reach the broker): aiokafka makes its producer in the running event loop. ``clock`` is
     what "now" means when a request leaves out ``at`` or ``known_at``. ``freeze_folded``
     (for a process of its own, not in tests) hides what the read model folded by the time it
-    caught up from the garbage collector (:func:`freeze_when_caught_up`).
+    caught up from the garbage collector, and what it folds later (:func:`age_when_caught_up`).
     """
     names = settings.topics()
     access = Access.from_settings(settings)  # a bad token configuration fails here, at start
@@ -97,7 +103,7 @@ def create_api(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await read_model.start(settings.bootstrap_servers(), names.events)
         await gate.try_open()
-        freezing = asyncio.create_task(freeze_when_caught_up(read_model)) if freeze_folded else None
+        freezing = asyncio.create_task(age_when_caught_up(read_model)) if freeze_folded else None
         try:
             yield
         finally:

@@ -33,6 +33,7 @@ import orjson
 
 from sitrep.contract import InvalidEvent, parse_event
 from sitrep.contract.events import ClaimDeniedEvent, EventRetractedEvent
+from sitrep.memory import FREEZE_EVERY_S, Ageing
 from sitrep.resolution.places import Gazetteer
 from sitrep.settings import Settings
 from sitrep.views.actors import registry_of
@@ -40,7 +41,6 @@ from sitrep.views.ledger import Ledger, evolve
 from sitrep.views.routing import destinations
 from sitrep.worker.feeds import follow_topic
 from sitrep.worker.fetching import fetch_promptly
-from sitrep.worker.memory import FREEZE_EVERY_S, Ageing
 from sitrep.worker.projection import held_place
 from sitrep.worker.records import (
     Bound,

@@ -1,4 +1,4 @@
-"""The worker's collector stays out of the way: survivors are frozen, cycles found in minutes."""
+"""The collector stays out of the way: survivors are frozen, cycles found in minutes."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from sitrep.worker.memory import FULL_EVERY_S, Ageing
+from sitrep.memory import FULL_EVERY_S, Ageing
 
 
 @pytest.fixture
