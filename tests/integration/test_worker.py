@@ -158,3 +158,20 @@ async def test_a_worker_killed_mid_stream_resumes_without_losing_or_double_count
     await stack.publish(events)  # the rest, and the first half again
     stack.start_worker()
     await wait_for_views(stack, events)
+
+
+async def test_a_denial_published_before_its_event_waits_for_it_across_a_restart(
+    stack: Stack,
+) -> None:
+    events = list(seed_events())
+    answers = [e for e in events if e.type in ("claim.denied", "event.retracted")]
+    assert answers
+    first = stack.start_worker()
+    await stack.publish(answers)  # before the events they answer: they wait in the routes
+    await asyncio.sleep(4)  # committed (faust commits every second)
+    stack.stop_worker(first, kill=True)
+    stack.start_worker()  # the same worker id: what waits is read back from its table
+    await stack.publish([e for e in events if e not in answers])
+    await wait_for_views(stack, events)
+    hama = orjson.loads((await all_views(stack))["control"][b"sy-hama"])["view"]
+    assert hama["status"] == "disputed"  # the army's denial, published first, was applied
