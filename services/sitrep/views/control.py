@@ -200,8 +200,19 @@ def control_view(
     ledger: Ledger, place_id: str, registry: ActorRegistry, asked: Asked
 ) -> ControlView:
     """The control of ``place_id`` (filed in ``ledger``) as asked."""
-    view = visible(ledger, asked)
-    places = ledger.places()
+    return _control(ledger, place_id, registry, asked, visible(ledger, asked), ledger.places())
+
+
+def _control(
+    ledger: Ledger,
+    place_id: str,
+    registry: ActorRegistry,
+    asked: Asked,
+    view: Visible,
+    places: dict[str, Place],
+) -> ControlView:
+    """:func:`control_view`, with what the ledger shows as asked, and its places, worked out
+    once for a place and all its sub-places (a city's neighbourhoods, its airport)."""
     place = places[place_id]
     events = _here(view, place_id)
     fold = _fold_control(events, registry)
@@ -209,7 +220,7 @@ def control_view(
     current = fold.controller.id if fold.controller is not None else None
 
     subs = tuple(
-        _sub_place(ledger, child, registry, asked)
+        _sub_place(ledger, child, registry, asked, view, places)
         for child in sorted(places.values(), key=lambda p: p.name)
         if child.parent == place_id
     )
@@ -252,6 +263,13 @@ def control_view(
     )
 
 
-def _sub_place(ledger: Ledger, child: Place, registry: ActorRegistry, asked: Asked) -> SubPlace:
-    sub = control_view(ledger, child.id, registry, asked)
+def _sub_place(
+    ledger: Ledger,
+    child: Place,
+    registry: ActorRegistry,
+    asked: Asked,
+    view: Visible,
+    places: dict[str, Place],
+) -> SubPlace:
+    sub = _control(ledger, child.id, registry, asked, view, places)
     return SubPlace(child.id, child.name, sub.controller, sub.status)
