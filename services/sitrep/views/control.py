@@ -243,7 +243,14 @@ def _control(
         status = "held" if current is not None else "unknown"
 
     denials = tuple(denial_ref(registry, d) for e in events for d in view.denied(e.id))
-    here_ids = {f.event.id for f in ledger if f.place is not None and f.place.id == place_id}
+    retracted: tuple[RetractionRef, ...] = ()
+    if view.retractions:  # rare: the reports filed here are looked up only then
+        here_ids = {f.event.id for f in ledger if f.place is not None and f.place.id == place_id}
+        retracted = tuple(
+            retraction_ref(r)
+            for target, r in sorted(view.retractions.items())
+            if target in here_ids
+        )
     return ControlView(
         place=place,
         controller=fold.controller,
@@ -255,11 +262,7 @@ def _control(
         denials=denials,
         history=tuple(fold.history),
         sub_places=subs,
-        retracted=tuple(
-            retraction_ref(r)
-            for target, r in sorted(view.retractions.items())
-            if target in here_ids
-        ),
+        retracted=retracted,
     )
 
 
