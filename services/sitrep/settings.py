@@ -52,7 +52,9 @@ class Settings(BaseSettings):
     )
     events_partitions: int = Field(default=6, ge=1, le=1000)
     worker_id: str = Field(
-        default="sitrep-views.v2",
+        default="sitrep-views.v3",
+        # v3: the routes table holds one row per batch (sitrep.worker.routebook). A worker
+        # state of another format stops the worker; a new id rebuilds it from the log.
         description="The processors' consumer group and table prefix; a new id rebuilds from zero.",
     )
     seeds_dir: Path = Field(
