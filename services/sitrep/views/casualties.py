@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
+from functools import partial
 
 from sitrep.contract.events import CasualtiesReportedEvent, ClaimDeniedEvent, start_of
 from sitrep.resolution.actors import ActorRegistry
 from sitrep.resolution.places import Place
 from sitrep.views.figures import Figure, figure_of, reconcile, total
-from sitrep.views.ledger import Ledger, Memo, visible
+from sitrep.views.ledger import Ledger, Memo, recalled, visible
 from sitrep.views.moments import Asked, day_of, order_key
 from sitrep.views.refs import (
     ActorRef,
@@ -78,22 +79,9 @@ def _read(
     place: Place | None,
     denied: tuple[ClaimDeniedEvent, ...],
     registry: ActorRegistry,
-    memo: Memo | None,
 ) -> _Read:
-    if memo is not None:
-        known = memo.get(event.id)
-        if (
-            known is not None
-            and known[0] is event
-            and known[1] is place
-            and known[2] is registry
-            and known[3] == denied
-        ):
-            read = known[4]
-            assert isinstance(read, _Read)
-            return read
     start, end = _period(event)
-    read = _Read(
+    return _Read(
         party=registry.resolve_id(event.data.party),
         # The same claim relayed twice (same originator, period and figures) counts once.
         claim=(originator(registry, event), (start, end), event.data.killed, event.data.wounded),
@@ -107,9 +95,6 @@ def _read(
             tuple(denial_ref(registry, d) for d in denied),
         ),
     )
-    if memo is not None:
-        memo[event.id] = (event, place, registry, denied, read)
-    return read
 
 
 def casualties(
@@ -125,7 +110,9 @@ def casualties(
         for item in view.reports:
             event = item.event
             if isinstance(event, CasualtiesReportedEvent):
-                read = _read(event, item.place, view.denied(event.id), registry, memo)
+                denied = view.denied(event.id)
+                make = partial(_read, event, item.place, denied, registry)
+                read = recalled(memo, event.id, (event, item.place, registry, denied), make)
                 by_party.setdefault(read.party, []).append((event, read))
     out = []
     for reports in by_party.values():

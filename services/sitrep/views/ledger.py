@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from typing import TypeVar, cast
 
 from sitrep.contract.events import (
     ClaimDeniedEvent,
@@ -59,10 +60,27 @@ def evolve(ledger: Ledger, event: Event, place: Place | None = None) -> Ledger:
     return Ledger(ledger.key, {**ledger.filed, event.id: Filed(event, place)})
 
 
-Memo = dict[str, tuple[object, ...]]
+Memo = dict[str, tuple[tuple[object, ...], object]]
 """What a view made of each report, by event id, with what it was made from (the report, the
 registry, its denials): a view made again at each new report of a long ledger reads again only
 what changed. The same inputs give the same, so a memo never changes an answer."""
+
+T = TypeVar("T")
+
+
+def recalled(
+    memo: Memo | None, event_id: str, inputs: tuple[object, ...], make: Callable[[], T]
+) -> T:
+    """``make()``; with a ``memo``, what it gave before for ``event_id`` if ``inputs`` are
+    those it was made from (each the same object, or equal)."""
+    if memo is None:
+        return make()
+    known = memo.get(event_id)
+    if known is not None and known[0] == inputs:
+        return cast(T, known[1])
+    made = make()
+    memo[event_id] = (inputs, made)
+    return made
 
 
 @dataclass(frozen=True)

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import partial
 
 from sitrep.contract.events import ClaimDeniedEvent, StatementIssuedEvent, start_of
 from sitrep.resolution.actors import ActorRegistry
-from sitrep.views.ledger import Ledger, Memo, visible
+from sitrep.views.ledger import Ledger, Memo, recalled, visible
 from sitrep.views.moments import Asked
 from sitrep.views.refs import ActorRef, DenialRef, SourceRef, actor_ref, denial_ref, source_ref
 
@@ -40,7 +41,9 @@ def statements(
         for item in view.reports:
             event = item.event
             if isinstance(event, StatementIssuedEvent):
-                out.append(_statement(event, view.denied(event.id), registry, memo))
+                denied = view.denied(event.id)
+                make = partial(_statement, event, denied, registry)
+                out.append(recalled(memo, event.id, (event, registry, denied), make))
     out.sort(
         key=lambda s: (start_of(s.occurred_at), s.source.reported_at, s.event_id), reverse=True
     )
@@ -48,18 +51,9 @@ def statements(
 
 
 def _statement(
-    event: StatementIssuedEvent,
-    denied: tuple[ClaimDeniedEvent, ...],
-    registry: ActorRegistry,
-    memo: Memo | None,
+    event: StatementIssuedEvent, denied: tuple[ClaimDeniedEvent, ...], registry: ActorRegistry
 ) -> Statement:
-    if memo is not None:
-        known = memo.get(event.id)
-        if known is not None and known[0] is event and known[1] is registry and known[2] == denied:
-            said = known[3]
-            assert isinstance(said, Statement)
-            return said
-    said = Statement(
+    return Statement(
         event_id=event.id,
         actor=actor_ref(registry, event.data.actor),
         speaker=actor_ref(registry, event.data.speaker),
@@ -71,6 +65,3 @@ def _statement(
         source=source_ref(event),
         denials=tuple(denial_ref(registry, d) for d in denied),
     )
-    if memo is not None:
-        memo[event.id] = (event, registry, denied, said)
-    return said

@@ -80,19 +80,17 @@ def project(
     the control views say) complete the actors' views.
 
     In a place's ledger, each record is made from the reports that concern its entity alone
-    (:func:`entity_reports`), as of the latest of them; with a ``cache``, a record whose
+    (:class:`EntityIndex`), as of the latest of them; with a ``cache``, a record whose
     reports and registry are those it was last made from is not made again; with a ``memo``
     (this ledger's), a party's casualties and an actor's statements read again only the reports
-    that changed; with an ``index`` (this ledger's), each entity's reports are found from
-    the reports added since the last time alone.
+    that changed; with an ``index`` (this ledger's, kept from the last time), each entity's
+    reports are found from the reports added since alone.
     """
     kind, _, name = ledger.key.partition(":")
     out: ViewRecords = {}
     if kind == "place":
-        if index is not None:
-            control, struck = index.reports(ledger, registry)
-        else:
-            control, struck = entity_reports(ledger, registry)
+        index = index if index is not None else EntityIndex()
+        control, struck = index.reports(ledger, registry)
         entities: list[tuple[tuple[str, str], frozenset[str], ViewOf, str]] = [
             *(
                 (
@@ -109,8 +107,7 @@ def project(
             ),
         ]
         for key, ids, view_of, entity in entities:
-            asked = index.asked(entity) if index is not None else None
-            made = _made(key, ids, ledger, registry, cache, view_of, asked)
+            made = _made(key, ids, ledger, registry, cache, view_of, partial(index.asked, entity))
             if made is not None:
                 out[key] = made
         return out
@@ -162,17 +159,17 @@ def _made(
     registry: ActorRegistry,
     cache: Cache | None,
     view_of: ViewOf,
-    asked: Asked | None = None,
+    asked_of: Callable[[], Asked],
 ) -> bytes | None:
-    """The record ``key`` made from the reports ``ids`` of ``ledger``, as of the latest of them
-    (``asked``, when the caller knows it already)."""
+    """The record ``key`` made from the reports ``ids`` of ``ledger``, as of the latest of
+    them (``asked_of()``)."""
     if cache is not None:
         known = cache.get(key)
         if known is not None and (known[0] is ids or known[0] == ids) and known[1] is registry:
             return known[2]
     filed = ledger.filed
     sub = Ledger(ledger.key, {i: filed[i] for i in sorted(ids)})
-    asked = asked or as_of(sub)
+    asked = asked_of()
     view = view_of(sub, registry, asked)
     made = None if view is None else _value(asked, view)
     if cache is not None:
@@ -186,35 +183,7 @@ def entity_reports(
     """The ids of the reports each entity of a place's ledger is made from: for each place,
     the reports about it or about a place within it; for each strike, its reports. Denials and
     retractions go with what they concern (they are filed at its place)."""
-    places = ledger.places()
-    control: dict[str, set[str]] = {place_id: set() for place_id in places}
-    struck: dict[str, set[str]] = {}
-    answers: dict[str, list[str]] = {}
-    for filed in ledger:
-        event = filed.event
-        if isinstance(event, ClaimDeniedEvent | EventRetractedEvent):
-            answers.setdefault(event.data.event_id, []).append(event.id)
-        if filed.place is None:
-            continue
-        place_id: str | None = filed.place.id
-        seen: set[str] = set()
-        while place_id is not None and place_id in places and place_id not in seen:
-            seen.add(place_id)
-            control[place_id].add(event.id)
-            place_id = places[place_id].parent
-        if isinstance(event, StrikeReportedEvent):
-            struck.setdefault(strike_id(event, filed.place, registry), set()).add(event.id)
-    for ids in struck.values():
-        pending = list(ids)
-        while pending:
-            for answer in answers.get(pending.pop(), ()):
-                if answer not in ids:
-                    ids.add(answer)
-                    pending.append(answer)
-    return (
-        {k: frozenset(v) for k, v in control.items()},
-        {k: frozenset(v) for k, v in struck.items()},
-    )
+    return EntityIndex().reports(ledger, registry)
 
 
 class EntityIndex:
@@ -255,7 +224,7 @@ class EntityIndex:
         if registry is not self.registry or self.indexed > len(filed):
             self._reset(registry)
         added = list(islice(filed.values(), self.indexed, None))
-        if self._moves_places(added):
+        if self._moves_places(added) and self.indexed:
             self._reset(registry)
             added = list(filed.values())
             self._moves_places(added)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiokafka.partitioner import DefaultPartitioner
@@ -36,6 +37,18 @@ eighth of the worker's time: a party with 3,000 casualty reports takes ≈ 10 ms
 was made at every flush (40 a second) while its reports came in, crowding out the cheap
 changes (a place changing hands) queued behind it."""
 MAX_SPACING_S = 0.5
+
+
+@dataclass
+class Kept:
+    """What the store keeps of one ledger between flushes to make its views again cheaply."""
+
+    memo: Memo = field(default_factory=dict)
+    """What its views made of each report (see :data:`Memo`)."""
+    index: EntityIndex = field(default_factory=EntityIndex)
+    """A place ledger's entities and their reports (see :class:`EntityIndex`)."""
+    due: float = -math.inf
+    """When it may be made again (``now``'s clock; see ``SPACING``)."""
 
 
 class IncompatibleState(RuntimeError):
@@ -76,12 +89,7 @@ class LedgerStore:
         self.timer = timer
         self.on_made = on_made
         """Told of each ledger made and the seconds it took (the projection benchmark)."""
-        self.memos: dict[str, Memo] = {}
-        """What each ledger's views made of its reports (see :data:`Memo`)."""
-        self.indexes: dict[str, EntityIndex] = {}
-        """Each place ledger's entities and their reports (see :class:`EntityIndex`)."""
-        self.due: dict[str, float] = {}
-        """When each ledger may be projected again (``now``'s clock; see ``SPACING``)."""
+        self.kept: dict[str, Kept] = {}
 
     def forget(self, owned: set[int] | None = None) -> None:
         """After a rebalance the partitions held may differ: rebuild from the table lazily."""
@@ -89,9 +97,7 @@ class LedgerStore:
             self.owned = owned
         self.ledgers.clear()
         self.published.clear()
-        self.memos.clear()
-        self.indexes.clear()
-        self.due.clear()
+        self.kept.clear()
         self.made.clear()
         self.indexed = False
 
@@ -172,27 +178,26 @@ class LedgerStore:
         if (
             self.holders_moved
             and REGISTRY_KEY in self.ledgers
-            and (now is None or moment >= self.actors_made_at + ACTORS_EVERY_S)
+            and moment >= self.actors_made_at + ACTORS_EVERY_S
         ):
             touched.add(REGISTRY_KEY)
         if REGISTRY_KEY in touched:
             self.holders_moved = False
             self.actors_made_at = moment
         for key in sorted(touched):
-            if now is not None and self.due.get(key, -math.inf) > now:
+            kept = self.kept.setdefault(key, Kept())
+            if kept.due > moment:
                 self.touched.add(key)  # made again at a later flush
                 continue
             held = self.holdings() if key == REGISTRY_KEY else None
             started = self.timer()
-            memo = self.memos.setdefault(key, {})
-            index = (
-                self.indexes.setdefault(key, EntityIndex()) if key.startswith("place:") else None
-            )
             ledger = self.ledger(key)
-            after = project(ledger, self.registry, self.names, held, self.made, memo, index)
+            after = project(
+                ledger, self.registry, self.names, held, self.made, kept.memo, kept.index
+            )
             took = self.timer() - started
             if now is not None:
-                self.due[key] = now + min(SPACING * took, MAX_SPACING_S)
+                kept.due = now + min(SPACING * took, MAX_SPACING_S)
             if self.on_made is not None:
                 self.on_made(key, took)
             pending.update(changes(self.published.get(key, {}), after))
