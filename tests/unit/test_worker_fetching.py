@@ -9,6 +9,7 @@ from pathlib import Path
 from sitrep.settings import Settings
 from sitrep.worker.app import create_app
 from sitrep.worker.fetching import FETCH_MAX_WAIT_MS, FETCH_MIN_BYTES, PromptConsumer
+from sitrep.worker.recovery import RewindingConsumerThread
 from tests.seeded import seed_gazetteer
 
 
@@ -19,6 +20,8 @@ async def test_the_workers_kafka_consumer_waits_at_most_fetch_max_wait(tmp_path:
     app = create_app(settings, seed_gazetteer())
     consumer = app.consumer
     assert isinstance(consumer, PromptConsumer)
+    # ... which also rewinds partitions with no committed offset (tests/integration).
+    assert isinstance(consumer._thread, RewindingConsumerThread)
     made = consumer._thread._create_worker_consumer(app.transport)
     try:
         assert made._fetch_max_wait_ms == FETCH_MAX_WAIT_MS

@@ -40,7 +40,6 @@ from sitrep.views.actors import registry_of
 from sitrep.views.ledger import Ledger, evolve
 from sitrep.views.routing import destinations
 from sitrep.worker.feeds import follow_topic
-from sitrep.worker.fetching import fetch_promptly
 from sitrep.worker.projection import held_place
 from sitrep.worker.records import (
     Bound,
@@ -50,6 +49,7 @@ from sitrep.worker.records import (
     encode_filed,
     encode_routes,
 )
+from sitrep.worker.recovery import recover_safely
 from sitrep.worker.routebook import RouteBook
 from sitrep.worker.store import FlushPacing, IncompatibleState, LedgerStore, partition_of
 
@@ -131,7 +131,7 @@ def create_app(settings: Settings, gazetteer: Gazetteer) -> Any:
     datadir = (settings.state_dir / "faust" / settings.worker_id).resolve()
     datadir.mkdir(parents=True, exist_ok=True)
     app = faust.App(settings.worker_id, **faust_config(settings, datadir))
-    fetch_promptly(app)
+    recover_safely(app)
     raw = {
         "key_type": bytes,
         "value_type": bytes,

@@ -9,9 +9,9 @@ the partitions in it are quiet. Views then lagged the log by 1–2 s at a steady
 (`bench.processors`): records of the event log waited behind a fetch of quiet filed
 partitions, and the other way round.
 
-:func:`fetch_promptly` gives an app's transport a consumer whose aiokafka consumer waits at
-most ``FETCH_MAX_WAIT_MS``: an idle worker sends a few more fetch requests, and a record
-reaches its agent within a few tens of milliseconds. The broker answers a fetch once it has
+The worker's consumer (:class:`PromptConsumer`, and ``recovery.py`` builds on it) has an
+aiokafka consumer that waits at most ``FETCH_MAX_WAIT_MS``: an idle worker sends a few more
+fetch requests, and a record reaches its agent within a few tens of milliseconds. The broker answers a fetch once it has
 ``FETCH_MIN_BYTES`` for it, or the wait is over: answering at the first byte (aiokafka's
 default) made a fetch, and a turn of faust's consumer loop, of every few records: at 500
 events/s the worker took 30% more CPU, and the broker 10% more (`bench.processors`). Waiting
@@ -28,7 +28,7 @@ FETCH_MAX_WAIT_MS = 10
 FETCH_MIN_BYTES = 64 * 1024
 
 
-class _PromptConsumerThread(AIOKafkaConsumerThread):  # type: ignore[misc]  # faust is untyped
+class PromptConsumerThread(AIOKafkaConsumerThread):  # type: ignore[misc]  # faust is untyped
     def _create_worker_consumer(self, transport: Any) -> Any:
         consumer = super()._create_worker_consumer(transport)
         # Read by aiokafka when the consumer starts and builds its fetcher.
@@ -38,12 +38,7 @@ class _PromptConsumerThread(AIOKafkaConsumerThread):  # type: ignore[misc]  # fa
 
 
 class PromptConsumer(Consumer):  # type: ignore[misc]  # faust is untyped here
-    """faust's aiokafka consumer, with :class:`_PromptConsumerThread` fetching for it."""
+    """faust's aiokafka consumer, with :class:`PromptConsumerThread` fetching for it."""
 
     def _new_consumer_thread(self) -> Any:
-        return _PromptConsumerThread(self, loop=self.loop, beacon=self.beacon)
-
-
-def fetch_promptly(app: Any) -> None:
-    """Make ``app`` (a faust app whose consumer is not made yet) use :class:`PromptConsumer`."""
-    app.transport.Consumer = PromptConsumer
+        return PromptConsumerThread(self, loop=self.loop, beacon=self.beacon)
