@@ -292,10 +292,12 @@ def test_rejection_names_field_and_reason(raw: Any, field: str, reason: str) -> 
 
 
 def test_every_problem_is_reported_at_once() -> None:
-    event = example("strike.reported", id="", notes="x" * 3000)
+    event = example("strike.reported", id="", notes="x" * 3000, occurred_at="2024-12-02")
     event["data"] = {"means": "laser", "killed": -2, "extra": 1}
     found = reasons(event)
     assert {"id", "notes", "data.means", "data.killed", "data.extra"} <= set(found)
+    # a report dated before its event is one of them, not left for a second attempt
+    assert "precedes the day" in found["reported_at"]
 
 
 def test_the_error_carries_the_event_id_when_there_is_one() -> None:
@@ -303,3 +305,11 @@ def test_the_error_carries_the_event_id_when_there_is_one() -> None:
         parse_event(with_data("strike.reported", means="laser"), now=NOW)
     assert caught.value.event_id == "seed-russian-strikes"
     assert "data.means: must be one of" in str(caught.value)
+
+
+def test_a_denial_of_itself_is_reported_with_the_other_problems() -> None:
+    event = with_data("claim.denied", event_id="seed-army-denies-hama")
+    event["source"] = {"name": "Syrian army", "kind": "tank"}
+    found = reasons(event)
+    assert "cannot deny itself" in found["data.event_id"]
+    assert "must be one of" in found["source.kind"]

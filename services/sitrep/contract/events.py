@@ -146,6 +146,14 @@ class ActorDescribed(Frozen):
 # --- the envelope ---------------------------------------------------------------------------
 
 
+def _before_day_of(reported_at: datetime, occurred_at: date | datetime) -> bool:
+    """Whether a report precedes the day its event occurred: that day on the event's own
+    calendar when it has a time, else on the report's (its UTC offset)."""
+    if isinstance(occurred_at, datetime):
+        return reported_at < occurred_at.replace(hour=0, minute=0, second=0, microsecond=0)
+    return reported_at.date() < occurred_at
+
+
 def start_of(moment: date | datetime) -> datetime:
     """The first instant of a moment: itself, or midnight UTC of a plain date."""
     if isinstance(moment, datetime):
@@ -183,7 +191,14 @@ class EventBase(Frozen):
 
     @field_validator("reported_at")
     @classmethod
-    def _not_in_future(cls, value: datetime, info: ValidationInfo) -> datetime:
+    def _reported_at_plausible(cls, value: datetime, info: ValidationInfo) -> datetime:
+        # A field rule, not a whole-model one, so it is reported with every other problem.
+        occurred_at = info.data.get("occurred_at")  # absent if it was invalid itself
+        if occurred_at is not None and _before_day_of(value, occurred_at):
+            raise contract_error(
+                f"precedes the day the event occurred ({occurred_at.isoformat()}): "
+                "a report cannot come before its event"
+            )
         now = info.context.get("now") if isinstance(info.context, dict) else None
         if isinstance(now, datetime) and value > now + CLOCK_SKEW:
             raise contract_error(
@@ -192,22 +207,6 @@ class EventBase(Frozen):
                 " minutes of clock skew)"
             )
         return value
-
-    @model_validator(mode="after")
-    def _reported_after_occurred(self) -> EventBase:
-        if isinstance(self.occurred_at, datetime):
-            day_start = self.occurred_at.replace(hour=0, minute=0, second=0, microsecond=0)
-            too_early = self.reported_at < day_start
-        else:
-            # A plain date is read on the report's own calendar (its UTC offset).
-            too_early = self.reported_at.date() < self.occurred_at
-        if too_early:
-            raise contract_error(
-                f"precedes the day the event occurred ({self.occurred_at.isoformat()}): "
-                "a report cannot come before its event",
-                field="reported_at",
-            )
-        return self
 
     @property
     def occurred_precision(self) -> Literal["day", "instant"]:
@@ -265,11 +264,12 @@ class ClaimDeniedEvent(EventBase):
     def subject_id(self) -> str:
         return self.data.event_id
 
-    @model_validator(mode="after")
-    def _not_itself(self) -> ClaimDeniedEvent:
-        if self.data.event_id == self.id:
-            raise contract_error("an event cannot deny itself", field="data.event_id")
-        return self
+    @field_validator("data")
+    @classmethod
+    def _not_itself(cls, value: ClaimDenied, info: ValidationInfo) -> ClaimDenied:
+        if value.event_id == info.data.get("id"):
+            raise contract_error("an event cannot deny itself", field="event_id")
+        return value
 
 
 class EventRetractedEvent(EventBase):
@@ -280,11 +280,12 @@ class EventRetractedEvent(EventBase):
     def subject_id(self) -> str:
         return self.data.event_id
 
-    @model_validator(mode="after")
-    def _not_itself(self) -> EventRetractedEvent:
-        if self.data.event_id == self.id:
-            raise contract_error("an event cannot retract itself", field="data.event_id")
-        return self
+    @field_validator("data")
+    @classmethod
+    def _not_itself(cls, value: EventRetracted, info: ValidationInfo) -> EventRetracted:
+        if value.event_id == info.data.get("id"):
+            raise contract_error("an event cannot retract itself", field="event_id")
+        return value
 
 
 class ActorDescribedEvent(EventBase):
