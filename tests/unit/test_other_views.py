@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
+import orjson
+
 from sitrep.contract import Event, parse_event
 from sitrep.views.actors import actor_views, holdings_of
 from sitrep.views.casualties import casualties
@@ -151,7 +153,11 @@ def test_actors_know_their_aliases_designations_and_the_places_they_hold() -> No
     actors = {a.name: a for a in actor_views(situation.registry, holdings_of(views))}
     hts = actors["Hayat Tahrir al-Sham"]
     assert "Nusra Front" in hts.aliases
-    assert {d.by for d in hts.designations} >= {"United States", "Russia", "Turkey"}
+    assert {d["by"] for d in hts.designations} >= {"United States", "Russia", "Turkey"}
+    # spelt as the contract spells it, on the view topic and in the API alike
+    assert {"by": "United States", "as": "terrorist organisation"} in orjson.loads(
+        orjson.dumps(hts)
+    )["designations"]
     assert [p.name for p in hts.controls] == ["Aleppo", "Idlib"]
     sdf = actors["Syrian Democratic Forces"]
     assert [p.name for p in sdf.controls] == ["Ashrafieh", "Sheikh Maqsoud"]

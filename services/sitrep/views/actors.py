@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+from typing_extensions import TypedDict
+
 from sitrep.contract.events import ActorDescribedEvent
-from sitrep.resolution.actors import Actor, ActorRegistry, Designation
+from sitrep.resolution.actors import Actor, ActorRegistry
 from sitrep.views.control import ControlView
 from sitrep.views.ledger import Ledger, visible
 from sitrep.views.moments import Asked, order_key
@@ -59,6 +61,10 @@ def holdings_of(control: Iterable[ControlView]) -> dict[str, list[HeldPlace]]:
     return held
 
 
+Designation = TypedDict("Designation", {"by": str, "as": str})
+"""Who designates an actor as what, spelt as the contract spells it: ``{"by", "as"}``."""
+
+
 @dataclass(frozen=True)
 class ActorView:
     id: str
@@ -84,7 +90,9 @@ def actor_views(registry: ActorRegistry, holdings: Holdings) -> list[ActorView]:
                 aliases=actor.aliases,
                 kind=actor.kind,
                 country=actor.country,
-                designations=actor.designations,
+                designations=tuple(
+                    Designation({"by": d.by, "as": d.as_}) for d in actor.designations
+                ),
                 allies=tuple(actor_ref(registry, a) for a in actor.allies),
                 controls=tuple(
                     sorted(holdings.get(actor_id, ()), key=lambda h: (h.name, h.place_id))
