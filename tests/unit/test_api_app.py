@@ -95,6 +95,25 @@ async def test_bad_query_parameters_are_problems_naming_them() -> None:
     assert [e["field"] for e in since["errors"]] == ["since"]
 
 
+async def test_a_country_that_is_no_code_is_refused_not_answered_with_nothing() -> None:
+    async with serving() as client:
+        for path in ("/v1/places", "/v1/strikes", "/v1/statements", "/v1/situation"):
+            body = problem(await client.get(path, params={"country": "Syria"}), 422)
+            assert [e["field"] for e in body["errors"]] == ["country"], path
+            assert "ISO 3166-1 alpha-2" in body["errors"][0]["reason"]
+        lower = await client.get("/v1/places", params={"country": "sy", "at": "2024-12-01"})
+    assert lower.status_code == 200
+    assert "sy-aleppo" in {item["place"]["id"] for item in lower.json()["items"]}
+
+
+async def test_query_errors_are_worded_like_the_contracts() -> None:
+    async with serving() as client:
+        low = problem(await client.get("/v1/strikes", params={"limit": "-1"}), 422)
+        word = problem(await client.get("/v1/strikes", params={"limit": "ten"}), 422)
+    assert low["errors"] == [{"field": "limit", "reason": "must be at least 1 (got '-1')"}]
+    assert word["errors"] == [{"field": "limit", "reason": "must be a whole number (got 'ten')"}]
+
+
 async def test_unknown_paths_are_problems_too() -> None:
     async with serving() as client:
         problem(await client.get("/v1/nowhere"), 404)

@@ -5,9 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Annotated
+
+from fastapi import Query
 
 from sitrep.api.answers import Answers
 from sitrep.contract.events import start_of
+from sitrep.contract.values import CountryCode
 from sitrep.resolution.names import skeleton
 from sitrep.resolution.places import Place
 from sitrep.views.casualties import Casualties
@@ -15,6 +19,11 @@ from sitrep.views.control import ControlView
 from sitrep.views.moments import end_of_day
 from sitrep.views.statements import Statement
 from sitrep.views.strikes import Strike
+
+Country = Annotated[
+    CountryCode | None, Query(description="ISO 3166-1 alpha-2 code, such as SY (any case).")
+]
+"""A ``country`` filter: a code that is no country is refused, never an empty answer."""
 
 
 def _in_region(place: Place | None, country: str | None, admin1: str | None) -> bool:

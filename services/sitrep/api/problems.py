@@ -13,6 +13,8 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
+from sitrep.contract.errors import reason_of
+
 log = logging.getLogger("sitrep.api")
 
 PROBLEM_JSON = "application/problem+json"
@@ -76,7 +78,7 @@ async def _on_problem(request: Request, exc: Exception) -> Response:
 
 async def _on_validation(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
-    errors = [FieldProblem(_field_of(e["loc"]), e["msg"]) for e in exc.errors()]
+    errors = [FieldProblem(_field_of(e["loc"]), reason_of(e)) for e in exc.errors()]
     detail = "; ".join(f"{e.field}: {e.reason}" for e in errors)
     return Problem(422, "Invalid request parameter", detail, errors).response(request.url.path)
 

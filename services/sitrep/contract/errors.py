@@ -49,7 +49,8 @@ def _got(value: Any) -> str:
     return shown if len(shown) <= 60 else shown[:57] + "..."
 
 
-def _reason(err: ErrorDetails) -> str:
+def reason_of(err: ErrorDetails) -> str:
+    """Why pydantic refused a value, in words a scraper author (or an API user) understands."""
     kind = err["type"]
     ctx: dict[str, Any] = dict(err.get("ctx") or {})
     value = err.get("input")
@@ -60,11 +61,11 @@ def _reason(err: ErrorDetails) -> str:
             return "is not a field of this event (unknown fields are not allowed)"
         case "string_type":
             return f"must be a string (got {_got(value)})"
-        case "int_type" | "int_from_float":
+        case "int_type" | "int_from_float" | "int_parsing":
             return f"must be a whole number (got {_got(value)})"
-        case "float_type":
+        case "float_type" | "float_parsing":
             return f"must be a number (got {_got(value)})"
-        case "bool_type":
+        case "bool_type" | "bool_parsing":
             return f"must be true or false (got {_got(value)})"
         case "string_too_short":
             return "must not be empty"
@@ -109,7 +110,7 @@ def field_errors(exc: ValidationError) -> list[FieldError]:
         if err["type"] == "model_attributes_type" and not _path(loc):
             found.append(FieldError("", "an event must be a JSON object"))
             continue
-        error = FieldError(_path(loc), _reason(err))
+        error = FieldError(_path(loc), reason_of(err))
         if error not in found:
             found.append(error)
     return found

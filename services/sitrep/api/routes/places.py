@@ -9,7 +9,7 @@ from starlette.responses import Response
 
 from sitrep.api.asking import Asking, asking
 from sitrep.api.encoding import GEOJSON, csv_of, freshness_headers, geojson, plain
-from sitrep.api.filters import places_matching
+from sitrep.api.filters import Country, places_matching
 from sitrep.api.models import Listing, One
 from sitrep.api.paging import DEFAULT_LIMIT, Cursor, Limit, page_of
 from sitrep.api.problems import Problem, not_found
@@ -33,7 +33,7 @@ router = APIRouter(prefix="/v1/places", tags=["places"])
 )
 async def list_places(
     ask: Annotated[Asking, Depends(asking)],
-    country: Annotated[str | None, Query(description="ISO 3166-1 alpha-2 code.")] = None,
+    country: Country = None,
     admin1: Annotated[str | None, Query(description="First-level region, any spelling.")] = None,
     controller: Annotated[str | None, Query(description="The holder, by id or any alias.")] = None,
     status: Annotated[Status | None, Query()] = None,

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query
 from starlette.responses import Response
 
 from sitrep.api.asking import Asking, asking, moment_param
-from sitrep.api.filters import ReportFilter
+from sitrep.api.filters import Country, ReportFilter
 from sitrep.api.models import Listing
 from sitrep.api.moments import EXPECTED
 from sitrep.api.paging import DEFAULT_LIMIT, Cursor, Limit, page_of
@@ -20,7 +20,7 @@ router = APIRouter(prefix="/v1", tags=["reports"])
 
 
 async def report_filter(
-    country: Annotated[str | None, Query(description="ISO 3166-1 alpha-2 code.")] = None,
+    country: Country = None,
     admin1: Annotated[str | None, Query(description="First-level region, any spelling.")] = None,
     place: Annotated[str | None, Query(description="A place (and what lies in it).")] = None,
     actor: Annotated[str | None, Query(description="Perpetrator, party or speaker.")] = None,

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Query
 from starlette.responses import Response
 
 from sitrep.api.asking import Asking, asking
+from sitrep.api.filters import Country
 from sitrep.api.models import One
 from sitrep.api.overview import Overview, overview
 
@@ -17,7 +18,7 @@ router = APIRouter(prefix="/v1", tags=["situation"])
 @router.get("/situation", response_model=One[Overview])
 async def get_situation(
     ask: Annotated[Asking, Depends(asking)],
-    country: Annotated[str | None, Query(description="ISO 3166-1 alpha-2 code.")] = None,
+    country: Country = None,
     admin1: Annotated[str | None, Query(description="First-level region, any spelling.")] = None,
 ) -> Response:
     """Places held per actor, recent changes of hands, what is disputed or contested and why,

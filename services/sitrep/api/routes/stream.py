@@ -20,6 +20,7 @@ from sitrep.api.changes import (
     sse_event,
     sse_message,
 )
+from sitrep.api.filters import Country
 from sitrep.api.follower import Subscriber, Unavailable, ViewFollower
 from sitrep.api.problems import Problem, invalid_parameter
 from sitrep.views.moments import Asked
@@ -137,7 +138,7 @@ async def stream(
     kind: Annotated[
         list[str] | None, Query(description=f"View kinds to follow: {', '.join(KINDS)}.")
     ] = None,
-    country: Annotated[str | None, Query(description="ISO 3166-1 alpha-2 code.")] = None,
+    country: Country = None,
     admin1: Annotated[str | None, Query(description="First-level region, any spelling.")] = None,
     place: Annotated[str | None, Query(description="A place (and what lies in it).")] = None,
     actor: Annotated[
