@@ -114,6 +114,26 @@ async def test_query_errors_are_worded_like_the_contracts() -> None:
     assert word["errors"] == [{"field": "limit", "reason": "must be a whole number (got 'ten')"}]
 
 
+async def test_a_query_parameter_a_route_does_not_take_is_refused_by_name() -> None:
+    async with serving() as client:
+        misspelt = problem(await client.get("/v1/places", params={"contry": "SY"}), 422)
+        strikes = await client.get(
+            "/v1/strikes", params={"perpetrator": "Russia", "at": "2024-12-01"}
+        )
+        one = await client.get("/v1/places/Aleppo", params={"day": "2024-12-01"})
+        health = await client.get("/healthz", params={"verbose": "1"})
+        fine = await client.get("/v1/strikes", params={"actor": "Russia", "limit": "5"})
+    assert [e["field"] for e in misspelt["errors"]] == ["contry"]
+    reason = misspelt["errors"][0]["reason"]
+    assert "is not a parameter of /v1/places" in reason
+    assert "country" in reason  # what it takes: its own...
+    assert "known_at" in reason  # ... and those every read shares
+    assert [e["field"] for e in problem(strikes, 422)["errors"]] == ["perpetrator"]
+    assert [e["field"] for e in problem(one, 422)["errors"]] == ["day"]  # past the fast lane
+    assert problem(health, 422)["errors"][0]["reason"].endswith("(it takes none)")
+    assert fine.status_code == 200
+
+
 async def test_unknown_paths_are_problems_too() -> None:
     async with serving() as client:
         problem(await client.get("/v1/nowhere"), 404)

@@ -20,6 +20,7 @@ from sitrep.api.follower import ViewFollower
 from sitrep.api.gate import PublishGate
 from sitrep.api.lane import PlaceLane
 from sitrep.api.metrics import ApiMetrics, MetricsMiddleware
+from sitrep.api.parameters import only_known_parameters
 from sitrep.api.readmodel import ReadModel
 from sitrep.api.remembered import RememberedAnswers
 from sitrep.api.routes import (
@@ -128,10 +129,12 @@ def create_api(
     app.state.metrics = measured
     problems.install(app)
     # Reading may need a token (SITREP_API_ANONYMOUS_READ); events.py guards its own routes.
+    # No route ignores a query parameter it does not take (a misspelt filter filters nothing).
+    known = Depends(only_known_parameters)
     for module in (places, actors, reports, situation, metrics, stream):
-        app.include_router(module.router, dependencies=[Depends(may_read)])
+        app.include_router(module.router, dependencies=[Depends(may_read), known])
     for module in (events, health, subscribing):
-        app.include_router(module.router)
+        app.include_router(module.router, dependencies=[known])
     app.include_router(web.router)  # the map: static assets, public; its data calls are reads
     # The last middleware added is the outermost: the metrics count what the lane answers.
     app.add_middleware(PlaceLane, remembered=remembered, clock=clock, access=access)

@@ -55,10 +55,14 @@ class Problem(Exception):
         )
 
 
+def invalid_parameters(errors: Sequence[FieldProblem]) -> Problem:
+    """A 422 naming each parameter that is wrong, and why."""
+    detail = "; ".join(f"{e.field}: {e.reason}" for e in errors)
+    return Problem(422, "Invalid request parameter", detail, errors)
+
+
 def invalid_parameter(name: str, reason: str) -> Problem:
-    return Problem(
-        422, "Invalid request parameter", f"{name}: {reason}", [FieldProblem(name, reason)]
-    )
+    return invalid_parameters([FieldProblem(name, reason)])
 
 
 def not_found(what: str) -> Problem:
@@ -79,8 +83,7 @@ async def _on_problem(request: Request, exc: Exception) -> Response:
 async def _on_validation(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     errors = [FieldProblem(_field_of(e["loc"]), reason_of(e)) for e in exc.errors()]
-    detail = "; ".join(f"{e.field}: {e.reason}" for e in errors)
-    return Problem(422, "Invalid request parameter", detail, errors).response(request.url.path)
+    return invalid_parameters(errors).response(request.url.path)
 
 
 async def _on_http(request: Request, exc: Exception) -> Response:
