@@ -5,6 +5,8 @@ faust dropped while its flow was stopped are then read again instead of skipped.
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -16,11 +18,12 @@ from tests.integration.local_kafka import TopicFactory
 pytestmark = pytest.mark.integration
 
 
+@asynccontextmanager
 async def _consumer_that_read_everything(
     bootstrap: str, topic: str, *, reset: str
-) -> tuple[AIOKafkaConsumer, TopicPartition, TopicPartition]:
+) -> AsyncIterator[tuple[AIOKafkaConsumer, TopicPartition, TopicPartition]]:
     """Three records on each of ``topic``'s two partitions, all read by a consumer of a new
-    group that then commits offset 2 of partition 0 only."""
+    group that then commits offset 2 of partition 0 only; stopped on the way out."""
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
     await producer.start()
     try:
@@ -39,33 +42,32 @@ async def _consumer_that_read_everything(
     )
     first, second = TopicPartition(topic, 0), TopicPartition(topic, 1)
     await consumer.start()
-    consumer.assign([first, second])
-    await consumer.seek_to_beginning(first, second)
-    read = 0
-    while read < 6:
-        batches = await consumer.getmany(timeout_ms=10_000)
-        assert batches, f"read {read} of 6 records, then nothing"
-        read += sum(len(records) for records in batches.values())
-    await consumer.commit({first: OffsetAndMetadata(2, "")})
-    return consumer, first, second
+    try:
+        consumer.assign([first, second])
+        await consumer.seek_to_beginning(first, second)
+        read = 0
+        while read < 6:
+            batches = await consumer.getmany(timeout_ms=10_000)
+            assert batches, f"read {read} of 6 records, then nothing"
+            read += sum(len(records) for records in batches.values())
+        await consumer.commit({first: OffsetAndMetadata(2, "")})
+        yield consumer, first, second
+    finally:
+        await consumer.stop()
 
 
 async def test_a_partition_nobody_committed_is_read_again_from_the_start(
     kafka_bootstrap: str, topic_factory: TopicFactory
 ) -> None:
     topic = topic_factory(partitions=2)
-    consumer, first, second = await _consumer_that_read_everything(
-        kafka_bootstrap, topic, reset="earliest"
-    )
-    try:
+    async with _consumer_that_read_everything(kafka_bootstrap, topic, reset="earliest") as read:
+        consumer, first, second = read
         committed = await seek_to_committed_or_reset(consumer, "earliest", lambda tp: False)
         assert committed == {first: 2, second: None}
         assert await consumer.position(first) == 2
         assert await consumer.position(second) == 0
         again = await consumer.getmany(second, timeout_ms=10_000)
         assert [r.value for r in again[second]] == [b"1-0", b"1-1", b"1-2"]
-    finally:
-        await consumer.stop()
 
 
 async def test_aiokafka_alone_leaves_such_a_partition_past_what_was_dropped(
@@ -74,25 +76,19 @@ async def test_aiokafka_alone_leaves_such_a_partition_past_what_was_dropped(
     """Why the worker needs its own seek: if aiokafka starts rewinding these partitions
     itself, this fails, and ``seek_to_committed_or_reset`` can go."""
     topic = topic_factory(partitions=2)
-    consumer, first, second = await _consumer_that_read_everything(
-        kafka_bootstrap, topic, reset="earliest"
-    )
-    try:
+    async with _consumer_that_read_everything(kafka_bootstrap, topic, reset="earliest") as read:
+        consumer, first, second = read
         await consumer.seek_to_committed()
         assert await consumer.position(first) == 2
         assert await consumer.position(second) == 3
-    finally:
-        await consumer.stop()
 
 
 async def test_latest_reset_and_changelogs_are_respected(
     kafka_bootstrap: str, topic_factory: TopicFactory
 ) -> None:
     topic = topic_factory(partitions=2)
-    consumer, first, second = await _consumer_that_read_everything(
-        kafka_bootstrap, topic, reset="latest"
-    )
-    try:
+    async with _consumer_that_read_everything(kafka_bootstrap, topic, reset="latest") as read:
+        consumer, first, second = read
         consumer.seek(second, 1)
         await seek_to_committed_or_reset(consumer, "latest", lambda tp: False)
         assert await consumer.position(second) == 3  # where a new consumer would start
@@ -100,5 +96,3 @@ async def test_latest_reset_and_changelogs_are_respected(
         await seek_to_committed_or_reset(consumer, "earliest", lambda tp: tp == second)
         assert await consumer.position(second) == 1  # a changelog: faust positions it
         assert await consumer.position(first) == 2
-    finally:
-        await consumer.stop()

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cached_property
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
@@ -256,36 +256,37 @@ class StatementIssuedEvent(EventBase):
     data: StatementIssued
 
 
-class ClaimDeniedEvent(EventBase):
+class _AboutAnotherEvent(EventBase):
+    """A denial or a retraction: it concerns another event (``data.event_id``), never itself."""
+
+    _verb: ClassVar[str]
+
+    @field_validator("data", check_fields=False)
+    @classmethod
+    def _not_itself(cls, value: Any, info: ValidationInfo) -> Any:
+        if value.event_id == info.data.get("id"):
+            raise contract_error(f"an event cannot {cls._verb} itself", field="event_id")
+        return value
+
+
+class ClaimDeniedEvent(_AboutAnotherEvent):
     type: Literal["claim.denied"]
     data: ClaimDenied
+    _verb = "deny"
 
     @property
     def subject_id(self) -> str:
         return self.data.event_id
 
-    @field_validator("data")
-    @classmethod
-    def _not_itself(cls, value: ClaimDenied, info: ValidationInfo) -> ClaimDenied:
-        if value.event_id == info.data.get("id"):
-            raise contract_error("an event cannot deny itself", field="event_id")
-        return value
 
-
-class EventRetractedEvent(EventBase):
+class EventRetractedEvent(_AboutAnotherEvent):
     type: Literal["event.retracted"]
     data: EventRetracted
+    _verb = "retract"
 
     @property
     def subject_id(self) -> str:
         return self.data.event_id
-
-    @field_validator("data")
-    @classmethod
-    def _not_itself(cls, value: EventRetracted, info: ValidationInfo) -> EventRetracted:
-        if value.event_id == info.data.get("id"):
-            raise contract_error("an event cannot retract itself", field="event_id")
-        return value
 
 
 class ActorDescribedEvent(EventBase):
