@@ -31,7 +31,7 @@ from sitrep.topics import TopicNames
 from sitrep.views.routing import Destination, destinations
 from sitrep.worker.projection import project, project_all
 from sitrep.worker.records import ParsedEvents, bound_for, encode_filed
-from sitrep.worker.store import LedgerStore, partition_of
+from sitrep.worker.store import LedgerStore, by_partition
 
 PARTITIONS = 6
 NAMES = TopicNames("bench")
@@ -73,12 +73,7 @@ class Router:
             self.routes[event.id] = dests
             out.extend(bound_for(event, dests, (0, self.offset), self.parsed))
             self.offset += 1
-        by_partition: dict[int, list[Any]] = {}
-        for bound in out:
-            by_partition.setdefault(partition_of(bound.ledger.encode(), PARTITIONS), []).append(
-                bound
-            )
-        for partition, bounds in sorted(by_partition.items()):
+        for partition, bounds in sorted(by_partition(out, PARTITIONS).items()):
             store.file(partition, self.offset, encode_filed(bounds))
             self.offset += 1
         return {bound.ledger for bound in out}

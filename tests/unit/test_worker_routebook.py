@@ -7,8 +7,8 @@ from itertools import count
 
 import pytest
 
+from sitrep.worker.heldrows import IncompatibleState
 from sitrep.worker.routebook import RouteBook
-from sitrep.worker.store import IncompatibleState
 
 ALEPPO = b'[{"key":"place:sy-aleppo","place":null}]'
 

@@ -10,15 +10,10 @@ from sitrep.topics import TopicNames
 from sitrep.views.actors import HeldPlace
 from sitrep.views.ledger import Ledger
 from sitrep.views.situation import Situation
+from sitrep.worker.heldrows import IncompatibleState
 from sitrep.worker.projection import EntityIndex, as_of, entity_reports
-from sitrep.worker.records import Bound, ParsedEvents, bound_for, decode_filed, encode_filed
-from sitrep.worker.store import (
-    SPACING,
-    FlushPacing,
-    IncompatibleState,
-    LedgerStore,
-    partition_of,
-)
+from sitrep.worker.records import ParsedEvents, bound_for, decode_filed, encode_filed
+from sitrep.worker.store import SPACING, FlushPacing, LedgerStore, by_partition, partition_of
 from tests.seeded import seed_events, seeded
 
 PARTITIONS = 6
@@ -28,12 +23,8 @@ NAMES = TopicNames("t")
 def filed_records() -> dict[int, list[bytes]]:
     """The seed events as the route agent sends them: one record per partition."""
     situation = seeded()
-    by_partition: dict[int, list[Bound]] = {}
-    for event in seed_events():
-        for bound in bound_for(event, situation.routes[event.id]):
-            partition = partition_of(bound.ledger.encode(), PARTITIONS)
-            by_partition.setdefault(partition, []).append(bound)
-    return {p: [encode_filed(batch)] for p, batch in by_partition.items()}
+    out = [b for e in seed_events() for b in bound_for(e, situation.routes[e.id])]
+    return {p: [encode_filed(batch)] for p, batch in by_partition(out, PARTITIONS).items()}
 
 
 def test_a_record_folded_twice_counts_once_and_writes_one_row() -> None:

@@ -40,6 +40,7 @@ from sitrep.views.actors import registry_of
 from sitrep.views.ledger import Ledger, evolve
 from sitrep.views.routing import destinations
 from sitrep.worker.feeds import follow_topic
+from sitrep.worker.heldrows import IncompatibleState
 from sitrep.worker.projection import held_place
 from sitrep.worker.records import (
     Bound,
@@ -51,7 +52,7 @@ from sitrep.worker.records import (
 )
 from sitrep.worker.recovery import recover_safely
 from sitrep.worker.routebook import RouteBook
-from sitrep.worker.store import FlushPacing, IncompatibleState, LedgerStore, partition_of
+from sitrep.worker.store import FlushPacing, LedgerStore, by_partition
 
 log = logging.getLogger("sitrep.worker")
 T = TypeVar("T")
@@ -202,10 +203,6 @@ def create_app(settings: Settings, gazetteer: Gazetteer) -> Any:
 
     async def send_filed(out: list[Bound]) -> list[Any]:
         """One filed record per partition of the filed topic, for all the reports bound there."""
-        by_partition: dict[int, list[Bound]] = {}
-        for bound in out:
-            partition = partition_of(bound.ledger.encode(), settings.events_partitions)
-            by_partition.setdefault(partition, []).append(bound)
         return [
             await filed.send(
                 key=batch[0].ledger.encode(),
@@ -213,7 +210,7 @@ def create_app(settings: Settings, gazetteer: Gazetteer) -> Any:
                 partition=partition,
                 force=True,
             )
-            for partition, batch in sorted(by_partition.items())
+            for partition, batch in sorted(by_partition(out, settings.events_partitions).items())
         ]
 
     background: set[asyncio.Task[object]] = set()

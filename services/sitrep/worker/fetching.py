@@ -11,11 +11,12 @@ partitions, and the other way round.
 
 The worker's consumer (:class:`PromptConsumer`, and ``recovery.py`` builds on it) has an
 aiokafka consumer that waits at most ``FETCH_MAX_WAIT_MS``: an idle worker sends a few more
-fetch requests, and a record reaches its agent within a few tens of milliseconds. The broker answers a fetch once it has
-``FETCH_MIN_BYTES`` for it, or the wait is over: answering at the first byte (aiokafka's
-default) made a fetch, and a turn of faust's consumer loop, of every few records: at 500
-events/s the worker took 30% more CPU, and the broker 10% more (`bench.processors`). Waiting
-for bytes adds at most ``FETCH_MAX_WAIT_MS`` to each of the worker's two hops.
+fetch requests, and a record reaches its agent within a few tens of milliseconds. The broker
+answers a fetch once it has ``FETCH_MIN_BYTES`` for it, or the wait is over: answering at the
+first byte (aiokafka's default) made a fetch, and a turn of faust's consumer loop, of every
+few records: at 500 events/s the worker took 30% more CPU, and the broker 10% more
+(`bench.processors`). Waiting for bytes adds at most ``FETCH_MAX_WAIT_MS`` to each of the
+worker's two hops.
 """
 
 from __future__ import annotations

@@ -17,50 +17,40 @@ from typing import Any
 
 import orjson
 
-from sitrep.worker.store import IncompatibleState
+from sitrep.worker.heldrows import HeldRows, IncompatibleState, written_by_older_sitrep
 
 ROW_MARK = "@"
 """Starts every row key: no event id does, so rows of the older format (one per event id)
 are told apart."""
 
 
-class RouteBook:
+class RouteBook(HeldRows):
     """Routes and waiting answers of the log partitions this worker holds."""
 
     def __init__(self, table: Any, clock: Callable[[], int] = time.time_ns) -> None:
+        super().__init__()
         self.table = table
         self.clock = clock
-        self.owned: set[int] = set()
-        """Partitions of the event log this worker holds now."""
         self.routes: dict[str, bytes] = {}
         """Where each event id was filed (:func:`~sitrep.worker.records.encode_routes`)."""
         self.waiting: dict[str, list[str]] = {}
         """Denials and retractions (their JSON) whose event has not been routed yet."""
-        self.indexed = False
         self.unwritten: dict[int, tuple[int, list[list[str]]]] = {}
         """What routing did since the last rows were written: per partition, the offset of
         its first event and the steps."""
 
-    def forget(self, owned: set[int] | None = None) -> None:
-        """After a rebalance the partitions held may differ: read the table again lazily."""
-        if owned is not None:
-            self.owned = owned
+    def _clear(self) -> None:
         self.routes.clear()
         self.waiting.clear()
         self.unwritten.clear()
-        self.indexed = False
 
     def _index(self) -> None:
-        self.indexed = True
         rows: list[tuple[int, int, int, bytes]] = []
         for row_key, payload in self.table.items():
             key = bytes(row_key).decode()
             parts = key[1:].split(":")
             if not (key.startswith(ROW_MARK) and len(parts) == 3 and all(map(str.isdigit, parts))):
-                raise IncompatibleState(
-                    f"the routes row {key[:60]!r} was written by an older Sitrep: start the "
-                    "worker with a new SITREP_WORKER_ID, which rebuilds the views from the log"
-                )
+                raise written_by_older_sitrep("routes", bytes(row_key))
             partition, offset, written = map(int, parts)
             if partition in self.owned:
                 rows.append((partition, offset, written, payload))
@@ -80,21 +70,21 @@ class RouteBook:
                 raise IncompatibleState(f"a routes row holds an unknown step: {step!r:.80}")
 
     def _do(self, partition: int, offset: int, step: list[str]) -> None:
-        if not self.indexed:
-            self._index()
+        self._ready()
         self._apply(step)
-        self.unwritten.setdefault(partition, (offset, []))[1].append(step)
+        unwritten = self.unwritten.get(partition)
+        if unwritten is None:
+            unwritten = self.unwritten[partition] = (offset, [])
+        unwritten[1].append(step)
 
     def route(self, event_id: str) -> bytes | None:
         """Where ``event_id`` was filed, if it was routed."""
-        if not self.indexed:
-            self._index()
+        self._ready()
         return self.routes.get(event_id)
 
     def held(self, target: str) -> list[str]:
         """The answers waiting for ``target`` (JSON of each)."""
-        if not self.indexed:
-            self._index()
+        self._ready()
         return list(self.waiting.get(target, ()))
 
     def routed(self, partition: int, offset: int, event_id: str, routes: bytes) -> None:

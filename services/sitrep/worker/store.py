@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,8 +20,9 @@ from sitrep.topics import TopicNames
 from sitrep.views.actors import HeldPlace
 from sitrep.views.ledger import Filed, Ledger, Memo
 from sitrep.views.routing import REGISTRY_KEY
+from sitrep.worker.heldrows import HeldRows, written_by_older_sitrep
 from sitrep.worker.projection import Cache, EntityIndex, ViewRecords, changes, project
-from sitrep.worker.records import ParsedEvents, decode_filed
+from sitrep.worker.records import Bound, ParsedEvents, decode_filed
 
 ACTORS_EVERY_S = 1.0
 """How often, at most, the actors' view is made again because places changed hands. Each
@@ -51,11 +52,7 @@ class Kept:
     """When it may be made again (``now``'s clock; see ``SPACING``)."""
 
 
-class IncompatibleState(RuntimeError):
-    """The worker's table holds rows in a format this version does not read."""
-
-
-class LedgerStore:
+class LedgerStore(HeldRows):
     """The fold agent's state: ledgers in memory, rows in the faust table, what was published."""
 
     def __init__(
@@ -66,19 +63,17 @@ class LedgerStore:
         timer: Callable[[], float] = time.perf_counter,
         on_made: Callable[[str, float], None] | None = None,
     ) -> None:
+        super().__init__()
         self.reports = reports
         self.names = names
         self.parsed = parsed
         """Events the route agent of this process validated (not validated again)."""
-        self.owned: set[int] = set()
-        """Partitions of the filed topic this worker holds now."""
         self.ledgers: dict[str, dict[str, Filed]] = {}
         """The reports of every ledger held, by ledger key then event id (grown in place: a
         copy per report would make folding quadratic in a ledger's size)."""
         self.published: dict[str, ViewRecords] = {}
         self.made: Cache = {}
         """View records already made, and from what: only what a report changed is remade."""
-        self.indexed = False
         self.registry = ActorRegistry()
         self.touched: set[str] = set()
         self.holders: dict[str, tuple[str, HeldPlace]] = {}
@@ -91,28 +86,19 @@ class LedgerStore:
         """Told of each ledger made and the seconds it took (the projection benchmark)."""
         self.kept: dict[str, Kept] = {}
 
-    def forget(self, owned: set[int] | None = None) -> None:
-        """After a rebalance the partitions held may differ: rebuild from the table lazily."""
-        if owned is not None:
-            self.owned = owned
+    def _clear(self) -> None:
         self.ledgers.clear()
         self.published.clear()
         self.kept.clear()
         self.made.clear()
-        self.indexed = False
 
     def _index(self) -> None:
         # The in-memory store keeps rows of partitions since revoked: index only those held,
         # or a stale copy of another worker's ledger would be published over its views.
-        self.indexed = True
         for row_key, payload in self.reports.items():
             partition, _, offset = bytes(row_key).partition(b":")
             if not (partition.isdigit() and offset.isdigit()):
-                raise IncompatibleState(
-                    f"the table row {bytes(row_key)[:60]!r} was written by an older Sitrep: "
-                    "start the worker with a new SITREP_WORKER_ID, which rebuilds the views "
-                    "from the log"
-                )
+                raise written_by_older_sitrep("reports", bytes(row_key))
             if int(partition) not in self.owned:
                 continue
             for ledger_key, filed in decode_filed(payload):
@@ -121,16 +107,14 @@ class LedgerStore:
 
     def ledger(self, key: str) -> Ledger:
         """The ledger ``key`` as it stands: read it before the next report is filed."""
-        if not self.indexed:
-            self._index()
+        self._ready()
         return Ledger(key, self.ledgers.get(key, {}))
 
     def file(self, partition: int, offset: int, payload: bytes) -> int:
         """Fold the reports of one filed record (at ``partition``/``offset`` of the filed
         topic); returns how many were new to their ledgers. The record becomes one table row,
         unless nothing in it was new."""
-        if not self.indexed:
-            self._index()
+        self._ready()
         new = 0
         for key, filed in decode_filed(payload, self.parsed):
             reports = self.ledgers.setdefault(key, {})
@@ -160,8 +144,7 @@ class LedgerStore:
         self.holders_moved = True
 
     def touch_all(self) -> None:
-        if not self.indexed:
-            self._index()
+        self._ready()
         self.touched |= set(self.ledgers)
 
     def take_changes(self, now: float | None = None) -> dict[tuple[str, str], bytes | None]:
@@ -185,7 +168,9 @@ class LedgerStore:
             self.holders_moved = False
             self.actors_made_at = moment
         for key in sorted(touched):
-            kept = self.kept.setdefault(key, Kept())
+            kept = self.kept.get(key)
+            if kept is None:
+                kept = self.kept[key] = Kept()
             if kept.due > moment:
                 self.touched.add(key)  # made again at a later flush
                 continue
@@ -235,3 +220,12 @@ def partition_of(key: bytes, partitions: int) -> int:
     """The partition Kafka's default partitioner gives ``key`` (as the producer does)."""
     every = list(range(partitions))
     return int(_PARTITIONER(key, every, every))
+
+
+def by_partition(out: Iterable[Bound], partitions: int) -> dict[int, list[Bound]]:
+    """Reports bound for ledgers, grouped by the partition of the filed topic each ledger key
+    hashes to: one filed record per partition."""
+    grouped: dict[int, list[Bound]] = {}
+    for bound in out:
+        grouped.setdefault(partition_of(bound.ledger.encode(), partitions), []).append(bound)
+    return grouped
