@@ -4,7 +4,7 @@ No broker, no faust: the synthetic load of :mod:`bench.load` is routed and folde
 :class:`~sitrep.worker.store.LedgerStore` as the worker does, N events at once (a worker
 catching up), then M more, ``--per-flush`` at a time, each batch followed by a flush on a clock
 that moves as it would at ``--rate`` events/s. Side by side, in the same run, the baseline:
-the same flushes made by the pure core from nothing (:func:`~sitrep.worker.projection.project`
+the same flushes made by the pure core from nothing (:func:`~sitrep.engine.projection.project`
 without the store's memos, entity indexes and caches), which is what every flush cost before
 they existed. Prints the time each kind of ledger took per projection and per event, and
 checks that both end with the same view records.
@@ -26,10 +26,10 @@ from typing import Any
 from bench.load import SyntheticLoad
 from sitrep.contract import parse_event
 from sitrep.contract.events import ClaimDeniedEvent, EventRetractedEvent
+from sitrep.engine.projection import project, project_all
 from sitrep.resolution.places import Gazetteer
 from sitrep.topics import TopicNames
 from sitrep.views.routing import Destination, destinations
-from sitrep.worker.projection import project, project_all
 from sitrep.worker.records import ParsedEvents, bound_for, encode_filed
 from sitrep.worker.store import LedgerStore, by_partition
 

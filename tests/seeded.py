@@ -8,9 +8,9 @@ from pathlib import Path
 import orjson
 
 from sitrep.contract import Event, parse_event
+from sitrep.engine.situation import Situation
 from sitrep.resolution.catalogue import seed_places
 from sitrep.resolution.places import Gazetteer
-from sitrep.views.situation import Situation
 
 SEEDS = Path(__file__).resolve().parents[1] / "seeds"
 SEED_FILES = (

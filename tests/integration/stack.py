@@ -14,12 +14,12 @@ from pathlib import Path
 from typing import IO, Any
 
 from sitrep.contract import Event
+from sitrep.engine.projection import project_all
 from sitrep.kafka import ensure_topics
 from sitrep.publishing import Publisher
 from sitrep.topics import TopicNames, all_topics
 from sitrep.views.actors import registry_of
 from sitrep.views.routing import REGISTRY_KEY
-from sitrep.worker.projection import project_all
 from tests.integration.records import latest
 from tests.seeded import seeded
 

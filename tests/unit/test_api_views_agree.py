@@ -8,10 +8,10 @@ from typing import Any
 import orjson
 import pytest
 
+from sitrep.engine.projection import project_all
 from sitrep.topics import TopicNames
 from sitrep.views.actors import registry_of
 from sitrep.views.routing import REGISTRY_KEY
-from sitrep.worker.projection import project_all
 from tests.seeded import seeded
 from tests.unit.test_api_app import serving
 

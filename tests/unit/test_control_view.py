@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 from sitrep.contract import parse_event
+from sitrep.engine.situation import Situation
 from sitrep.views.control import control_view
 from sitrep.views.moments import Asked, end_of_day
-from sitrep.views.situation import Situation
 from tests.seeded import seed_events, seeded
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)

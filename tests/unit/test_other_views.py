@@ -8,12 +8,12 @@ from typing import Any
 import orjson
 
 from sitrep.contract import Event, parse_event
+from sitrep.engine.situation import Situation
 from sitrep.views.actors import actor_views, holdings_of
 from sitrep.views.casualties import casualties
 from sitrep.views.control import control_view
 from sitrep.views.figures import Figure
 from sitrep.views.moments import Asked, end_of_day
-from sitrep.views.situation import Situation
 from sitrep.views.statements import statements
 from sitrep.views.strikes import count_strikes, strikes
 from tests.seeded import seed_events, seeded

@@ -6,12 +6,12 @@ import orjson
 import pytest
 
 from sitrep.contract import Event, event_to_dict, parse_event
+from sitrep.engine.projection import EntityIndex, as_of, entity_reports
+from sitrep.engine.situation import Situation
 from sitrep.topics import TopicNames
 from sitrep.views.actors import HeldPlace
 from sitrep.views.ledger import Ledger
-from sitrep.views.situation import Situation
 from sitrep.worker.heldrows import IncompatibleState
-from sitrep.worker.projection import EntityIndex, as_of, entity_reports
 from sitrep.worker.records import ParsedEvents, bound_for, decode_filed, encode_filed
 from sitrep.worker.store import SPACING, FlushPacing, LedgerStore, by_partition, partition_of
 from tests.seeded import seed_events, seeded
@@ -23,7 +23,7 @@ NAMES = TopicNames("t")
 def filed_records() -> dict[int, list[bytes]]:
     """The seed events as the route agent sends them: one record per partition."""
     situation = seeded()
-    out = [b for e in seed_events() for b in bound_for(e, situation.routes[e.id])]
+    out = [b for e in seed_events() for b in bound_for(e, situation.router.routes_of(e.id) or [])]
     return {p: [encode_filed(batch)] for p, batch in by_partition(out, PARTITIONS).items()}
 
 
@@ -105,7 +105,7 @@ def test_a_costly_ledger_is_made_again_only_once_its_spacing_has_passed() -> Non
     relayed = parse_event(
         {**event_to_dict(toll), "id": "test-relayed-toll", "source": {"name": "Reuters"}}
     )
-    [route] = seeded().routes[toll.id]
+    [route] = seeded().router.routes_of(toll.id) or []
     payload = encode_filed(bound_for(relayed, [route]))
     store.file(partition_of(route.key.encode(), PARTITIONS), 99, payload)
     spaced = 100.0 + SPACING * 0.01
@@ -133,7 +133,7 @@ def test_events_validated_by_the_route_agent_are_read_back_as_they_were_validate
     bound = [
         b
         for event in seed_events()
-        for b in bound_for(event, situation.routes[event.id], None, validated)
+        for b in bound_for(event, situation.router.routes_of(event.id) or [], None, validated)
     ]
     read_back = decode_filed(encode_filed(bound), validated)
     for (_, filed), b in zip(read_back, bound, strict=True):

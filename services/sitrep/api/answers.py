@@ -14,6 +14,7 @@ from functools import cached_property
 import orjson
 
 from sitrep.contract.events import StrikeReportedEvent
+from sitrep.engine.situation import Situation
 from sitrep.resolution.actors import ActorRegistry, actor_id
 from sitrep.resolution.names import fold, skeleton
 from sitrep.resolution.places import Place
@@ -23,7 +24,6 @@ from sitrep.views.control import ControlView, control_view
 from sitrep.views.ledger import Ledger, visible
 from sitrep.views.moments import Asked, day_of
 from sitrep.views.routing import REGISTRY_KEY
-from sitrep.views.situation import Situation
 from sitrep.views.statements import Statement, statements
 from sitrep.views.strikes import Strike, strikes
 

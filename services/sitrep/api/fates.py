@@ -56,7 +56,7 @@ def _corroborates(answers: Answers, event: EventBase, keys: list[str]) -> str | 
 
 
 def _status(answers: Answers, event: EventBase) -> tuple[Status, str | None]:
-    keys = [route.key for route in answers.situation.routes.get(event.id, [])]
+    keys = [route.key for route in answers.situation.router.routes_of(event.id) or []]
     for key in keys:
         ledger = answers.situation.ledgers.get(key)
         if ledger is None:

@@ -18,10 +18,10 @@ from aiokafka import AIOKafkaConsumer
 
 from sitrep.api.background import cancel
 from sitrep.contract import Event, InvalidEvent, decode_json, parse_event
+from sitrep.engine.situation import Situation
 from sitrep.resolution.places import Gazetteer
 from sitrep.running.offsets import LogPositions
 from sitrep.supervision import Heartbeat, keep_running
-from sitrep.views.situation import Situation
 
 log = logging.getLogger("sitrep.api.readmodel")
 

@@ -33,6 +33,7 @@ import orjson
 
 from sitrep.contract import InvalidEvent, parse_event
 from sitrep.contract.events import ClaimDeniedEvent, EventRetractedEvent
+from sitrep.engine.projection import held_place
 from sitrep.memory import FREEZE_EVERY_S, Ageing
 from sitrep.resolution.places import Gazetteer
 from sitrep.settings import Settings
@@ -41,7 +42,6 @@ from sitrep.views.ledger import Ledger, evolve
 from sitrep.views.routing import destinations
 from sitrep.worker.feeds import follow_topic
 from sitrep.worker.heldrows import IncompatibleState
-from sitrep.worker.projection import held_place
 from sitrep.worker.records import (
     Bound,
     ParsedEvents,

@@ -15,13 +15,13 @@ from typing import Any
 
 from aiokafka.partitioner import DefaultPartitioner
 
+from sitrep.engine.projection import Cache, EntityIndex, ViewRecords, changes, project
 from sitrep.resolution.actors import ActorRegistry
 from sitrep.topics import TopicNames
 from sitrep.views.actors import HeldPlace
 from sitrep.views.ledger import Filed, Ledger, Memo
 from sitrep.views.routing import REGISTRY_KEY
 from sitrep.worker.heldrows import HeldRows, written_by_older_sitrep
-from sitrep.worker.projection import Cache, EntityIndex, ViewRecords, changes, project
 from sitrep.worker.records import Bound, ParsedEvents, decode_filed
 
 ACTORS_EVERY_S = 1.0

@@ -1,0 +1,248 @@
+"""Which reports make each entity's view, kept report by report in a key-value store.
+
+A place's ledger holds several entities: each place in it (its control view, made from the
+reports about it and about the places within it) and each strike (its reports, and the
+denials and retractions of them, transitively). Casualties and statements ledgers are one
+entity each: the ledger.
+
+State (in the :class:`~sitrep.engine.keyvalue.KeyValue` given):
+
+- ``place/<ledger>/<place id>`` → the place (a place ledger's places);
+- ``member/<entity>/<event id>`` → ``b""``: an entity's reports (``c:<place id>``,
+  ``s:<strike id>``);
+- ``entity/<ledger>/<entity>`` → ``b""``: a ledger's entities;
+- ``answer/<ledger>/<target id>/<answer id>`` → ``b""``: denials and retractions of a report;
+- ``struck/<ledger>/<event id>/<strike id>`` → ``b""``: the strikes a report is part of;
+- ``name/<folded actor name>/<ledger>`` → ``b""``: the ledgers whose reports name an actor, so
+  a registry change reaches only them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import replace
+
+import orjson
+
+from sitrep.contract.events import (
+    ActorDescribedEvent,
+    CasualtiesReportedEvent,
+    ClaimDeniedEvent,
+    ClashReportedEvent,
+    ControlChangedEvent,
+    Event,
+    EventRetractedEvent,
+    ForcesWithdrewEvent,
+    StatementIssuedEvent,
+    StrikeReportedEvent,
+)
+from sitrep.engine.keyvalue import SEP, KeyValue, key
+from sitrep.engine.routing import place_from
+from sitrep.resolution.actors import ActorRegistry
+from sitrep.resolution.names import fold
+from sitrep.resolution.places import Place
+from sitrep.views.strikes import strike_id
+
+PLACE, MEMBER, ENTITY, ANSWER, STRUCK, NAME = (
+    "place",
+    "member",
+    "entity",
+    "answer",
+    "struck",
+    "name",
+)
+
+
+def control_entity(place_id: str) -> str:
+    return "c:" + place_id
+
+
+def strike_entity(sid: str) -> str:
+    return "s:" + sid
+
+
+def is_place_ledger(ledger: str) -> bool:
+    return ledger.startswith("place:")
+
+
+def last_part(found: bytes) -> str:
+    return found.rsplit(SEP, 1)[1].decode()
+
+
+def actor_names(event: Event) -> set[str]:
+    """Every actor name a view of ``event`` resolves through the registry, folded."""
+    names = [event.source.name]
+    if event.claimed_by:
+        names.append(event.claimed_by)
+    if isinstance(event, ControlChangedEvent):
+        names.append(event.data.controller)
+        if event.data.previous_controller:
+            names.append(event.data.previous_controller)
+    elif isinstance(event, ForcesWithdrewEvent):
+        names.append(event.data.actor)
+    elif isinstance(event, ClashReportedEvent):
+        names.extend(event.data.parties)
+    elif isinstance(event, StrikeReportedEvent):
+        if event.data.perpetrator:
+            names.append(event.data.perpetrator)
+    elif isinstance(event, CasualtiesReportedEvent):
+        names.append(event.data.party)
+    elif isinstance(event, StatementIssuedEvent):
+        names.extend([event.data.actor, event.data.speaker, *(event.data.about or ())])
+    elif isinstance(event, ClaimDeniedEvent):
+        names.append(event.data.denied_by)
+    elif isinstance(event, ActorDescribedEvent):
+        names.extend([event.data.name, *(event.data.aliases or ()), *(event.data.allies or ())])
+    return {fold(name) for name in names}
+
+
+def changed_names(before: ActorRegistry, after: ActorRegistry) -> set[str]:
+    """The folded names that resolve differently in ``after`` (another actor, or the same
+    actor under another name)."""
+    out = set()
+    for name in before.by_name.keys() | after.by_name.keys():
+        was, now = before.by_name.get(name), after.by_name.get(name)
+        if was != now or (now is not None and before.actors[now].name != after.actors[now].name):
+            out.add(name)
+    return out
+
+
+class EntityIndex:
+    """The entities of the ledgers in ``kv`` and their reports.
+
+    ``touched(ledger, entity)`` is told of every entity whose reports changed.
+    """
+
+    def __init__(self, kv: KeyValue, touched: Callable[[str, str], None]) -> None:
+        self.kv = kv
+        self.touched = touched
+
+    def members(self, entity: str) -> list[str]:
+        """The ids of an entity's reports, in id order."""
+        return [last_part(k) for k, _ in self.kv.scan(key(MEMBER, entity, ""))]
+
+    def entities(self, ledger: str) -> list[str]:
+        return [last_part(k) for k, _ in self.kv.scan(key(ENTITY, ledger, ""))]
+
+    def places(self, ledger: str) -> dict[str, Place]:
+        found = {}
+        for _, value in self.kv.scan(key(PLACE, ledger, "")):
+            place = place_from(orjson.loads(value))
+            assert place is not None
+            found[place.id] = place
+        return found
+
+    def ledgers_naming(self, names: Iterable[str]) -> set[str]:
+        return {last_part(k) for name in names for k, _ in self.kv.scan(key(NAME, name, ""))}
+
+    def add(self, ledger: str, event: Event, place: Place | None, registry: ActorRegistry) -> bool:
+        """Index one report newly filed in ``ledger``. False when it changes what earlier
+        reports concern (the ledger must be indexed again with :meth:`rebuild`)."""
+        for name in actor_names(event):
+            self.kv.put(key(NAME, name, ledger), b"")
+        if not is_place_ledger(ledger):
+            self.touched(ledger, "")
+            return True
+        if place is not None and not self._take_place(ledger, place):
+            return False
+        self._index(ledger, event, place, registry)
+        return True
+
+    def _take_place(self, ledger: str, place: Place) -> bool:
+        """Note ``place`` in the ledger; a place new to it takes in the reports of the
+        places it encloses. False when a known place's parent is read differently."""
+        place_key = key(PLACE, ledger, place.id)
+        found = self.kv.get(place_key)
+        plain = replace(place, alternate_names=())
+        if found is None:
+            self.kv.put(place_key, orjson.dumps(plain))
+            self._adopt(ledger, place)
+            return True
+        known = place_from(orjson.loads(found))
+        assert known is not None
+        if known.lat is None and place.lat is not None:
+            self.kv.put(place_key, orjson.dumps(plain))
+            return known.parent == place.parent
+        return True
+
+    def _adopt(self, ledger: str, parent: Place) -> None:
+        """The reports of places already in the ledger whose parent is ``parent`` now also
+        concern ``parent`` and the places enclosing it."""
+        places = self.places(ledger)
+        children = [p for p in places.values() if p.parent == parent.id]
+        for child in children:
+            for event_id in self.members(control_entity(child.id)):
+                for place_id in self._chain(parent.id, places):
+                    self._join(ledger, control_entity(place_id), event_id)
+
+    @staticmethod
+    def _chain(place_id: str | None, places: dict[str, Place]) -> Iterator[str]:
+        """``place_id`` and its parents, as long as they are in the ledger."""
+        seen: set[str] = set()
+        while place_id is not None and place_id in places and place_id not in seen:
+            seen.add(place_id)
+            yield place_id
+            place_id = places[place_id].parent
+
+    def _join(self, ledger: str, entity: str, event_id: str) -> bool:
+        member = key(MEMBER, entity, event_id)
+        if self.kv.get(member) is not None:
+            return False
+        self.kv.put(member, b"")
+        self.kv.put(key(ENTITY, ledger, entity), b"")
+        self.touched(ledger, entity)
+        return True
+
+    def _index(
+        self, ledger: str, event: Event, place: Place | None, registry: ActorRegistry
+    ) -> None:
+        if isinstance(event, ClaimDeniedEvent | EventRetractedEvent):
+            target = event.data.event_id
+            self.kv.put(key(ANSWER, ledger, target, event.id), b"")
+            for found, _ in list(self.kv.scan(key(STRUCK, ledger, target, ""))):
+                self._strike(ledger, last_part(found), event.id)
+        if place is None:
+            return
+        places = self.places(ledger) if place.parent is not None else {place.id: place}
+        for place_id in self._chain(place.id, places):
+            self._join(ledger, control_entity(place_id), event.id)
+        if isinstance(event, StrikeReportedEvent):
+            self._strike(ledger, strike_id(event, place, registry), event.id)
+
+    def _strike(self, ledger: str, sid: str, event_id: str) -> None:
+        """``event_id`` and, transitively, every answer to it are part of strike ``sid``."""
+        pending = [event_id]
+        while pending:
+            one = pending.pop()
+            if not self._join(ledger, strike_entity(sid), one):
+                continue
+            self.kv.put(key(STRUCK, ledger, one, sid), b"")
+            pending.extend(last_part(k) for k, _ in self.kv.scan(key(ANSWER, ledger, one, "")))
+
+    def rebuild(
+        self,
+        ledger: str,
+        reports: Iterable[tuple[Event, Place | None]],
+        registry: ActorRegistry,
+    ) -> None:
+        """Index a place ledger again from its ``reports`` (in filing order): after a
+        registry change (strike ids use it) or a place's parent read differently."""
+        kv = self.kv
+        for entity in self.entities(ledger):
+            for member, _ in list(kv.scan(key(MEMBER, entity, ""))):
+                kv.delete(member)
+            kv.delete(key(ENTITY, ledger, entity))
+            self.touched(ledger, entity)  # made again, or its record removed
+        for prefix in (key(STRUCK, ledger, ""), key(ANSWER, ledger, ""), key(PLACE, ledger, "")):
+            for found, _ in list(kv.scan(prefix)):
+                kv.delete(found)
+        reports = list(reports)
+        for _, place in reports:
+            if place is not None and kv.get(key(PLACE, ledger, place.id)) is None:
+                kv.put(key(PLACE, ledger, place.id), orjson.dumps(place))
+            elif place is not None and place.lat is not None:
+                known = place_from(orjson.loads(kv.get(key(PLACE, ledger, place.id)) or b"{}"))
+                if known is not None and known.lat is None:
+                    kv.put(key(PLACE, ledger, place.id), orjson.dumps(place))
+        for event, place in reports:
+            self._index(ledger, event, place, registry)

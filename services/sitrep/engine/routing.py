@@ -1,0 +1,107 @@
+"""Where each event goes: the ledgers it is filed in, once per event id.
+
+An event that stands on its own is filed where :func:`sitrep.views.routing.destinations`
+says. A denial or retraction follows the event it concerns; one that arrives first waits for
+it and goes wherever it goes. An id seen before changes nothing.
+
+State (in the :class:`~sitrep.engine.keyvalue.KeyValue` given):
+
+- ``route/<event id>`` → where the event was filed (``[]`` while an answer waits);
+- ``wait/<target id>/<answer id>`` → an answer (its JSON) waiting for its target.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from sitrep.contract import Event, encode_event, parse_event
+from sitrep.contract.events import ClaimDeniedEvent, EventRetractedEvent
+from sitrep.engine.keyvalue import KeyValue, key
+from sitrep.resolution.places import Gazetteer, Place
+from sitrep.views.routing import Destination, destinations
+
+ROUTE = "route"
+WAIT = "wait"
+
+
+@dataclass(frozen=True)
+class Filing:
+    """One report bound for a ledger, with the place it concerns there."""
+
+    ledger: str
+    event: Event
+    place: Place | None
+
+
+@dataclass(frozen=True)
+class Routed:
+    """What routing one event gave: the reports to file (the event's, and the answers that
+    waited for it), or why there are none."""
+
+    filings: tuple[Filing, ...] = ()
+    duplicate: bool = False
+    """The id was routed before: nothing to file."""
+    waiting: bool = False
+    """A denial or retraction of an event not routed yet: kept until it is."""
+    released: tuple[Event, ...] = field(default=())
+    """Answers that waited for this event and are filed with it."""
+
+
+def place_from(data: dict[str, Any] | None) -> Place | None:
+    if data is None:
+        return None
+    return Place(**{**data, "alternate_names": tuple(data.get("alternate_names") or ())})
+
+
+def encode_routes(routes: Sequence[Destination]) -> bytes:
+    return orjson.dumps([{"key": r.key, "place": r.place} for r in routes])
+
+
+def decode_routes(payload: bytes) -> list[Destination]:
+    return [Destination(r["key"], place_from(r["place"])) for r in orjson.loads(payload)]
+
+
+class Router:
+    """Routes events over the state in ``kv`` (see the module's docstring)."""
+
+    def __init__(self, kv: KeyValue, gazetteer: Gazetteer) -> None:
+        self.kv = kv
+        self.gazetteer = gazetteer
+
+    def routes_of(self, event_id: str) -> list[Destination] | None:
+        """Where ``event_id`` was filed; ``[]`` while it waits; None if never routed."""
+        found = self.kv.get(key(ROUTE, event_id))
+        return None if found is None else decode_routes(found)
+
+    def route(self, event: Event) -> Routed:
+        """Route ``event``. Raises ValueError when it cannot be filed anywhere."""
+        kv = self.kv
+        if kv.get(key(ROUTE, event.id)) is not None:
+            return Routed(duplicate=True)
+        if isinstance(event, ClaimDeniedEvent | EventRetractedEvent):
+            dests = self.routes_of(event.data.event_id)
+            if not dests:  # never routed, or itself an answer still waiting
+                kv.put(key(WAIT, event.data.event_id, event.id), encode_event(event))
+                kv.put(key(ROUTE, event.id), b"[]")
+                return Routed(waiting=True)
+        else:
+            dests = destinations(event, self.gazetteer)
+        encoded = encode_routes(dests)
+        kv.put(key(ROUTE, event.id), encoded)
+        filings = [Filing(d.key, event, d.place) for d in dests]
+        released: list[Event] = []
+        targets = [event.id]
+        while targets:  # an answer released may have answers of its own waiting
+            target = targets.pop(0)
+            for wait_key, raw in list(kv.scan(key(WAIT, target, ""))):
+                late = parse_event(raw)
+                kv.delete(wait_key)
+                kv.put(key(ROUTE, late.id), encoded)
+                released.append(late)
+                targets.append(late.id)
+                filings.extend(Filing(d.key, late, d.place) for d in dests)
+        return Routed(tuple(filings), released=tuple(released))

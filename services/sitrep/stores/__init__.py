@@ -1,0 +1,1 @@
+"""Adapters that keep the engine's state: RocksDB on disk."""

@@ -1,0 +1,194 @@
+"""The engine's state on disk: :class:`~sitrep.engine.keyvalue.KeyValue` over RocksDB.
+
+RocksDB (through ``rocksdict``, the binding faust-streaming uses too) because the engine's
+state is many small records written in bursts and read by prefix: a log-structured store
+takes the writes sequentially, keeps recently read blocks in a cache of a size we set, and
+serves ordered prefix scans; SQLite paid a B-tree update and a transaction per record, LMDB a
+map size set in advance and one writer at a time (see docs/ARCHITECTURE.md).
+
+Writes are staged in memory and reach the database together, with the log positions they
+reflect, in one atomic :meth:`RocksKeyValue.commit`: after a crash the state on disk is the
+state after some commit, never half of one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+from rocksdict import (
+    BlockBasedOptions,
+    Cache,
+    DBCompressionType,
+    Options,
+    Rdict,
+    WriteBatch,
+)
+from sortedcontainers import SortedDict
+
+from sitrep.engine.keyvalue import after_prefix, scan_sorted
+
+DEFAULT_CACHE_MB = 64
+"""RocksDB's block cache (uncompressed blocks recently read), per database."""
+WRITE_BUFFER_MB = 16
+"""Each memtable; two per database (RocksDB's own default is 64 MiB, 2 to 3 of them)."""
+
+
+def _options(cache_mb: int) -> Options:
+    opts = Options(raw_mode=True)
+    opts.create_if_missing(True)
+    opts.set_write_buffer_size(WRITE_BUFFER_MB << 20)
+    opts.set_max_write_buffer_number(2)
+    opts.set_max_open_files(256)
+    opts.set_compression_type(DBCompressionType.lz4())
+    table = BlockBasedOptions()
+    table.set_block_cache(Cache(cache_mb << 20))
+    table.set_bloom_filter(10, False)
+    # Index and filter blocks count against the cache instead of growing beside it.
+    table.set_cache_index_and_filter_blocks(True)
+    opts.set_block_based_table_factory(table)
+    return opts
+
+
+class RocksKeyValue:
+    """A RocksDB database as a :class:`~sitrep.engine.keyvalue.KeyValue`, writes staged until
+    :meth:`commit`."""
+
+    def __init__(self, path: Path, *, cache_mb: int = DEFAULT_CACHE_MB) -> None:
+        path.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._db = Rdict(str(path), _options(cache_mb))
+        self._staged: SortedDict = SortedDict()
+        """Writes not committed yet, the latest of each key: value (None: deleted)."""
+        self._generation = 0
+        self._layers: list[tuple[int, dict[bytes, bytes | None]]] = [(0, {})]
+        """The writes of each generation not committed yet, oldest first."""
+
+    # --- KeyValue --------------------------------------------------------------------------
+
+    def get(self, key: bytes) -> bytes | None:
+        if key in self._staged:
+            staged: bytes | None = self._staged[key]
+            return staged
+        found: bytes | None = self._db.get(key)
+        return found
+
+    def put(self, key: bytes, value: bytes) -> None:
+        self._staged[key] = value
+        self._layers[-1][1][key] = value
+
+    def delete(self, key: bytes) -> None:
+        self._staged[key] = None
+        self._layers[-1][1][key] = None
+
+    def scan(
+        self, prefix: bytes, *, start: bytes | None = None, reverse: bool = False
+    ) -> Iterator[tuple[bytes, bytes]]:
+        stored = self._stored(prefix, start, reverse)
+        if not self._staged:
+            return stored
+        staged = scan_sorted(self._staged, prefix, start, reverse)
+        return _merged(stored, staged, reverse)
+
+    # --- committing ------------------------------------------------------------------------
+
+    @property
+    def staged(self) -> int:
+        """How many keys have writes waiting for :meth:`commit`."""
+        return len(self._staged)
+
+    def seal(self) -> int:
+        """Close the current generation of writes (later ones start the next); its number."""
+        sealed = self._generation
+        self._generation += 1
+        self._layers.append((self._generation, {}))
+        return sealed
+
+    def commit(self, through: int | None = None) -> None:
+        """Write the generations up to ``through`` (default: everything staged, sealing it)
+        to the database, atomically, in order."""
+        if through is None:
+            through = self.seal()
+        done = [layer for layer in self._layers if layer[0] <= through]
+        if not any(writes for _, writes in done):
+            self._layers = [layer for layer in self._layers if layer[0] > through]
+            return
+        batch = WriteBatch(raw_mode=True)
+        for _, writes in done:
+            for key, value in writes.items():
+                if value is None:
+                    batch.delete(key)
+                else:
+                    batch.put(key, value)
+        self._db.write(batch)
+        self._layers = [layer for layer in self._layers if layer[0] > through]
+        later: set[bytes] = set()
+        for _, writes in self._layers:
+            later.update(writes)
+        for _, writes in done:
+            for key in writes:
+                if key not in later:
+                    self._staged.pop(key, None)
+        if not self._layers:
+            self._layers.append((self._generation, {}))
+
+    def discard(self) -> None:
+        """Forget what is staged."""
+        self._staged.clear()
+        self._layers = [(self._generation, {})]
+
+    def close(self) -> None:
+        self.discard()
+        self._db.close()
+
+    def _stored(
+        self, prefix: bytes, start: bytes | None, reverse: bool
+    ) -> Iterator[tuple[bytes, bytes]]:
+        it = self._db.iter()
+        if reverse:
+            if start is not None:
+                it.seek_for_prev(start)
+            else:
+                end = after_prefix(prefix)
+                if end is None:
+                    it.seek_to_last()
+                else:
+                    it.seek_for_prev(end)
+                    if it.valid() and it.key() == end:
+                        it.prev()
+        else:
+            it.seek(prefix if start is None or start < prefix else start)
+        while it.valid():
+            found: bytes = it.key()
+            if not found.startswith(prefix):
+                return
+            yield found, it.value()
+            if reverse:
+                it.prev()
+            else:
+                it.next()
+
+
+def _merged(
+    stored: Iterator[tuple[bytes, bytes]],
+    staged: Iterator[tuple[bytes, bytes | None]],
+    reverse: bool,
+) -> Iterator[tuple[bytes, bytes]]:
+    """Two ordered scans as one; a staged write (None: deleted) wins over what is stored."""
+
+    def before(a: bytes, b: bytes) -> bool:
+        return a > b if reverse else a < b
+
+    left = next(stored, None)
+    right = next(staged, None)
+    while left is not None or right is not None:
+        if right is None or (left is not None and before(left[0], right[0])):
+            assert left is not None
+            yield left
+            left = next(stored, None)
+            continue
+        if left is not None and left[0] == right[0]:
+            left = next(stored, None)
+        if right[1] is not None:
+            yield right[0], right[1]
+        right = next(staged, None)
