@@ -20,7 +20,6 @@ State (in the :class:`~sitrep.engine.keyvalue.KeyValue` given):
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import replace
 
 import orjson
 
@@ -148,41 +147,46 @@ class EntityIndex:
         self._index(ledger, event, place, registry)
         return True
 
+    def _place(self, ledger: str, place_id: str) -> Place | None:
+        found = self.kv.get(key(PLACE, ledger, place_id))
+        return None if found is None else place_from(orjson.loads(found))
+
+    def _note_place(self, ledger: str, place: Place) -> Place | None:
+        """Keep ``place`` as the ledger's place of its id if it is new there, or the first
+        with coordinates; returns what was kept before (None: it is new)."""
+        known = self._place(ledger, place.id)
+        if known is None or (known.lat is None and place.lat is not None):
+            self.kv.put(key(PLACE, ledger, place.id), orjson.dumps(place))
+        return known
+
     def _take_place(self, ledger: str, place: Place) -> bool:
         """Note ``place`` in the ledger; a place new to it takes in the reports of the
         places it encloses. False when a known place's parent is read differently."""
-        place_key = key(PLACE, ledger, place.id)
-        found = self.kv.get(place_key)
-        plain = replace(place, alternate_names=())
-        if found is None:
-            self.kv.put(place_key, orjson.dumps(plain))
+        known = self._note_place(ledger, place)
+        if known is None:
             self._adopt(ledger, place)
             return True
-        known = place_from(orjson.loads(found))
-        assert known is not None
-        if known.lat is None and place.lat is not None:
-            self.kv.put(place_key, orjson.dumps(plain))
-            return known.parent == place.parent
-        return True
+        return not (known.lat is None and place.lat is not None and known.parent != place.parent)
 
     def _adopt(self, ledger: str, parent: Place) -> None:
         """The reports of places already in the ledger whose parent is ``parent`` now also
         concern ``parent`` and the places enclosing it."""
-        places = self.places(ledger)
-        children = [p for p in places.values() if p.parent == parent.id]
+        children = [p for p in self.places(ledger).values() if p.parent == parent.id]
         for child in children:
             for event_id in self.members(control_entity(child.id)):
-                for place_id in self._chain(parent.id, places):
+                for place_id in self._chain(ledger, parent.id):
                     self._join(ledger, control_entity(place_id), event_id)
 
-    @staticmethod
-    def _chain(place_id: str | None, places: dict[str, Place]) -> Iterator[str]:
+    def _chain(self, ledger: str, place_id: str | None) -> Iterator[str]:
         """``place_id`` and its parents, as long as they are in the ledger."""
         seen: set[str] = set()
-        while place_id is not None and place_id in places and place_id not in seen:
+        while place_id is not None and place_id not in seen:
+            place = self._place(ledger, place_id)
+            if place is None:
+                return
             seen.add(place_id)
             yield place_id
-            place_id = places[place_id].parent
+            place_id = place.parent
 
     def _join(self, ledger: str, entity: str, event_id: str) -> bool:
         member = key(MEMBER, entity, event_id)
@@ -203,8 +207,7 @@ class EntityIndex:
                 self._strike(ledger, last_part(found), event.id)
         if place is None:
             return
-        places = self.places(ledger) if place.parent is not None else {place.id: place}
-        for place_id in self._chain(place.id, places):
+        for place_id in self._chain(ledger, place.id):
             self._join(ledger, control_entity(place_id), event.id)
         if isinstance(event, StrikeReportedEvent):
             self._strike(ledger, strike_id(event, place, registry), event.id)
@@ -238,11 +241,7 @@ class EntityIndex:
                 kv.delete(found)
         reports = list(reports)
         for _, place in reports:
-            if place is not None and kv.get(key(PLACE, ledger, place.id)) is None:
-                kv.put(key(PLACE, ledger, place.id), orjson.dumps(place))
-            elif place is not None and place.lat is not None:
-                known = place_from(orjson.loads(kv.get(key(PLACE, ledger, place.id)) or b"{}"))
-                if known is not None and known.lat is None:
-                    kv.put(key(PLACE, ledger, place.id), orjson.dumps(place))
+            if place is not None:
+                self._note_place(ledger, place)
         for event, place in reports:
             self._index(ledger, event, place, registry)

@@ -10,6 +10,7 @@ State (in the :class:`~sitrep.engine.keyvalue.KeyValue` given), besides the enti
 - ``report/<ledger>/<event id>`` → the report (its event and place, JSON);
 - ``due/<ledger>/<entity>`` → ``b""``: an entity to make again (``""``: the whole ledger);
 - ``published/<ledger>/<topic>/<key>`` → the view record last published for an entity;
+- ``held/<place id>`` → who holds a place, as its control record says;
 - ``registry`` → the registry the published records were made with.
 
 Everything the folder needs survives a restart in the store: the entities still due are read
@@ -38,12 +39,12 @@ from sitrep.engine.keyvalue import SEP, KeyValue, key
 from sitrep.engine.projection import (
     Cache,
     ViewRecords,
-    _control_of,
-    _strike_of,
-    _value,
     as_of,
+    control_of,
+    held_place,
     project,
-    registry_record,
+    strike_of,
+    view_record,
 )
 from sitrep.engine.routing import place_from
 from sitrep.resolution.actors import ActorRegistry
@@ -53,7 +54,7 @@ from sitrep.views.actors import HeldPlace, registry_of
 from sitrep.views.ledger import Filed, Ledger, Memo
 from sitrep.views.routing import REGISTRY_KEY
 
-REPORT, DUE, PUBLISHED, REGISTRY = "report", "due", "published", "registry"
+REPORT, DUE, PUBLISHED, HELD, REGISTRY = "report", "due", "published", "held", "registry"
 
 ACTORS_EVERY_S = 1.0
 """How often, at most, the actors' view is made again because places changed hands: each
@@ -125,8 +126,6 @@ class Folder:
         self.names = names
         self.index = EntityIndex(kv, self._touched)
         self.registry = ActorRegistry()
-        self.holders: dict[str, tuple[str, HeldPlace]] = {}
-        """Who holds each place (actor id, place), as the control view topic says."""
         self.holders_moved = False
         self.actors_made_at = -math.inf
         self.timer = timer
@@ -199,16 +198,12 @@ class Folder:
     def describe(self, registry: ActorRegistry, record: bytes) -> None:
         """Make views with ``registry`` (whose record, as the registry topic carries it, is
         ``record``) from now on: the ledgers naming an actor it changed are made again."""
-        stored = self.kv.get(key(REGISTRY))
-        before = (
-            registry_of(_descriptions_ledger(orjson.loads(stored)))
-            if stored is not None
-            else self.registry
-        )
         self.registry = registry
-        self._made.clear()
+        stored = self.kv.get(key(REGISTRY))
         if stored == record:
             return
+        before = registry_from(stored) if stored is not None else ActorRegistry()
+        self._made.clear()
         self.kv.put(key(REGISTRY), record)
         for ledger in sorted(self.index.ledgers_naming(changed_names(before, registry))):
             if is_place_ledger(ledger):
@@ -217,20 +212,25 @@ class Folder:
                 self._touched(ledger, "")
 
     def hold(self, place_id: str, holder: tuple[str, HeldPlace] | None) -> None:
-        """Note who holds a place now; the actors' view is made again if that changed (at
-        most every ``ACTORS_EVERY_S``)."""
-        if self.holders.get(place_id) == holder:
+        """Note who holds a place now (from a control record this folder published, or one
+        another worker did); the actors' view is made again if that changed (at most every
+        ``ACTORS_EVERY_S``)."""
+        held_key = key(HELD, place_id)
+        value = None if holder is None else orjson.dumps(holder)
+        if self.kv.get(held_key) == value:
             return
-        if holder is None:
-            self.holders.pop(place_id, None)
+        if value is None:
+            self.kv.delete(held_key)
         else:
-            self.holders[place_id] = holder
+            self.kv.put(held_key, value)
         self.holders_moved = True
 
     def holdings(self) -> dict[str, list[HeldPlace]]:
+        """The places held, by actor id."""
         held: dict[str, list[HeldPlace]] = {}
-        for actor_id, place in self.holders.values():
-            held.setdefault(actor_id, []).append(place)
+        for _, value in self.kv.scan(key(HELD, "")):
+            actor_id, place = orjson.loads(value)
+            held.setdefault(actor_id, []).append(HeldPlace(**place))
         return held
 
     # --- making views ----------------------------------------------------------------------
@@ -282,11 +282,11 @@ class Folder:
             sub = self.ledger(ledger, ids)
             asked = as_of(sub)
             view = (
-                _control_of(sub, self.registry, asked, place_id=name)
+                control_of(sub, self.registry, asked, place_id=name)
                 if kind == "c"
-                else _strike_of(sub, self.registry, asked)
+                else strike_of(sub, self.registry, asked)
             )
-            made = None if view is None else _value(asked, view)
+            made = None if view is None else view_record(asked, view)
         return self._publish(ledger, {record: made})
 
     def _project_ledger(self, ledger: str) -> dict[tuple[str, str], bytes | None]:
@@ -319,6 +319,8 @@ class Folder:
                 self.kv.delete(stored)
             else:
                 self.kv.put(stored, value)
+            if topic == self.names.view_control:
+                self.hold(record_key, held_place(value) if value is not None else None)
         return out
 
     def published(self) -> ViewRecords:
@@ -330,17 +332,8 @@ class Folder:
         }
 
 
-def _descriptions_ledger(descriptions: list[Any]) -> Ledger:
-    filed = {}
-    for raw in descriptions:
-        event = parse_event(raw)
-        filed[event.id] = Filed(event)
-    return Ledger(REGISTRY_KEY, filed)
-
-
 def registry_from(record: bytes) -> ActorRegistry:
-    """The registry a record of the registry topic describes."""
-    return registry_of(_descriptions_ledger(orjson.loads(record)))
-
-
-__all__ = ["Changes", "Folder", "registry_from", "registry_record"]
+    """The registry a record of the registry topic describes (every description, in event
+    order)."""
+    descriptions = [parse_event(raw) for raw in orjson.loads(record)]
+    return registry_of(Ledger(REGISTRY_KEY, {e.id: Filed(e) for e in descriptions}))

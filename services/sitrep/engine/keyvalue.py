@@ -52,9 +52,6 @@ class MemoryKeyValue:
     def __init__(self) -> None:
         self._items: SortedDict = SortedDict()
 
-    def __len__(self) -> int:
-        return len(self._items)
-
     def get(self, key: bytes) -> bytes | None:
         found: bytes | None = self._items.get(key)
         return found

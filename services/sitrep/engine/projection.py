@@ -55,7 +55,7 @@ def as_of(ledger: Ledger) -> Asked:
     return Asked(end_of_day(latest.astimezone(UTC).date()), max(e.reported_at for e in events))
 
 
-def _value(asked: Asked, view: Any) -> bytes:
+def view_record(asked: Asked, view: Any) -> bytes:
     return orjson.dumps({"as_of": AsOf(asked.at, asked.known_at), "view": view})
 
 
@@ -96,13 +96,13 @@ def project(
                 (
                     (names.view_control, place_id),
                     ids,
-                    partial(_control_of, place_id=place_id),
+                    partial(control_of, place_id=place_id),
                     "c:" + place_id,
                 )
                 for place_id, ids in sorted(control.items())
             ),
             *(
-                ((names.view_strikes, sid), ids, _strike_of, "s:" + sid)
+                ((names.view_strikes, sid), ids, strike_of, "s:" + sid)
                 for sid, ids in sorted(struck.items())
             ),
         ]
@@ -114,15 +114,15 @@ def project(
     asked = as_of(ledger)
     if kind == "casualties":
         for party in casualties([ledger], registry, asked, memo):
-            out[(names.view_casualties, name)] = _value(asked, party)
+            out[(names.view_casualties, name)] = view_record(asked, party)
     elif kind == "statements":
         said = statements([ledger], registry, asked, memo)
         if said:
-            out[(names.view_statements, name)] = _value(asked, said)
+            out[(names.view_statements, name)] = view_record(asked, said)
     elif ledger.key == REGISTRY_KEY:
         described, record = _registry(ledger, names, cache)
         for actor in actor_views(described, holdings or {}):
-            out[(names.view_actors, actor.id)] = _value(asked, actor)
+            out[(names.view_actors, actor.id)] = view_record(asked, actor)
         out[(names.registry, REGISTRY_KEY)] = record
     return out
 
@@ -144,11 +144,11 @@ def _registry(
     return described, record
 
 
-def _control_of(sub: Ledger, registry: ActorRegistry, asked: Asked, *, place_id: str) -> Any:
+def control_of(sub: Ledger, registry: ActorRegistry, asked: Asked, *, place_id: str) -> Any:
     return control_view(sub, place_id, registry, asked)
 
 
-def _strike_of(sub: Ledger, registry: ActorRegistry, asked: Asked) -> Any:
+def strike_of(sub: Ledger, registry: ActorRegistry, asked: Asked) -> Any:
     return next(iter(strikes(sub, registry, asked)), None)
 
 
@@ -171,7 +171,7 @@ def _made(
     sub = Ledger(ledger.key, {i: filed[i] for i in sorted(ids)})
     asked = asked_of()
     view = view_of(sub, registry, asked)
-    made = None if view is None else _value(asked, view)
+    made = None if view is None else view_record(asked, view)
     if cache is not None:
         cache[key] = (ids, registry, made)
     return made

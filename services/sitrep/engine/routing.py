@@ -13,7 +13,7 @@ State (in the :class:`~sitrep.engine.keyvalue.KeyValue` given):
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -35,20 +35,6 @@ class Filing:
     ledger: str
     event: Event
     place: Place | None
-
-
-@dataclass(frozen=True)
-class Routed:
-    """What routing one event gave: the reports to file (the event's, and the answers that
-    waited for it), or why there are none."""
-
-    filings: tuple[Filing, ...] = ()
-    duplicate: bool = False
-    """The id was routed before: nothing to file."""
-    waiting: bool = False
-    """A denial or retraction of an event not routed yet: kept until it is."""
-    released: tuple[Event, ...] = field(default=())
-    """Answers that waited for this event and are filed with it."""
 
 
 def place_from(data: dict[str, Any] | None) -> Place | None:
@@ -77,23 +63,24 @@ class Router:
         found = self.kv.get(key(ROUTE, event_id))
         return None if found is None else decode_routes(found)
 
-    def route(self, event: Event) -> Routed:
-        """Route ``event``. Raises ValueError when it cannot be filed anywhere."""
+    def route(self, event: Event) -> tuple[Filing, ...]:
+        """The reports to file for ``event``: its own, and those of the answers that waited
+        for it; none for an id routed before or an answer that waits. Raises ValueError when
+        it cannot be filed anywhere."""
         kv = self.kv
         if kv.get(key(ROUTE, event.id)) is not None:
-            return Routed(duplicate=True)
+            return ()
         if isinstance(event, ClaimDeniedEvent | EventRetractedEvent):
             dests = self.routes_of(event.data.event_id)
             if not dests:  # never routed, or itself an answer still waiting
                 kv.put(key(WAIT, event.data.event_id, event.id), encode_event(event))
                 kv.put(key(ROUTE, event.id), b"[]")
-                return Routed(waiting=True)
+                return ()
         else:
             dests = destinations(event, self.gazetteer)
         encoded = encode_routes(dests)
         kv.put(key(ROUTE, event.id), encoded)
         filings = [Filing(d.key, event, d.place) for d in dests]
-        released: list[Event] = []
         targets = [event.id]
         while targets:  # an answer released may have answers of its own waiting
             target = targets.pop(0)
@@ -101,7 +88,6 @@ class Router:
                 late = parse_event(raw)
                 kv.delete(wait_key)
                 kv.put(key(ROUTE, late.id), encoded)
-                released.append(late)
                 targets.append(late.id)
                 filings.extend(Filing(d.key, late, d.place) for d in dests)
-        return Routed(tuple(filings), released=tuple(released))
+        return tuple(filings)

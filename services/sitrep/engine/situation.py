@@ -34,7 +34,7 @@ class Situation:
     def fold(self, event: Event) -> set[str]:
         """Fold one event; returns the keys of the ledgers it changed."""
         changed: set[str] = set()
-        for filing in self.router.route(event).filings:
+        for filing in self.router.route(event):
             ledger = self.ledgers.get(filing.ledger) or Ledger(filing.ledger)
             self.ledgers[filing.ledger] = evolve(ledger, filing.event, filing.place)
             changed.add(filing.ledger)

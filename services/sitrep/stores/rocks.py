@@ -92,11 +92,6 @@ class RocksKeyValue:
 
     # --- committing ------------------------------------------------------------------------
 
-    @property
-    def staged(self) -> int:
-        """How many keys have writes waiting for :meth:`commit`."""
-        return len(self._staged)
-
     def seal(self) -> int:
         """Close the current generation of writes (later ones start the next); its number."""
         sealed = self._generation
@@ -109,36 +104,27 @@ class RocksKeyValue:
         to the database, atomically, in order."""
         if through is None:
             through = self.seal()
-        done = [layer for layer in self._layers if layer[0] <= through]
-        if not any(writes for _, writes in done):
-            self._layers = [layer for layer in self._layers if layer[0] > through]
+        assert through < self._generation, "only sealed generations are committed"
+        done = [writes for generation, writes in self._layers if generation <= through]
+        self._layers = [layer for layer in self._layers if layer[0] > through]
+        if not any(done):
             return
         batch = WriteBatch(raw_mode=True)
-        for _, writes in done:
+        for writes in done:
             for key, value in writes.items():
                 if value is None:
                     batch.delete(key)
                 else:
                     batch.put(key, value)
         self._db.write(batch)
-        self._layers = [layer for layer in self._layers if layer[0] > through]
-        later: set[bytes] = set()
-        for _, writes in self._layers:
-            later.update(writes)
-        for _, writes in done:
+        for writes in done:
             for key in writes:
-                if key not in later:
+                if not any(key in later for _, later in self._layers):
                     self._staged.pop(key, None)
-        if not self._layers:
-            self._layers.append((self._generation, {}))
-
-    def discard(self) -> None:
-        """Forget what is staged."""
-        self._staged.clear()
-        self._layers = [(self._generation, {})]
 
     def close(self) -> None:
-        self.discard()
+        self._staged.clear()
+        self._layers = []
         self._db.close()
 
     def _stored(

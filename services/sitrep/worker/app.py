@@ -29,16 +29,14 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
-import orjson
-
 from sitrep.contract import InvalidEvent, parse_event
 from sitrep.contract.events import ClaimDeniedEvent, EventRetractedEvent
+from sitrep.engine.folding import registry_from
 from sitrep.engine.projection import held_place
+from sitrep.engine.routing import decode_routes, encode_routes
 from sitrep.memory import FREEZE_EVERY_S, Ageing
 from sitrep.resolution.places import Gazetteer
 from sitrep.settings import Settings
-from sitrep.views.actors import registry_of
-from sitrep.views.ledger import Ledger, evolve
 from sitrep.views.routing import destinations
 from sitrep.worker.feeds import follow_topic
 from sitrep.worker.heldrows import IncompatibleState
@@ -46,9 +44,7 @@ from sitrep.worker.records import (
     Bound,
     ParsedEvents,
     bound_for,
-    decode_routes,
     encode_filed,
-    encode_routes,
 )
 from sitrep.worker.recovery import recover_safely
 from sitrep.worker.routebook import RouteBook
@@ -307,7 +303,7 @@ def create_app(settings: Settings, gazetteer: Gazetteer) -> Any:
     async def on_registry(records: Sequence[Any]) -> None:
         if not records or records[-1].value is None:
             return
-        registry = registry_of(_ledger_of_descriptions(orjson.loads(records[-1].value)))
+        registry = registry_from(bytes(records[-1].value))
         if registry != store.registry:
             store.registry = registry
             if settled():
@@ -366,11 +362,3 @@ def stop_for(exc: IncompatibleState) -> NoReturn:
     """Exit at once: the state cannot be read, and going on would publish wrong views."""
     log.critical("%s", exc)
     os._exit(EXIT_INCOMPATIBLE)
-
-
-def _ledger_of_descriptions(descriptions: list[Any]) -> Ledger:
-    ledger = Ledger("registry")
-    for raw in descriptions:
-        event = parse_event(raw)
-        ledger = evolve(ledger, event)
-    return ledger

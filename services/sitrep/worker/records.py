@@ -13,15 +13,10 @@ from typing import Any
 import orjson
 
 from sitrep.contract import Event, event_to_dict, parse_event
+from sitrep.engine.routing import place_from
 from sitrep.resolution.places import Place
 from sitrep.views.ledger import Filed
 from sitrep.views.routing import Destination
-
-
-def place_from(data: dict[str, Any] | None) -> Place | None:
-    if data is None:
-        return None
-    return Place(**{**data, "alternate_names": tuple(data.get("alternate_names") or ())})
 
 
 @dataclass(frozen=True)
@@ -98,11 +93,3 @@ def decode_filed(payload: bytes, parsed: ParsedEvents | None = None) -> list[tup
         (item["ledger"], Filed(parse(item["event"]), place_from(item["place"])))
         for item in orjson.loads(payload)
     ]
-
-
-def encode_routes(routes: Sequence[Destination]) -> bytes:
-    return orjson.dumps([{"key": r.key, "place": r.place} for r in routes])
-
-
-def decode_routes(payload: bytes) -> list[Destination]:
-    return [Destination(r["key"], place_from(r["place"])) for r in orjson.loads(payload)]

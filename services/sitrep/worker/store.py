@@ -15,6 +15,7 @@ from typing import Any
 
 from aiokafka.partitioner import DefaultPartitioner
 
+from sitrep.engine.folding import ACTORS_EVERY_S, MAX_SPACING_S, SPACING
 from sitrep.engine.projection import Cache, EntityIndex, ViewRecords, changes, project
 from sitrep.resolution.actors import ActorRegistry
 from sitrep.topics import TopicNames
@@ -23,21 +24,6 @@ from sitrep.views.ledger import Filed, Ledger, Memo
 from sitrep.views.routing import REGISTRY_KEY
 from sitrep.worker.heldrows import HeldRows, written_by_older_sitrep
 from sitrep.worker.records import Bound, ParsedEvents, decode_filed
-
-ACTORS_EVERY_S = 1.0
-"""How often, at most, the actors' view is made again because places changed hands. Each
-actor's record lists every place it holds, and making every actor's record again at each flush
-(40 times a second while places change hands) took a tenth of the worker's time at 200
-events/s (`bench.processors`)."""
-
-
-SPACING = 8.0
-"""A ledger whose projection took ``c`` seconds is projected again no sooner than
-``SPACING * c`` later (never more than ``MAX_SPACING_S``), so no entity takes more than an
-eighth of the worker's time: a party with 3,000 casualty reports takes ≈ 10 ms to make, and
-was made at every flush (40 a second) while its reports came in, crowding out the cheap
-changes (a place changing hands) queued behind it."""
-MAX_SPACING_S = 0.5
 
 
 @dataclass
