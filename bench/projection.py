@@ -1,12 +1,12 @@
 """The worker's projection alone: ``python -m bench.projection [--events N] [--then M] ...``.
 
-No broker, no faust: the synthetic load of :mod:`bench.load` is routed and folded into a
-:class:`~sitrep.worker.store.LedgerStore` as the worker does, N events at once (a worker
-catching up), then M more, ``--per-flush`` at a time, each batch followed by a flush on a clock
-that moves as it would at ``--rate`` events/s. Side by side, in the same run, the baseline:
-the same flushes made by the pure core from nothing (:func:`~sitrep.engine.projection.project`
-without the store's memos, entity indexes and caches), which is what every flush cost before
-they existed. Prints the time each kind of ledger took per projection and per event, and
+No broker, no faust: the synthetic load of :mod:`bench.load` is routed and folded by the
+engine (:class:`~sitrep.engine.engine.Engine`) over a RocksDB store as the worker's, N events
+at once (a worker catching up), then M more, ``--per-flush`` at a time, each batch followed by
+a flush (views made, the store committed) on a clock that moves as it would at ``--rate``
+events/s. Side by side, in the same run, the baseline: the same ledgers made by the pure core
+from nothing (:func:`~sitrep.engine.projection.project` without the engine's entity index,
+memos and caches). Prints the time each kind of ledger took per projection and per event, and
 checks that both end with the same view records.
 
 Speed is measured here, never asserted by tests.
@@ -16,24 +16,22 @@ from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
 import time
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from bench.load import SyntheticLoad
 from sitrep.contract import parse_event
-from sitrep.contract.events import ClaimDeniedEvent, EventRetractedEvent
+from sitrep.engine.engine import Engine
 from sitrep.engine.projection import project, project_all
-from sitrep.resolution.places import Gazetteer
+from sitrep.stores.rocks import RocksKeyValue
 from sitrep.topics import TopicNames
-from sitrep.views.routing import Destination, destinations
-from sitrep.worker.records import ParsedEvents, bound_for, encode_filed
-from sitrep.worker.store import LedgerStore, by_partition
 
-PARTITIONS = 6
 NAMES = TopicNames("bench")
 
 
@@ -50,36 +48,20 @@ class Spent:
         self.made[kind] += 1
 
 
-class Router:
-    """The route agent's decisions, without Kafka: where each event is filed."""
-
-    def __init__(self, gazetteer: Gazetteer) -> None:
-        self.gazetteer = gazetteer
-        self.routes: dict[str, list[Destination]] = {}
-        self.parsed = ParsedEvents()
-        self.offset = 0
-
-    def file(self, store: LedgerStore, batch: Sequence[dict[str, Any]]) -> set[str]:
-        """Route ``batch`` and fold it into ``store``; the ledger keys it touched."""
-        out = []
-        for raw in batch:
-            event = parse_event(raw, now=datetime.now(UTC))
-            if isinstance(event, ClaimDeniedEvent | EventRetractedEvent):
-                dests = self.routes.get(event.data.event_id)
-                if dests is None:
-                    continue
-            else:
-                dests = destinations(event, self.gazetteer)
-            self.routes[event.id] = dests
-            out.extend(bound_for(event, dests, (0, self.offset), self.parsed))
-            self.offset += 1
-        for partition, bounds in sorted(by_partition(out, PARTITIONS).items()):
-            store.file(partition, self.offset, encode_filed(bounds))
-            self.offset += 1
-        return {bound.ledger for bound in out}
+def fold(engine: Engine, batch: Sequence[dict[str, Any]], ledgers: set[str]) -> set[str]:
+    """Route and file ``batch``; the ledger keys it touched (also added to ``ledgers``)."""
+    touched: set[str] = set()
+    for raw in batch:
+        try:
+            filings = engine.fold(parse_event(raw, now=datetime.now(UTC)))
+        except ValueError:
+            continue  # what the worker dead-letters
+        touched.update(filing.ledger for filing in filings)
+    ledgers |= touched
+    return touched
 
 
-def run(args: argparse.Namespace) -> tuple[Spent, Spent, bool, int]:
+def run(args: argparse.Namespace, workdir: Path) -> tuple[Spent, Spent, bool, int]:
     load = SyntheticLoad("projection", seed=args.seed)
     preload = load.preload(args.events)
     probes = load.probes(args.then // 4 + 2)
@@ -92,43 +74,41 @@ def run(args: argparse.Namespace) -> tuple[Spent, Spent, bool, int]:
         if timing[0]:
             worker.add(key.split(":")[0], seconds)
 
-    store = LedgerStore({}, NAMES, ParsedEvents(), on_made=made)
-    store.forget(set(range(PARTITIONS)))
-    router = Router(load.gazetteer)
+    store = RocksKeyValue(workdir / "ledgers")
+    engine = Engine(store, load.gazetteer, NAMES)
+    engine.folder.on_made = made
+    ledgers: set[str] = set()
     for i in range(0, len(preload), 2000):
-        router.file(store, preload[i : i + 2000])
-    store.parsed = router.parsed
-    store.take_changes(0.0)  # caught up: every ledger made once, not timed
+        fold(engine, preload[i : i + 2000], ledgers)
+        store.commit()
+    engine.take_changes(0.0)  # caught up: every ledger made once, not timed
+    store.commit()
 
     clock = 1.0
     timing[0] = True
     for i in range(0, len(phase), args.per_flush):
-        touched = router.file(store, phase[i : i + args.per_flush])
+        touched = fold(engine, phase[i : i + args.per_flush], ledgers)
         clock += args.per_flush / args.rate
         started = time.perf_counter()
-        store.take_changes(clock)
+        engine.take_changes(clock)
+        store.commit()
         worker.flushes.append(time.perf_counter() - started)
         # The baseline: the same ledgers made from nothing, by the pure core alone.
         started = time.perf_counter()
         for key in sorted(touched):
             if not key.startswith("registry"):
                 begun = time.perf_counter()
-                project(store.ledger(key), store.registry, NAMES)
+                project(engine.folder.ledger(key), engine.folder.registry, NAMES)
                 baseline.add(key.split(":")[0], time.perf_counter() - begun)
         baseline.flushes.append(time.perf_counter() - started)
     timing[0] = False
-    store.take_changes()  # what spacing held back
-    ledgers = [store.ledger(key) for key in store.ledgers]
-    everything = project_all(ledgers, store.registry, NAMES)
-    published = {
-        k: v
-        for records in store.published.values()
-        for k, v in records.items()
-        if k[0] not in (NAMES.view_actors, NAMES.registry)
-    }
-    wanted = {
-        k: v for k, v in everything.items() if k[0] not in (NAMES.view_actors, NAMES.registry)
-    }
+    engine.take_changes()  # what spacing held back
+    whole = [engine.folder.ledger(key) for key in sorted(ledgers)]
+    everything = project_all(whole, engine.folder.registry, NAMES)
+    skipped = (NAMES.view_actors, NAMES.registry)
+    published = {k: v for k, v in engine.folder.published().items() if k[0] not in skipped}
+    wanted = {k: v for k, v in everything.items() if k[0] not in skipped}
+    store.close()
     return worker, baseline, published == wanted, len(ledgers)
 
 
@@ -144,7 +124,7 @@ def table(
         f"{args.events:,} events folded, then {events:,} more, {args.per_flush} per flush "
         f"({ledgers} ledgers at the end)",
         "",
-        f"{'ledger kind':<14}{'worker (store): made':>22}{'ms each':>10}"
+        f"{'ledger kind':<14}{'worker (engine): made':>22}{'ms each':>10}"
         f"{'baseline (from nothing): made':>32}{'ms each':>10}",
     ]
     for kind in sorted(set(worker.made) | set(baseline.made)):
@@ -165,7 +145,7 @@ def table(
 
     lines += [
         "",
-        f"worker (store):          {per_event(worker)}",
+        f"worker (engine):          {per_event(worker)}",
         f"baseline (from nothing): {per_event(baseline)} (actors' view not made)",
         f"same view records at the end: {'yes' if same else 'NO'}",
     ]
@@ -180,7 +160,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--rate", type=float, default=1_000.0, help="events/s the clock assumes")
     parser.add_argument("--seed", type=int, default=20241130)
     args = parser.parse_args(argv)
-    worker, baseline, same, ledgers = run(args)
+    with tempfile.TemporaryDirectory(prefix="bench-projection-") as workdir:
+        worker, baseline, same, ledgers = run(args, Path(workdir))
     print(table(args, worker, baseline, same, ledgers), flush=True)
     return 0 if same else 1
 

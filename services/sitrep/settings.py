@@ -53,8 +53,8 @@ class Settings(BaseSettings):
     events_partitions: int = Field(default=6, ge=1, le=1000)
     worker_id: str = Field(
         default="sitrep-views.v4",
-        # v3: the routes table holds one row per batch (sitrep.worker.routebook). A worker
-        # state of another format stops the worker; a new id rebuilds it from the log.
+        # A store of another format stops the worker (sitrep.worker.engine); a new id
+        # rebuilds it from the log.
         # v4: actors' designations are spelt {"by", "as"}; a rebuild sends every view again.
         description="The processors' consumer group and table prefix; a new id rebuilds from zero.",
     )

@@ -28,4 +28,5 @@ async def test_the_workers_kafka_consumer_waits_at_most_fetch_max_wait(tmp_path:
         assert made._fetch_min_bytes == FETCH_MIN_BYTES
     finally:
         await made.stop()  # never started: only marks it closed
+        consumer._thread.thread_loop.close()  # made for the thread, which never ran
     assert FETCH_MAX_WAIT_MS <= 50

@@ -38,10 +38,17 @@ def worker(
     """Run a processor worker; start several to share the partitions."""
     from faust.worker import Worker
 
-    from sitrep.worker.app import create_app
+    from sitrep.worker.app import EXIT_INCOMPATIBLE, create_app, worker_engine
+    from sitrep.worker.engine import IncompatibleState
 
     settings = Settings()
     gazetteer = load_gazetteer(settings, seeds_only=seeds_only)
     logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
-    app = create_app(settings, gazetteer)
+    engine = worker_engine(settings, gazetteer)
+    try:
+        engine.open()
+    except IncompatibleState as exc:
+        typer.echo(f"sitrep worker: {exc}", err=True)
+        raise typer.Exit(EXIT_INCOMPATIBLE) from exc
+    app = create_app(settings, gazetteer, engine)
     Worker(app, loglevel=loglevel, quiet=True, redirect_stdouts=False).execute_from_commandline()

@@ -37,12 +37,12 @@ class Engine:
             self.folder.file(filing.ledger, filing.event, filing.place)
         return filings
 
-    def take_changes(self) -> Changes:
+    def take_changes(self, now: float | None = None) -> Changes:
         """Every view record changed since last asked, the registry they make taken in until
-        it settles."""
+        it settles; ``now`` paces the costly (see :meth:`Folder.take_changes`)."""
         out: Changes = {}
         for _ in range(ROUNDS):
-            changes = self.folder.take_changes()
+            changes = self.folder.take_changes(now)
             if not changes:
                 break
             out.update(changes)

@@ -235,12 +235,18 @@ class Folder:
 
     # --- making views ----------------------------------------------------------------------
 
-    def take_changes(self, now: float | None = None, budget_s: float = math.inf) -> Changes:
+    def take_changes(
+        self,
+        now: float | None = None,
+        budget_s: float = math.inf,
+        owns: Callable[[str], bool] | None = None,
+    ) -> Changes:
         """The view records changed since last asked, for the entities due.
 
         ``now`` (a monotonic clock) paces the costly: an entity is made again only when its
         spacing has passed, the actors' view at most every ``ACTORS_EVERY_S``. The entities
-        left when ``budget_s`` is spent stay due for the next call."""
+        left when ``budget_s`` is spent stay due for the next call, as do those of ledgers
+        ``owns`` says another process publishes now (a worker's partitions moved)."""
         moment = math.inf if now is None else now
         due = self._due_units()
         if (
@@ -255,6 +261,8 @@ class Folder:
             if self.timer() - started > budget_s:
                 break
             if now is not None and not self._pacing.ready(unit, now):
+                continue
+            if owns is not None and not owns(unit[0]):
                 continue
             began = self.timer()
             pending.update(self._make(*unit))

@@ -73,6 +73,11 @@ class RocksKeyValue:
         found: bytes | None = self._db.get(key)
         return found
 
+    def committed(self, key: bytes) -> bytes | None:
+        """The value of ``key`` as last committed (what a restart would read)."""
+        found: bytes | None = self._db.get(key)
+        return found
+
     def put(self, key: bytes, value: bytes) -> None:
         self._staged[key] = value
         self._layers[-1][1][key] = value

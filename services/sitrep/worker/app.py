@@ -1,19 +1,17 @@
-"""The composition root of `sitrep worker`: a faust app with two agents.
+"""The composition root of `sitrep worker`: a faust app with two agents around the engine.
 
-1. ``route`` reads the event log (keyed by subject event id). It validates each record,
-   drops ids already routed, works out the ledgers the event is filed in, and re-keys it onto
-   the filed topic. What cannot be processed goes to the dead-letter topic with the reason.
-   Where each event went, and the answers waiting for their event, are kept by a
-   :class:`~sitrep.worker.routebook.RouteBook` (table ``routes``, one row per batch and log
-   partition) on the log's partitioning, so the route of an event is found on the partition
-   where its denials and retractions arrive.
-2. ``fold`` reads the filed topic (keyed by ledger) and folds each record into its ledger with
-   the pure :func:`sitrep.views.ledger.evolve`, then publishes what changed in the views.
-   Its table ``reports`` holds one row per filed report, on the ledger's partition.
+1. ``route`` reads the event log (keyed by subject event id) and hands each event to the
+   engine's :class:`~sitrep.engine.routing.Router`, which drops ids already routed, holds
+   denials and retractions until their event comes, and says which ledgers each report goes
+   to; the reports leave on the filed topic, re-keyed by ledger. What cannot be processed goes
+   to the dead-letter topic with the reason.
+2. ``fold`` reads the filed topic and files each report with the engine's
+   :class:`~sitrep.engine.folding.Folder`; a timer takes the view records of the entities
+   changed, within a time budget, and publishes them.
 
-Delivery is at-least-once: a record is sent on, and acknowledged by the broker, before the
-state that says it was handled is written; a redelivered event finds its id already filed and
-changes nothing.
+Their state is in two stores on disk (:mod:`sitrep.worker.engine`), with the log positions it
+reflects; a store's writes are committed only once the broker has acknowledged what they gave,
+so after a restart the worker reads on from its stores, neither losing nor repeating anything.
 """
 
 from __future__ import annotations
@@ -22,58 +20,37 @@ import asyncio
 import logging
 import os
 import time
-import weakref
-from collections.abc import Awaitable, Coroutine, Iterator, Sequence
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Awaitable, Coroutine, Sequence
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
 from sitrep.contract import InvalidEvent, parse_event
-from sitrep.contract.events import ClaimDeniedEvent, EventRetractedEvent
 from sitrep.engine.folding import registry_from
 from sitrep.engine.projection import held_place
-from sitrep.engine.routing import decode_routes, encode_routes
+from sitrep.engine.routing import Filing
 from sitrep.memory import FREEZE_EVERY_S, Ageing
 from sitrep.resolution.places import Gazetteer
 from sitrep.settings import Settings
-from sitrep.views.routing import destinations
+from sitrep.worker.engine import Commits, IncompatibleState, WorkerEngine
 from sitrep.worker.feeds import follow_topic
-from sitrep.worker.heldrows import IncompatibleState
-from sitrep.worker.records import (
-    Bound,
-    ParsedEvents,
-    bound_for,
-    encode_filed,
-)
+from sitrep.worker.partitions import FlushPacing, by_partition, partition_of
+from sitrep.worker.records import ParsedEvents, bound_for, decode_filed, encode_filed
 from sitrep.worker.recovery import recover_safely
-from sitrep.worker.routebook import RouteBook
-from sitrep.worker.store import FlushPacing, LedgerStore, by_partition
 
 log = logging.getLogger("sitrep.worker")
 T = TypeVar("T")
 
 FLUSH_EVERY_S = 0.025
-"""How often changed ledgers are projected and their view changes published."""
+"""How often changed entities are made and their view changes published."""
+MAKE_BUDGET_S = 0.05
+"""How long one flush may spend making views; what is left is made at the next flush."""
 ROUTE_BATCH = 2000
 ROUTE_WITHIN_S = 0.02
 """The route agent takes up to ROUTE_BATCH events, or what came within ROUTE_WITHIN_S."""
 EXIT_UNSENT = 75
 """The worker's exit status when it could not send what it routed (EX_TEMPFAIL)."""
 EXIT_INCOMPATIBLE = 78
-"""The worker's exit status when its table holds state it cannot read (EX_CONFIG)."""
-
-
-@contextmanager
-def handling(current: ContextVar[Any], event: Any) -> Iterator[None]:
-    """Make ``event`` faust's current event (``current`` is faust's context variable for it)
-    while it is handled inside a batch, so the table rows it writes go to its own partition's
-    changelog: faust takes the partition from the current event."""
-    token = current.set(weakref.ref(event))
-    try:
-        yield
-    finally:
-        current.reset(token)
+"""The worker's exit status when its store holds state it cannot read (EX_CONFIG)."""
 
 
 def _problem(reason: str) -> list[tuple[str, bytes]]:
@@ -90,7 +67,7 @@ def faust_config(settings: Settings, datadir: Path) -> dict[str, Any]:
         "topic_replication_factor": settings.replication_factor,
         "topic_allow_declare": True,
         "producer_acks": -1,
-        # What the worker sends (filed records, view records, table changelogs) leaves in
+        # What the worker sends (filed records, view records, dead letters) leaves in
         # batches gathered over 5 ms, of up to 512 KiB per partition: aiokafka keeps one
         # request in flight per broker, and 16 KiB batches (the default) made view records
         # queue behind each other, round trip after round trip.
@@ -119,33 +96,46 @@ def faust_config(settings: Settings, datadir: Path) -> dict[str, Any]:
     }
 
 
-def create_app(settings: Settings, gazetteer: Gazetteer) -> Any:
-    """The faust app, its tables and agents, built from explicit settings (nothing at import)."""
+def worker_engine(settings: Settings, gazetteer: Gazetteer) -> WorkerEngine:
+    """The engine over this worker's stores (opened at first use)."""
+    root = (settings.state_dir / "faust" / settings.worker_id / "engine").resolve()
+    return WorkerEngine(root, gazetteer, settings.topics())
+
+
+def create_app(settings: Settings, gazetteer: Gazetteer, engine: WorkerEngine | None = None) -> Any:
+    """The faust app, its agents and the engine they drive (``engine``, or one over this
+    worker's stores), built from explicit settings: nothing at import."""
     import faust  # faust inspects sys.argv when imported: only when a worker is built
-    from faust.streams import _current_event as current_event  # see handling()
 
     bootstrap = settings.bootstrap_servers()
     datadir = (settings.state_dir / "faust" / settings.worker_id).resolve()
     datadir.mkdir(parents=True, exist_ok=True)
     app = faust.App(settings.worker_id, **faust_config(settings, datadir))
-    recover_safely(app)
+    names = settings.topics()
+    partitions = settings.events_partitions
+    engine = engine or worker_engine(settings, gazetteer)
+    recover_safely(app, lambda tp: engine.position(tp.topic, tp.partition))
     raw = {
         "key_type": bytes,
         "value_type": bytes,
     }
-    names = settings.topics()
     events = app.topic(names.events, **raw, internal=False)
     filed = app.topic(names.filed, **raw, internal=False)
     dead = app.topic(names.dead_letter, **raw, internal=False)
-    table_opts = {
-        "partitions": settings.events_partitions,
-        "key_type": bytes,
-        "value_type": bytes,
-    }
-    book = RouteBook(app.Table("routes", default=None, **table_opts))
     validated = ParsedEvents()
-    store = LedgerStore(app.Table("reports", default=None, **table_opts), names, validated)
     registry_ready = asyncio.Event()
+    owned: set[int] = set()
+    """The partitions of the filed topic this worker holds: it publishes their ledgers' views."""
+    route_commits: Commits | None = None
+    fold_commits: Commits | None = None
+    fold_acks: list[Any] = []
+    """Dead letters the fold agent sent since the last flush (committed with its writes)."""
+
+    def commits() -> tuple[Commits, Commits]:
+        nonlocal route_commits, fold_commits
+        if route_commits is None or fold_commits is None:
+            route_commits, fold_commits = Commits(engine.routes), Commits(engine.ledgers)
+        return route_commits, fold_commits
 
     async def dead_letter(event: Any, reason: str) -> Any:
         """Send ``event`` to the dead-letter topic; returns the send's acknowledgement."""
@@ -161,44 +151,21 @@ def create_app(settings: Settings, gazetteer: Gazetteer) -> Any:
         )
         return await dead.send(key=event.key, value=event.value, headers=headers, force=True)
 
-    async def route_one(event: Any, out: list[Bound], acks: list[Any]) -> None:
-        """Work out where ``event`` is filed; what to send goes to ``out`` (or ``acks``)."""
+    async def route_one(event: Any, out: list[Filing], acks: list[Any]) -> None:
+        """Route ``event``: its reports go to ``out``, a dead letter's ack to ``acks``."""
         try:
             parsed = parse_event(event.value)
         except InvalidEvent as exc:
             acks.append(await dead_letter(event, str(exc)))
             return
-        known = book.route(parsed.id)
-        if known is not None:
-            # The same id again: sent where the first went, where the ledger drops it.
-            out.extend(bound_for(parsed, decode_routes(known)))
-            return
-        partition, offset = event.message.partition, event.message.offset
-        if isinstance(parsed, ClaimDeniedEvent | EventRetractedEvent):
-            target = book.route(parsed.data.event_id)
-            if target is None:
-                book.wait(partition, offset, parsed.data.event_id, event.value.decode())
-                return
-            dests = decode_routes(target)
-        else:
-            try:
-                dests = destinations(parsed, gazetteer)
-            except ValueError as exc:
-                acks.append(await dead_letter(event, f"cannot be filed: {exc}"))
-                return
-        out.extend(bound_for(parsed, dests, (partition, offset), validated))
-        encoded = encode_routes(dests)
-        book.routed(partition, offset, parsed.id, encoded)
-        held_back = book.held(parsed.id)
-        if held_back:
-            for late_raw in held_back:
-                late = parse_event(late_raw)
-                out.extend(bound_for(late, dests, None, validated))
-                book.routed(partition, offset, late.id, encoded)
-            book.release(partition, offset, parsed.id)
+        try:
+            out.extend(engine.router.route(parsed))
+        except ValueError as exc:
+            acks.append(await dead_letter(event, f"cannot be filed: {exc}"))
 
-    async def send_filed(out: list[Bound]) -> list[Any]:
+    async def send_filed(out: list[Filing]) -> list[Any]:
         """One filed record per partition of the filed topic, for all the reports bound there."""
+        grouped = by_partition(bound_for(out, validated), partitions)
         return [
             await filed.send(
                 key=batch[0].ledger.encode(),
@@ -206,7 +173,7 @@ def create_app(settings: Settings, gazetteer: Gazetteer) -> Any:
                 partition=partition,
                 force=True,
             )
-            for partition, batch in sorted(by_partition(out, settings.events_partitions).items())
+            for partition, batch in sorted(grouped.items())
         ]
 
     background: set[asyncio.Task[object]] = set()
@@ -216,52 +183,58 @@ def create_app(settings: Settings, gazetteer: Gazetteer) -> Any:
         background.add(task)
         task.add_done_callback(background.discard)
 
-    async def acknowledge(stream: Any, batch: Sequence[Any], acks: list[Any]) -> None:
-        # The batch's events must not be acknowledged before what they gave was sent: faust
-        # would commit them, and it would be lost.
-        await sent_or_exit(asyncio.gather(*acks), "what a batch of events gave")
+    async def acknowledge(stream: Any, batch: Sequence[Any], acks: Awaitable[object]) -> None:
+        # Acknowledged to faust (which commits the group's offsets, what lag is measured by)
+        # only once what the events gave is sent; where the worker reads on from after a
+        # restart is its stores' business.
+        await acks
         for event in batch:
             await stream.ack(event)
 
     async def route(stream: Any) -> None:
-        # Events come in batches; their reports leave as one filed record per partition. A
-        # batch's events are acknowledged to faust (which then commits their offsets) only once
-        # the broker has acknowledged every record they gave; meanwhile the next batch is
-        # routed, so the broker's round trip does not hold the agent up.
+        # Events come in batches; their reports leave as one filed record per partition. The
+        # store's writes for a batch are committed once the broker has acknowledged every
+        # record it gave; meanwhile the next batch is routed, so the broker's round trip
+        # does not hold the agent up.
+        route_log, _ = commits()
         async for batch in stream.noack_take(ROUTE_BATCH, within=ROUTE_WITHIN_S):
-            out: list[Bound] = []
+            out: list[Filing] = []
             acks: list[Any] = []
             for event in batch:
+                message = event.message
                 # Failure policy: nothing may crash the agent (faust would acknowledge the
                 # event and move on); what cannot be routed is dead-lettered with the reason.
-                with handling(current_event, event):
-                    try:
-                        await route_one(event, out, acks)
-                    except IncompatibleState as exc:
-                        stop_for(exc)
-                    except Exception as exc:
-                        log.exception("cannot route %s", event.message)
-                        reason = f"processing failed: {type(exc).__name__}: {exc}"
-                        acks.append(await dead_letter(event, reason))
+                try:
+                    await route_one(event, out, acks)
+                except IncompatibleState as exc:
+                    stop_for(exc)
+                except Exception as exc:
+                    log.exception("cannot route %s", message)
+                    reason = f"processing failed: {type(exc).__name__}: {exc}"
+                    acks.append(await dead_letter(event, reason))
+                engine.took(message.topic, message.partition, message.offset)
             acks.extend(await sent_or_exit(send_filed(out), "what a batch of events gave"))
-            # What routing did, as one row per log partition: faust writes a row to the
-            # changelog partition of the event being handled, so one of that partition's.
-            of_partition = {event.message.partition: event for event in batch}
-            for partition, row_key, row in book.rows():
-                with handling(current_event, of_partition[partition]):
-                    book.table[row_key] = row
-            in_background(acknowledge(stream, batch, acks))
+            sent = asyncio.ensure_future(
+                sent_or_exit(asyncio.gather(*acks), "what a batch of events gave")
+            )
+            route_log.after(sent)
+            in_background(acknowledge(stream, batch, sent))
 
     async def fold(stream: Any) -> None:
         await registry_ready.wait()
+        folder = engine.folder
         async for event in stream.events():
+            message = event.message
             try:
-                store.file(event.message.partition, event.message.offset, event.value)
+                for filing in decode_filed(event.value, validated):
+                    folder.file(filing.ledger, filing.event, filing.place)
             except IncompatibleState as exc:
                 stop_for(exc)
             except Exception as exc:  # same policy as route: dead-letter, never crash
-                log.exception("cannot fold %s", event.message)
-                await dead_letter(event, f"cannot be folded: {type(exc).__name__}: {exc}")
+                log.exception("cannot fold %s", message)
+                reason = f"cannot be folded: {type(exc).__name__}: {exc}"
+                fold_acks.append(await dead_letter(event, reason))
+            engine.took(message.topic, message.partition, message.offset)
 
     async def publish(pending: dict[tuple[str, str], bytes | None]) -> list[Any]:
         """Hand the view records to the producer; their acknowledgements, to wait for.
@@ -275,59 +248,60 @@ def create_app(settings: Settings, gazetteer: Gazetteer) -> Any:
         ]
 
     def settled() -> bool:
-        """Not rebalancing, and the tables restored: the store may be read."""
+        """Not rebalancing, and recovered: the partitions held are known."""
         return not (
             app.rebalancing or app.in_recovery or not app.tables.recovery.completed.is_set()
         )
 
+    def owns(ledger: str) -> bool:
+        return partition_of(ledger.encode(), partitions) in owned
+
     pacing = FlushPacing()
 
     async def flush() -> None:
-        """Publish what changed in the views since the last flush.
+        """Publish what changed in the views since the last flush, within ``MAKE_BUDGET_S``.
 
         The flush does not wait for the broker's acknowledgements (the next flush may go out
-        meanwhile; one producer keeps each partition's records in order): waiting made the
-        views lag by as long as a round trip of the busiest flush. Should the broker refuse
-        them, the worker exits and, restarted, publishes every view again."""
-        if settled() and pacing.due(time.monotonic()):
-            started = time.monotonic()
-            try:
-                pending = store.take_changes(started)
-            except IncompatibleState as exc:
-                stop_for(exc)
-            pacing.took(started, time.monotonic())
-            if pending:
-                acks = await publish(pending)
-                in_background(sent_or_exit(asyncio.gather(*acks), "view records"))
+        meanwhile; one producer keeps each partition's records in order): the store commits
+        what the flush wrote once they come. Should the broker refuse them, the worker exits
+        and, restarted, makes those views again from its last commit."""
+        if not (registry_ready.is_set() and settled() and pacing.due(time.monotonic())):
+            return
+        _, fold_log = commits()
+        started = time.monotonic()
+        try:
+            pending = engine.folder.take_changes(started, MAKE_BUDGET_S, owns)
+        except IncompatibleState as exc:
+            stop_for(exc)
+        pacing.took(started, time.monotonic())
+        acks = [*await publish(pending), *fold_acks]
+        fold_acks.clear()
+        fold_log.after(sent_or_exit(asyncio.gather(*acks), "view records"))
 
     async def on_registry(records: Sequence[Any]) -> None:
         if not records or records[-1].value is None:
             return
-        registry = registry_from(bytes(records[-1].value))
-        if registry != store.registry:
-            store.registry = registry
-            if settled():
-                try:
-                    store.touch_all()
-                except IncompatibleState as exc:
-                    stop_for(exc)
-            else:
-                store.forget()  # re-indexed, and every ledger re-projected, once settled
+        record = bytes(records[-1].value)
+        try:
+            engine.folder.describe(registry_from(record), record)
+        except IncompatibleState as exc:
+            stop_for(exc)
 
     async def registry_feed() -> None:
         await follow_topic(bootstrap, names.registry, on_registry, ready=registry_ready)
 
     async def on_control(records: Sequence[Any]) -> None:
+        folder = engine.folder
         for record in records:
             place_id = bytes(record.key).decode()
-            store.hold(place_id, held_place(record.value) if record.value is not None else None)
+            folder.hold(place_id, held_place(record.value) if record.value is not None else None)
 
     async def control_feed() -> None:
         await follow_topic(bootstrap, names.view_control, on_control, ready=asyncio.Event())
 
     async def on_assigned(sender: Any, assigned: Any, **kwargs: Any) -> None:
-        store.forget({tp.partition for tp in assigned if tp.topic == names.filed})
-        book.forget({tp.partition for tp in assigned if tp.topic == names.events})
+        owned.clear()
+        owned.update(tp.partition for tp in assigned if tp.topic == names.filed)
 
     # Registered by call, not decorator: faust is untyped here (see pyproject's mypy section).
     app.agent(events, name="route")(route)

@@ -1,4 +1,4 @@
-"""The processor's own records: reports bound for their ledgers, and where events went.
+"""The worker's own records: reports bound for their ledgers, on the filed topic.
 
 A filed record carries a batch of reports, every one of them for a ledger whose key hashes to
 the partition the record is on, so the worker holding that partition holds those ledgers.
@@ -6,29 +6,25 @@ the partition the record is on, so the worker holding that partition holds those
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
 from sitrep.contract import Event, event_to_dict, parse_event
-from sitrep.engine.routing import place_from
+from sitrep.engine.routing import Filing, place_from
 from sitrep.resolution.places import Place
-from sitrep.views.ledger import Filed
-from sitrep.views.routing import Destination
 
 
 @dataclass(frozen=True)
 class Bound:
-    """One report bound for a ledger; ``origin`` is the (partition, offset) of the event on the
-    log, kept in the ledger's table row so the state says which offsets it has folded."""
+    """One report bound for a ledger."""
 
     ledger: str
     event: dict[str, Any]
     """The event as JSON-ready data (:func:`sitrep.contract.event_to_dict`)."""
     place: Place | None
-    origin: tuple[int, int] | None = None
 
 
 class ParsedEvents:
@@ -54,42 +50,31 @@ class ParsedEvents:
         return known if known is not None else parse_event(data)
 
 
-def bound_for(
-    event: Event,
-    dests: Sequence[Destination],
-    origin: tuple[int, int] | None = None,
-    parsed: ParsedEvents | None = None,
-) -> list[Bound]:
-    data = event_to_dict(event)
-    if parsed is not None and dests:
-        parsed.remember(data, event)
-    return [Bound(d.key, data, d.place, origin) for d in dests]
+def bound_for(filings: Iterable[Filing], parsed: ParsedEvents | None = None) -> list[Bound]:
+    """The filings the router gave, as reports to send; ``parsed`` remembers their events."""
+    out: list[Bound] = []
+    data_of: dict[str, dict[str, Any]] = {}
+    for filing in filings:
+        event = filing.event
+        data = data_of.get(event.id)
+        if data is None:
+            data = data_of[event.id] = event_to_dict(event)
+            if parsed is not None:
+                parsed.remember(data, event)
+        out.append(Bound(filing.ledger, data, filing.place))
+    return out
 
 
 def encode_filed(batch: Sequence[Bound]) -> bytes:
     # orjson writes a Place (a dataclass) as its fields in order, many times faster than asdict.
-    return orjson.dumps(
-        [
-            {
-                "ledger": b.ledger,
-                "event": b.event,
-                "place": b.place,
-                **(
-                    {"origin": {"partition": b.origin[0], "offset": b.origin[1]}}
-                    if b.origin
-                    else {}
-                ),
-            }
-            for b in batch
-        ]
-    )
+    return orjson.dumps([{"ledger": b.ledger, "event": b.event, "place": b.place} for b in batch])
 
 
-def decode_filed(payload: bytes, parsed: ParsedEvents | None = None) -> list[tuple[str, Filed]]:
-    """(ledger key, report) for every report in a filed record; events ``parsed`` already
-    holds are not validated again."""
+def decode_filed(payload: bytes, parsed: ParsedEvents | None = None) -> list[Filing]:
+    """Every report in a filed record; events ``parsed`` already holds are not validated
+    again."""
     parse = parse_event if parsed is None else parsed.parse
     return [
-        (item["ledger"], Filed(parse(item["event"]), place_from(item["place"])))
+        Filing(item["ledger"], parse(item["event"]), place_from(item["place"]))
         for item in orjson.loads(payload)
     ]

@@ -21,6 +21,10 @@ past the dropped records: a worker that replaced a killed one never folded them,
 have committed past them with the next event on that partition (one run in six of the same
 test). :class:`RewindingConsumer` rewinds such a partition to where a new consumer would
 start reading it (the reset policy: the worker's is ``earliest``).
+
+The worker's own stores say where it must read its inputs from (the positions their last
+commit reflects: :mod:`sitrep.worker.engine`), whatever the group committed: those partitions
+are sought there, and faust is told that is where they were committed.
 """
 
 from __future__ import annotations
@@ -53,14 +57,28 @@ class SitrepTableManager(TableManager):  # type: ignore[misc]  # faust is untype
         return self._recovery
 
 
+Stored = Callable[[TopicPartition], int | None]
+"""Where the worker's stores say to read a partition from (None: no store reflects it)."""
+
+
 async def seek_to_committed_or_reset(
-    consumer: AIOKafkaConsumer, reset: str, is_changelog: Callable[[TopicPartition], bool]
+    consumer: AIOKafkaConsumer,
+    reset: str,
+    is_changelog: Callable[[TopicPartition], bool],
+    stored: Stored | None = None,
 ) -> dict[TopicPartition, int | None]:
     """Seek every assigned partition to its committed offset, as aiokafka's
     ``seek_to_committed`` does, and those with none (or 0) to where ``reset`` (the consumer's
     ``auto_offset_reset``: ``earliest`` or ``latest``) starts, changelogs apart (faust positions
-    them itself). Returns the committed offsets."""
+    them itself). A partition ``stored`` has a position for is sought there instead. Returns
+    the offsets each partition is read on from, as if committed."""
     committed: dict[TopicPartition, int | None] = await consumer.seek_to_committed()
+    for tp in committed:
+        position = None if stored is None else stored(tp)
+        if position is not None:
+            committed[tp] = position or None
+            if position:
+                consumer.seek(tp, position)
     unread = [tp for tp, offset in committed.items() if not offset and not is_changelog(tp)]
     if unread and reset == "earliest":
         await consumer.seek_to_beginning(*unread)
@@ -75,9 +93,11 @@ class RewindingConsumerThread(PromptConsumerThread):
 
     async def seek_to_committed(self) -> Mapping[Any, int | None]:
         consumer = self._ensure_consumer()
-        reset = self.consumer.app.conf.consumer_auto_offset_reset
+        app = self.consumer.app
+        reset = app.conf.consumer_auto_offset_reset
+        stored = getattr(app, "stored_position", None)
         return await self.call_thread(  # type: ignore[no-any-return]
-            seek_to_committed_or_reset, consumer, reset, self.consumer._is_changelog_tp
+            seek_to_committed_or_reset, consumer, reset, self.consumer._is_changelog_tp, stored
         )
 
 
@@ -88,7 +108,9 @@ class RewindingConsumer(PromptConsumer):
         return RewindingConsumerThread(self, loop=self.loop, beacon=self.beacon)
 
 
-def recover_safely(app: Any) -> None:
-    """Make ``app`` (a faust app whose consumer is not made yet) use :class:`RewindingConsumer`;
-    its table manager is named in its settings (``SitrepTableManager``)."""
+def recover_safely(app: Any, stored: Stored | None = None) -> None:
+    """Make ``app`` (a faust app whose consumer is not made yet) use :class:`RewindingConsumer`,
+    seeking the partitions ``stored`` knows to where it says; its table manager is named in
+    its settings (``SitrepTableManager``)."""
     app.transport.Consumer = RewindingConsumer
+    app.stored_position = stored
