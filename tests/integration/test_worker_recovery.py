@@ -96,3 +96,18 @@ async def test_latest_reset_and_changelogs_are_respected(
         await seek_to_committed_or_reset(consumer, "earliest", lambda tp: tp == second)
         assert await consumer.position(second) == 1  # a changelog: faust positions it
         assert await consumer.position(first) == 2
+
+
+async def test_the_position_a_store_reflects_wins_over_what_the_group_committed(
+    kafka_bootstrap: str, topic_factory: TopicFactory
+) -> None:
+    topic = topic_factory(partitions=2)
+    async with _consumer_that_read_everything(kafka_bootstrap, topic, reset="earliest") as read:
+        consumer, first, second = read
+        stored = {first: 0, second: 1}  # a store that holds nothing of the first partition
+        committed = await seek_to_committed_or_reset(
+            consumer, "earliest", lambda tp: False, stored.get
+        )
+        assert committed == {first: None, second: 1}
+        assert await consumer.position(first) == 0  # read again from the start: group's 2
+        assert await consumer.position(second) == 1
