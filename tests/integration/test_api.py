@@ -18,7 +18,7 @@ import pytest
 import uvicorn
 
 from sitrep.api.app import create_api
-from sitrep.api.readmodel import ReadModel
+from sitrep.api.readmodel import ReadModel, open_read_model
 from sitrep.kafka.ports import free_port_block
 from sitrep.publishing import Publisher
 from sitrep.settings import Settings
@@ -225,3 +225,39 @@ async def test_the_sitrep_api_command_serves_the_log(kafka_bootstrap: str, tmp_p
     said = (tmp_path / "api.log").read_text()
     assert proc.returncode in (0, -signal.SIGTERM), said
     assert "Application shutdown complete" in said
+
+
+async def test_a_restarted_read_model_reads_on_from_its_store_not_from_the_start(
+    kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    stack = await _stack(kafka_bootstrap, tmp_path)
+    events = list(seed_events())
+    await stack.publish(events[:-1])
+    root = tmp_path / "api"
+
+    async def caught_up(model: ReadModel) -> bool:
+        return model.caught_up and model.folded + model.rejected > 0
+
+    first = open_read_model(root, seed_gazetteer())
+    await first.start(kafka_bootstrap, stack.names.events)
+    await wait_for(lambda: caught_up(first), within=30)
+    position = first.freshness().position
+    await first.stop()
+
+    again = open_read_model(root, seed_gazetteer())
+    # Before reading anything, it stands where the last one stopped.
+    assert again.freshness().position == position
+    assert again.folded == len(events) - 1
+    await stack.publish(events)  # the last event, and every other one again
+    await again.start(kafka_bootstrap, stack.names.events)
+    try:
+        await wait_for(lambda: caught_up(again), within=30)
+        assert again.folded == len(events)
+        aleppo = again.situation.ledgers.keys_of("place:")
+        assert next(aleppo, None) is not None
+        # Each event was read once before the restart and once since: never twice by one.
+        first_event = again.published(events[0].id)
+        assert first_event is not None
+        assert len(first_event.copies) == 2
+    finally:
+        await again.stop()

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from sitrep.contract import Event, parse_event
 from sitrep.engine.engine import Engine
+from sitrep.engine.folding import registry_from
 from sitrep.engine.keyvalue import MemoryKeyValue
 from sitrep.engine.projection import ViewRecords, project_all
 from sitrep.engine.situation import Situation
@@ -178,3 +179,42 @@ def test_an_engine_on_disk_reopened_midway_carries_on_where_it_stopped(tmp_path:
     engine.take_changes()
     assert published(engine) == from_nothing(events)
     kv.close()
+
+
+def test_a_registry_change_is_taken_in_a_ledger_at_a_time_and_ends_as_from_nothing() -> None:
+    alias = next(e for e in EXTRA if e.id == "x-alias")
+    hama = _event(
+        "x-strike-memo-hama",
+        "strike.reported",
+        "2024-12-01",
+        {"perpetrator": "Memo Brigade", "means": "artillery", "killed": 1},
+        location={"name": "Hama", "country": "SY"},
+    )
+    before = [*seed_events(), *(e for e in EXTRA if e is not alias), hama]
+    engine = Engine(MemoryKeyValue(), seeded().gazetteer, NAMES)
+    for event in before:
+        engine.fold(event)
+    engine.take_changes()
+    engine.fold(alias)
+    record = engine.folder.take_changes()[(NAMES.registry, REGISTRY_KEY)]
+    assert record is not None
+    engine.folder.describe(registry_from(record), record)
+    reindexing = lambda: [k.decode() for k, _ in engine.folder.kv.scan(b"reindex\x00")]  # noqa: E731
+    waiting = len(reindexing())
+    assert waiting > 1  # the renamed actor is named in several place ledgers
+    # Reported while Hama waits to be indexed again.
+    hama_again = _event(
+        "x-hama-again",
+        "clash.reported",
+        "2024-12-02",
+        {"parties": ["HTS"]},
+        location={"name": "Hama", "country": "SY"},
+    )
+    engine.fold(hama_again)
+    calls = 0
+    while reindexing():
+        calls += 1
+        engine.folder.take_changes(budget_s=0.0)
+    assert calls == waiting
+    engine.take_changes()
+    assert published(engine) == from_nothing([*before, alias, hama_again])

@@ -13,8 +13,8 @@ from functools import cached_property
 
 import orjson
 
+from sitrep.api.stored import StoredSituation
 from sitrep.contract.events import StrikeReportedEvent
-from sitrep.engine.situation import Situation
 from sitrep.resolution.actors import ActorRegistry, actor_id
 from sitrep.resolution.names import fold, skeleton
 from sitrep.resolution.places import Place
@@ -28,10 +28,8 @@ from sitrep.views.statements import Statement, statements
 from sitrep.views.strikes import Strike, strikes
 
 
-def _ledgers(situation: Situation, kind: str) -> list[Ledger]:
-    return [
-        ledger for key, ledger in sorted(situation.ledgers.items()) if key.startswith(f"{kind}:")
-    ]
+def _ledgers(situation: StoredSituation, kind: str) -> list[Ledger]:
+    return [situation.ledgers[key] for key in situation.ledgers.keys_of(f"{kind}:")]
 
 
 def _seen_at(ledger: Ledger, place_id: str, asked: Asked) -> bool:
@@ -43,20 +41,19 @@ def _seen_at(ledger: Ledger, place_id: str, asked: Asked) -> bool:
 
 @dataclass(frozen=True)
 class PlaceIndex:
-    """Every place reported and the ledger it is filed in, by place id."""
+    """Every place reported and the key of the ledger it is filed in, by place id."""
 
-    ledgers: dict[str, Ledger]
+    ledger_keys: dict[str, str]
     places: dict[str, Place]
 
     @classmethod
-    def of(cls, situation: Situation) -> PlaceIndex:
-        ledgers: dict[str, Ledger] = {}
+    def of(cls, situation: StoredSituation) -> PlaceIndex:
+        ledger_keys: dict[str, str] = {}
         places: dict[str, Place] = {}
-        for ledger in _ledgers(situation, "place"):
-            for place_id, place in ledger.places().items():
-                ledgers[place_id] = ledger
-                places[place_id] = place
-        return cls(ledgers, places)
+        for ledger_key, place in situation.places_filed():
+            ledger_keys[place.id] = ledger_key
+            places[place.id] = place
+        return cls(ledger_keys, places)
 
 
 ENCODED_KEPT = 1024
@@ -74,7 +71,7 @@ class Shared:
     Make a new one when the situation changes.
     """
 
-    def __init__(self, situation: Situation) -> None:
+    def __init__(self, situation: StoredSituation) -> None:
         self.situation = situation
         self._registries: dict[tuple[str, ...], ActorRegistry] = {}
 
@@ -113,7 +110,9 @@ class Answers:
     ``shared`` is what answers for other moments computed already, if any.
     """
 
-    def __init__(self, situation: Situation, asked: Asked, shared: Shared | None = None) -> None:
+    def __init__(
+        self, situation: StoredSituation, asked: Asked, shared: Shared | None = None
+    ) -> None:
         self.situation = situation
         self.asked = asked
         self.shared = shared if shared is not None else Shared(situation)
@@ -149,17 +148,17 @@ class Answers:
 
     # --- places ----------------------------------------------------------------------------
 
-    @property
-    def _place_ledgers(self) -> dict[str, Ledger]:
-        """The ledger of every place reported, by place id."""
-        return self.shared.places.ledgers
+    def _ledger_of(self, place_id: str) -> Ledger:
+        """The ledger a reported place is filed in."""
+        return self.situation.ledgers[self.shared.places.ledger_keys[place_id]]
 
     @cached_property
     def control(self) -> list[ControlView]:
         """Every place with a report visible as asked, by name."""
         views = [
             control_view(ledger, place_id, self.registry, self.asked)
-            for place_id, ledger in self._place_ledgers.items()
+            for place_id in self.shared.places.ledger_keys
+            for ledger in [self._ledger_of(place_id)]
             if _seen_at(ledger, place_id, self.asked)
         ]
         return sorted(views, key=lambda v: (fold(v.place.name), v.place.id))
@@ -169,11 +168,11 @@ class Answers:
         place_id = self.place_id(name)
         if place_id is None:
             return None
-        return control_view(self._place_ledgers[place_id], place_id, self.registry, self.asked)
+        return control_view(self._ledger_of(place_id), place_id, self.registry, self.asked)
 
     def place_id(self, name: str) -> str | None:
         """The id of the reported place ``name`` is the id, a name or a spelling of."""
-        known = self._place_ledgers
+        known = self.shared.places.ledger_keys
         if name in known:
             return name
         for candidate in self.situation.gazetteer.find(name):

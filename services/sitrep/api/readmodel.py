@@ -1,27 +1,46 @@
-"""The API's read model: the event log folded into the pure core, with how fresh it is.
+"""The API's read model: the event log filed by the engine into a store, with how fresh it is.
 
-A consumer without a group is assigned every partition of the log and reads it from offset
-zero, so each API process holds the whole situation and can answer for any moment. Records
-that break the contract are the worker's dead letters: they are skipped here, and remembered
-with the reason so ``GET /v1/events/{id}`` can say what became of them.
+A consumer without a group is assigned every partition of the log, so each API process holds
+the whole situation and can answer for any moment. Records that break the contract are the
+worker's dead letters: they are skipped here, and remembered with the reason so
+``GET /v1/events/{id}`` can say what became of them.
+
+Everything is kept in a :class:`~sitrep.engine.keyvalue.KeyValue` (RocksDB in ``sitrep api``,
+:func:`open_read_model`), with the next offset of each partition beside it, written together
+after each batch of records: a restarted API reads on from there, never the whole log again.
+State, besides the engine's (:mod:`sitrep.engine.routing`, :mod:`sitrep.engine.folding`):
+
+- ``event/<id>`` → the event as first read, where each copy of it is, who published it;
+- ``rejected/<event id or partition@offset>/<partition>/<offset>`` → why a record was skipped;
+- ``position/<partition>`` → the next offset to read;
+- ``meta/<name>`` → counts, and the latest report time folded.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping, Sequence
+import os
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 
+import orjson
 from aiokafka import AIOKafkaConsumer
 
 from sitrep.api.background import cancel
+from sitrep.api.stored import StoredSituation
 from sitrep.contract import Event, InvalidEvent, decode_json, parse_event
-from sitrep.engine.situation import Situation
+from sitrep.engine.folding import Folder
+from sitrep.engine.keyvalue import SEP, KeyValue, MemoryKeyValue, key
+from sitrep.engine.routing import Router
 from sitrep.resolution.places import Gazetteer
 from sitrep.running.offsets import LogPositions
+from sitrep.stores.rocks import RocksKeyValue
+from sitrep.stores.slots import claim
 from sitrep.supervision import Heartbeat, keep_running
+from sitrep.topics import TopicNames
 
 log = logging.getLogger("sitrep.api.readmodel")
 
@@ -36,6 +55,9 @@ STUCK_AFTER_S = 3 * ASK_WITHIN_S
 its waits is bounded by ``ASK_WITHIN_S``)."""
 PUBLISHER_HEADER = "sitrep.publisher"
 """The record header naming who published an event through the API (its token's name)."""
+BATCH_RECORDS = 200
+"""Records read and filed at a time: a batch is filed without yielding to the event loop."""
+EVENT, REJECTED, POSITION, META = "event", "rejected", "position", "meta"
 
 
 @dataclass(frozen=True)
@@ -82,27 +104,47 @@ def _raw_id(value: bytes) -> str | None:
 
 
 class ReadModel:
-    """The situation folded from the log, its position on the log, and every event's record."""
+    """The situation filed from the log, its position on the log, and every event's record.
 
-    def __init__(self, gazetteer: Gazetteer) -> None:
-        self.situation = Situation(gazetteer)
+    ``kv`` holds it all (in memory unless given); ``commit`` makes what was written since
+    the last call durable, with the positions it reflects."""
+
+    def __init__(
+        self,
+        gazetteer: Gazetteer,
+        kv: KeyValue | None = None,
+        commit: Callable[[], None] | None = None,
+    ) -> None:
+        self.kv: KeyValue = kv if kv is not None else MemoryKeyValue()
+        self._commit = commit
+        folder = Folder(self.kv, TopicNames(), makes_views=False)
+        self.situation = StoredSituation(self.kv, folder, Router(self.kv, gazetteer), gazetteer)
+        self._folder = folder
         self._positions: dict[int, int] = {}
+        for found, value in self.kv.scan(key(POSITION, "")):
+            self._positions[int(found.split(SEP)[1])] = int(value)
         self._ends: dict[int, int] = {}
-        self._published: dict[str, Published] = {}
-        self._rejected: dict[str, list[Rejection]] = {}
-        self._publishers: dict[str, str] = {}
-        self.folded = 0
+        """The log's end offsets, once asked: until then it is not caught up."""
+        self.folded = self._count("folded")
         """How many events have been folded (duplicates and rejected records not counted)."""
-        self.rejected = 0
+        self.rejected = self._count("rejected")
         """How many records were skipped as breaking the contract or failing to fold."""
         self.version = 0
         """How many times the situation changed: what was computed from it at one version
         holds until the next."""
-        self.latest_report: datetime | None = None
+        latest = self.kv.get(key(META, "latest_report"))
+        self.latest_report: datetime | None = (
+            datetime.fromisoformat(latest.decode()) if latest is not None else None
+        )
         """The latest ``reported_at`` folded: asking from any later ``known_at`` sees all."""
         self._task: asyncio.Task[None] | None = None
         self.connected = False
         """Whether the last attempt to read the log reached the broker."""
+        self.on_close: Callable[[], None] | None = None
+
+    def _count(self, name: str) -> int:
+        found = self.kv.get(key(META, name))
+        return 0 if found is None else int(found)
 
     # --- folding ---------------------------------------------------------------------------
 
@@ -117,6 +159,7 @@ class ReadModel:
         copy = Copy(partition, offset)
         self._positions[partition] = max(self._positions.get(partition, 0), offset + 1)
         self._ends[partition] = max(self._ends.get(partition, 0), offset + 1)
+        self.kv.put(key(POSITION, str(partition)), str(self._positions[partition]).encode())
         if value is None:
             self._reject(Rejection(None, copy, "an empty record is not an event"))
             return
@@ -125,30 +168,54 @@ class ReadModel:
         except InvalidEvent as exc:
             self._reject(Rejection(exc.event_id or _raw_id(value), copy, str(exc)))
             return
-        known = self._published.get(event.id)
+        record_key = key(EVENT, event.id)
+        known = self.kv.get(record_key)
         if known is not None:
-            known.copies.append(copy)
+            record = orjson.loads(known)
+            record["copies"].append([partition, offset])
+            self.kv.put(record_key, orjson.dumps(record))
             return
         self.version += 1  # even a fold that fails may have filed part of the event
         if self.latest_report is None or event.reported_at > self.latest_report:
             self.latest_report = event.reported_at
+            self.kv.put(key(META, "latest_report"), event.reported_at.isoformat().encode())
         try:
-            self.situation.fold(event)
+            for filing in self.situation.router.route(event):
+                self._folder.file(filing.ledger, filing.event, filing.place)
+                self.situation.ledgers.note(filing.ledger)
         except Exception as exc:  # the worker's policy too: dead-letter with the reason, go on
             log.exception("cannot fold %s", event.id)
             self._reject(Rejection(event.id, copy, f"cannot be folded: {exc}"))
             return
-        self._published[event.id] = Published(event, [copy])
-        self.folded += 1
         # The first copy's publisher owns the event: later copies were dropped as duplicates.
         publisher = dict(headers).get(PUBLISHER_HEADER)
-        if publisher is not None:
-            self._publishers[event.id] = publisher.decode(errors="replace")
+        self.kv.put(
+            record_key,
+            orjson.dumps(
+                {
+                    "event": orjson.Fragment(value),
+                    "copies": [[partition, offset]],
+                    "publisher": publisher.decode(errors="replace") if publisher else None,
+                }
+            ),
+        )
+        self.folded += 1
+        self.kv.put(key(META, "folded"), str(self.folded).encode())
 
     def _reject(self, rejection: Rejection) -> None:
         self.rejected += 1
-        key = rejection.event_id or f"{rejection.copy.partition}@{rejection.copy.offset}"
-        self._rejected.setdefault(key, []).append(rejection)
+        self.kv.put(key(META, "rejected"), str(self.rejected).encode())
+        copy = rejection.copy
+        about = rejection.event_id or f"{copy.partition}@{copy.offset}"
+        self.kv.put(
+            key(REJECTED, about, str(copy.partition), f"{copy.offset:020d}"),
+            orjson.dumps({"event_id": rejection.event_id, "reason": rejection.reason}),
+        )
+
+    def commit(self) -> None:
+        """Make what was filed so far durable, with the positions it reflects."""
+        if self._commit is not None:
+            self._commit()
 
     def note_ends(self, ends: Mapping[int, int]) -> None:
         """Record the log's end offsets (the next offset of each partition)."""
@@ -168,14 +235,28 @@ class ReadModel:
         return bool(self._ends) and self.freshness().behind == 0
 
     def published(self, event_id: str) -> Published | None:
-        return self._published.get(event_id)
+        found = self.kv.get(key(EVENT, event_id))
+        if found is None:
+            return None
+        record = orjson.loads(found)
+        copies = [Copy(p, o) for p, o in record["copies"]]
+        return Published(parse_event(record["event"]), copies)
 
     def publisher_of(self, event_id: str) -> str | None:
         """Whose token published the event through the API (None when published otherwise)."""
-        return self._publishers.get(event_id)
+        found = self.kv.get(key(EVENT, event_id))
+        publisher = None if found is None else orjson.loads(found)["publisher"]
+        return publisher if isinstance(publisher, str) else None
 
     def rejections(self, event_id: str) -> tuple[Rejection, ...]:
-        return tuple(self._rejected.get(event_id, ()))
+        out = []
+        for found, value in self.kv.scan(key(REJECTED, event_id, "")):
+            _, _, partition, offset = found.split(SEP)
+            record = orjson.loads(value)
+            out.append(
+                Rejection(record["event_id"], Copy(int(partition), int(offset)), record["reason"])
+            )
+        return tuple(out)
 
     # --- following the log -----------------------------------------------------------------
 
@@ -187,6 +268,10 @@ class ReadModel:
     async def stop(self) -> None:
         await cancel(self._task)
         self._task = None
+        self.commit()
+        if self.on_close is not None:
+            self.on_close()
+            self.on_close = None
 
     async def _follow(self, bootstrap: str, topic: str) -> None:
         # Failure policy: a broker that cannot be reached is retried forever (the API keeps
@@ -230,7 +315,7 @@ class ReadModel:
                     self.note_ends({tp.partition: end for tp, end in ends.items()})
                     self.connected, asked_ends = True, loop.time()
                 async with asyncio.timeout(ASK_WITHIN_S):
-                    batches = await consumer.getmany(timeout_ms=500)
+                    batches = await consumer.getmany(timeout_ms=500, max_records=BATCH_RECORDS)
                 if heartbeat.given_up:
                     return  # a successor reads the log now
                 heartbeat.beat()
@@ -239,6 +324,8 @@ class ReadModel:
                         self.apply(
                             record.partition, record.offset, record.value, record.headers or ()
                         )
+                if batches:
+                    self.commit()
                 for tp in parts:
                     highwater = consumer.highwater(tp)
                     if highwater is not None:
@@ -251,3 +338,18 @@ class ReadModel:
                     raise TimeoutError("records are waiting on the log but none arrive")
         finally:
             await consumer.stop()
+
+
+def open_read_model(root: Path, gazetteer: Gazetteer) -> ReadModel:
+    """A read model kept in RocksDB in a slot of its own under ``root``
+    (:mod:`sitrep.stores.slots`), reading on from where the last process there stopped."""
+    slot, lock = claim(root)
+    kv = RocksKeyValue(slot / "model")
+    model = ReadModel(gazetteer, kv, kv.commit)
+
+    def close() -> None:
+        kv.close()
+        os.close(lock)
+
+    model.on_close = close
+    return model

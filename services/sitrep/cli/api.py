@@ -18,15 +18,17 @@ def api(
     ),
     seeds_only: SeedsOnly = False,
 ) -> None:
-    """Serve the situation over HTTP, following the event log from its start."""
+    """Serve the situation over HTTP, following the event log from where this API's store
+    stopped (from its start, the first time)."""
     import uvicorn
 
     from sitrep.api.app import create_api
-    from sitrep.api.readmodel import ReadModel
+    from sitrep.api.readmodel import open_read_model
     from sitrep.cli.worker import load_gazetteer
 
     settings = Settings()
     gazetteer = load_gazetteer(settings, seeds_only=seeds_only)
     # The publisher is made in the app's lifespan: aiokafka needs the running event loop.
-    app = create_api(settings, ReadModel(gazetteer), freeze_folded=True)
+    root = (settings.state_dir / "api" / settings.topic_namespace).resolve()
+    app = create_api(settings, open_read_model(root, gazetteer), freeze_folded=True)
     uvicorn.run(app, host=host, port=port, log_level=log_level)

@@ -11,6 +11,7 @@ State (in the :class:`~sitrep.engine.keyvalue.KeyValue` given), besides the enti
 - ``due/<ledger>/<entity>`` → ``b""``: an entity to make again (``""``: the whole ledger);
 - ``published/<ledger>/<topic>/<key>`` → the view record last published for an entity;
 - ``held/<place id>`` → who holds a place, as its control record says;
+- ``reindex/<ledger>`` → ``b""``: a place ledger whose entities a new registry may redraw;
 - ``registry`` → the registry the published records were made with.
 
 Everything the folder needs survives a restart in the store: the entities still due are read
@@ -55,6 +56,7 @@ from sitrep.views.ledger import Filed, Ledger, Memo
 from sitrep.views.routing import REGISTRY_KEY
 
 REPORT, DUE, PUBLISHED, HELD, REGISTRY = "report", "due", "published", "held", "registry"
+REINDEX = "reindex"
 
 ACTORS_EVERY_S = 1.0
 """How often, at most, the actors' view is made again because places changed hands: each
@@ -121,8 +123,12 @@ class Folder:
         timer: Callable[[], float] = time.perf_counter,
         on_made: Callable[[str, float], None] | None = None,
         reports_kept: int = REPORTS_KEPT,
+        makes_views: bool = True,
     ) -> None:
         self.kv = kv
+        self.makes_views = makes_views
+        """False for a reader that answers questions from the reports (the API): no entity
+        is marked to be made again."""
         self.names = names
         self.index = EntityIndex(kv, self._touched)
         self.registry = ActorRegistry()
@@ -151,6 +157,8 @@ class Folder:
         return True
 
     def _touched(self, ledger: str, entity: str) -> None:
+        if not self.makes_views:
+            return
         unit = (ledger, entity)
         due = self._due_units()
         if unit not in due:
@@ -207,9 +215,25 @@ class Folder:
         self.kv.put(key(REGISTRY), record)
         for ledger in sorted(self.index.ledgers_naming(changed_names(before, registry))):
             if is_place_ledger(ledger):
-                self.index.rebuild(ledger, self._filed(ledger), registry)
+                # Indexed again by take_changes, a ledger at a time within its budget: a
+                # registry change may name thousands of ledgers.
+                self.kv.put(key(REINDEX, ledger), b"")
             else:
                 self._touched(ledger, "")
+
+    def _reindex(self, started: float, budget_s: float, owns: Callable[[str], bool]) -> None:
+        """Index again the ledgers a new registry may redraw, while ``budget_s`` lasts."""
+        done = 0
+        for found, _ in list(self.kv.scan(key(REINDEX, ""))):
+            ledger = last_part(found)
+            # At least one a call, however short the budget, so that it ends.
+            if not owns(ledger):
+                continue
+            if done and self.timer() - started > budget_s:
+                return
+            done += 1
+            self.index.rebuild(ledger, self._filed(ledger), self.registry)
+            self.kv.delete(found)
 
     def hold(self, place_id: str, holder: tuple[str, HeldPlace] | None) -> None:
         """Note who holds a place now (from a control record this folder published, or one
@@ -257,12 +281,16 @@ class Folder:
             due.add((REGISTRY_KEY, ""))
         pending: Changes = {}
         started = self.timer()
+        owned = owns or (lambda ledger: True)
+        # Reindexing comes first: a unit made after it sees its ledger indexed with the
+        # registry, and one it has left waiting is not reached within this budget either.
+        self._reindex(started, budget_s, owned)
         for unit in sorted(due):
             if self.timer() - started > budget_s:
                 break
             if now is not None and not self._pacing.ready(unit, now):
                 continue
-            if owns is not None and not owns(unit[0]):
+            if not owned(unit[0]):
                 continue
             began = self.timer()
             pending.update(self._make(*unit))

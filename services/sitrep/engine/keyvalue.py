@@ -18,7 +18,10 @@ SEP = b"\x00"
 
 def key(*parts: str | bytes) -> bytes:
     """A key of ``parts``, NUL-separated (str parts as UTF-8, which sorts as code points)."""
-    return SEP.join(p.encode() if isinstance(p, str) else p for p in parts)
+    try:
+        return "\x00".join(parts).encode()  # type: ignore[arg-type]  # all str: the usual
+    except TypeError:
+        return SEP.join(p.encode() if isinstance(p, str) else p for p in parts)
 
 
 def after_prefix(prefix: bytes) -> bytes | None:

@@ -122,6 +122,15 @@ class RocksKeyValue:
                 else:
                     batch.put(key, value)
         self._db.write(batch)
+        left = sum(len(writes) for _, writes in self._layers)
+        if left < len(self._staged) // 4:
+            # Usually little was written since the seal: what is left is staged anew, at a
+            # fraction of the cost of taking every committed key out of the sorted map.
+            staged = SortedDict()
+            for _, writes in self._layers:
+                staged.update(writes)
+            self._staged = staged
+            return
         for writes in done:
             for key in writes:
                 if not any(key in later for _, later in self._layers):

@@ -14,16 +14,14 @@ the state of its last commit and the positions that state reflects, and the work
 from there: nothing acknowledged is lost, and nothing is counted twice (an event or report
 read again is dropped by its id).
 
-The stores live in ``<worker dir>/engine/slot-<n>``: a process claims the first slot no other
-holds (a lock on ``slot-<n>.lock``), so workers sharing a state directory keep apart, and a
-restarted one takes a slot back with the positions it reflects.
+The stores live in ``<worker dir>/engine/slot-<n>`` (:mod:`sitrep.stores.slots`), so workers
+sharing a state directory keep apart, and a restarted one takes a slot back with the positions
+it reflects.
 """
 
 from __future__ import annotations
 
 import asyncio
-import fcntl
-import itertools
 import os
 import threading
 from collections.abc import Awaitable
@@ -35,6 +33,7 @@ from sitrep.engine.keyvalue import key
 from sitrep.engine.routing import Router
 from sitrep.resolution.places import Gazetteer
 from sitrep.stores.rocks import RocksKeyValue
+from sitrep.stores.slots import claim
 from sitrep.topics import TopicNames
 
 FORMAT = b"sitrep-engine-1"
@@ -112,7 +111,7 @@ class WorkerEngine:
             return opened
         with self._opening:
             if self._opened is None:
-                slot, lock = _claim(self.root)
+                slot, lock = claim(self.root)
                 routes: RocksKeyValue | None = None
                 try:
                     routes = _store(slot / "routes", self.cache_mb)
@@ -175,20 +174,6 @@ class WorkerEngine:
             self._opened.ledgers.close()
             os.close(self._opened.lock)
             self._opened = None
-
-
-def _claim(root: Path) -> tuple[Path, int]:
-    """The first slot under ``root`` no other process holds, and the lock that holds it."""
-    root.mkdir(parents=True, exist_ok=True)
-    for n in itertools.count():
-        lock = os.open(root / f"slot-{n}.lock", os.O_CREAT | os.O_RDWR, 0o644)
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(lock)
-            continue
-        return root / f"slot-{n}", lock
-    raise AssertionError("unreachable")
 
 
 def _store(path: Path, cache_mb: int) -> RocksKeyValue:
