@@ -120,7 +120,7 @@ def _as_json(report: BatchReport) -> dict[str, Any]:
             "rejected": report.rejected.omitted,
             "failed": report.failed.omitted,
         },
-        "unread_from_line": report.unread_from,
+        "stopped_at_line": report.stopped_at,
     }
 
 
@@ -161,11 +161,11 @@ def _print(report: BatchReport, out: Console) -> None:
             f"not listed: {', '.join(omitted)} (--details N lists up to N of each kind; "
             f"{report.details} now)"
         )
-    if report.unread_from is not None:
+    if report.stopped_at is not None:
         out.print(
-            f"[red]stopped:[/red] the broker did not acknowledge a send, so lines from "
-            f"{report.unread_from} on were not read. Publish the file again once the broker "
-            f"is back: an event sent twice stays one event."
+            f"[red]stopped at line {report.stopped_at}:[/red] the broker did not acknowledge "
+            "a send, so that line and the rest were not published. Publish the file again once "
+            "the broker is back: an event sent twice stays one event."
         )
 
 

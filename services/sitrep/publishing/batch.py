@@ -60,8 +60,8 @@ class BatchReport:
     duplicates: Listed[Duplicate] = field(init=False)
     rejected: Listed[Rejected] = field(init=False)
     failed: Listed[Failed] = field(init=False)
-    unread_from: int | None = None
-    """The first line left unread, when a send the broker failed stopped the reading."""
+    stopped_at: int | None = None
+    """The first line left unpublished and unreported, when a failed send stopped the run."""
 
     def __post_init__(self) -> None:
         self.duplicates = Listed(self.details)
@@ -78,6 +78,57 @@ class BatchReport:
         return self.published + self.duplicates.total + self.rejected.total + self.failed.total
 
 
+class _Window:
+    """Sends at most ``size`` events awaiting acknowledgement, and notes how each settles."""
+
+    def __init__(self, publisher: Publisher, report: BatchReport, size: int) -> None:
+        if size < 1:
+            raise ValueError(f"the window must hold at least 1 send, not {size}")
+        self._publisher = publisher
+        self._report = report
+        self._size = size
+        self._room = asyncio.Semaphore(size)
+        self._unexpected: BaseException | None = None
+
+    @property
+    def faulted(self) -> bool:
+        return bool(self._report.failed.total) or self._unexpected is not None
+
+    async def send(self, number: int, event: EventBase) -> bool:
+        """Send once there is room; ``False``, sending nothing, if a send failed meanwhile."""
+        await self._room.acquire()
+        if self.faulted:
+            self._room.release()
+            return False
+        try:
+            receipt = await self._publisher.send(event)
+        except PublishFailed as exc:
+            self._room.release()
+            self._report.failed.add(Failed(number, event.id, str(exc)))
+            return True
+        receipt.add_done_callback(partial(self._settled, number, event.id))
+        return True
+
+    async def drain(self) -> None:
+        """Wait until every send has settled: every slot is back."""
+        for _ in range(self._size):
+            await self._room.acquire()
+        if self._unexpected is not None:
+            raise self._unexpected
+
+    def _settled(self, number: int, event_id: str, receipt: asyncio.Future[Receipt]) -> None:
+        self._room.release()
+        if receipt.cancelled():
+            failure = Failed(number, event_id, "cancelled before the broker answered")
+            self._report.failed.add(failure)
+        elif isinstance(error := receipt.exception(), PublishFailed):
+            self._report.failed.add(Failed(number, event_id, str(error)))
+        elif error is not None:
+            self._unexpected = error  # a bug, not a broker fault: raised once all settled
+        else:
+            self._report.published += 1
+
+
 async def publish_lines(
     publisher: Publisher,
     lines: Iterable[Line | Rejected],
@@ -89,56 +140,33 @@ async def publish_lines(
     """Send each valid line's event once, with at most ``window`` awaiting acknowledgement.
 
     ``on_line`` is called as each line is read. The first send the broker fails (after the
-    producer's own retries, so the broker is down or refuses the topic) stops the reading: the
-    lines in flight settle, the rest are left for the next attempt, which may resend the whole
-    file since an event's id makes a resent event the same event.
+    producer's own retries: the broker is down, or refuses the topic or the record) stops the
+    run: the sends in flight settle, later lines are left for the next attempt, which may send
+    the whole file again since an event's id makes a resent event the same event.
     """
-    if window < 1:
-        raise ValueError(f"window must be at least 1, not {window}")
     report = BatchReport(details)
+    sender = _Window(publisher, report, window)
     seen = FirstSeen()
-    room = asyncio.Semaphore(window)
-    unexpected: list[BaseException] = []
-
-    def settled(number: int, event_id: str, receipt: asyncio.Future[Receipt]) -> None:
-        room.release()
-        if receipt.cancelled():
-            report.failed.add(Failed(number, event_id, "cancelled before the broker answered"))
-        elif isinstance(error := receipt.exception(), PublishFailed):
-            report.failed.add(Failed(number, event_id, str(error)))
-        elif error is not None:
-            unexpected.append(error)
-        else:
-            report.published += 1
-
-    async def send(number: int, event: EventBase) -> None:
-        await room.acquire()
-        try:
-            receipt = await publisher.send(event)
-        except PublishFailed as exc:
-            room.release()
-            report.failed.add(Failed(number, event.id, str(exc)))
-            return
-        receipt.add_done_callback(partial(settled, number, event.id))
-
     for item in lines:
-        if report.failed.total or unexpected:
-            report.unread_from = item.line if isinstance(item, Rejected) else item.number
+        number = item.line if isinstance(item, Rejected) else item.number
+        if sender.faulted:
+            report.stopped_at = number
             break
         on_line()
-        if isinstance(item, Rejected):
-            report.rejected.add(item)
-            continue
-        match check_line(item, validate=publisher.validate, seen=seen):
-            case Rejected() as rejected:
-                report.rejected.add(rejected)
-            case Duplicate() as duplicate:
-                report.duplicates.add(duplicate)
-            case EventBase() as event:
-                await send(item.number, event)
-    for _ in range(window):  # every slot back: every send has settled
-        await room.acquire()
-    if unexpected:
-        raise unexpected[0]
+        outcome = (
+            item
+            if isinstance(item, Rejected)
+            else check_line(item, validate=publisher.validate, seen=seen)
+        )
+        match outcome:
+            case Rejected():
+                report.rejected.add(outcome)
+            case Duplicate():
+                report.duplicates.add(outcome)
+            case EventBase():
+                if not await sender.send(number, outcome):
+                    report.stopped_at = number
+                    break
+    await sender.drain()
     report.failed.items.sort(key=lambda failed: failed.line)
     return report
