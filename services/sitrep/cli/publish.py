@@ -7,7 +7,7 @@ import asyncio
 import os
 import stat
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any, BinaryIO
@@ -57,37 +57,58 @@ def _file_size(stream: BinaryIO) -> int | None:
     return status.st_size if stat.S_ISREG(status.st_mode) else None
 
 
-def _tracked(progress: Progress, stream: BinaryIO) -> Callable[[], None]:
-    """What to call as each line is read: moves the bar by the bytes read, or counts lines."""
-    size = _file_size(stream)
-    task = progress.add_task("publish", total=size)
-    if size is None:
-        return lambda: progress.advance(task)
-    start = stream.tell()
-    return lambda: progress.update(task, completed=stream.tell() - start)
+class _Reading:
+    """The progress bar: bytes read of a file's size, or lines read from a pipe."""
 
+    REDRAW_EVERY = 1_000
+    """Lines between updates: updating the bar costs about as much as reading a line."""
 
-def _columns(stream: BinaryIO) -> list[ProgressColumn]:
-    if _file_size(stream) is None:
-        return [TextColumn("publishing: {task.completed} lines read"), TimeElapsedColumn()]
-    return [
-        TextColumn("publishing"),
-        BarColumn(),
-        DownloadColumn(),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-    ]
+    def __init__(self, stream: BinaryIO, *, quiet: bool) -> None:
+        self._stream = stream
+        self._size = _file_size(stream)
+        self._start = stream.tell() if self._size is not None else 0
+        self._lines = 0
+        if self._size is None:
+            columns: list[ProgressColumn] = [
+                TextColumn("publishing: {task.completed} lines read"),
+                TimeElapsedColumn(),
+            ]
+        else:
+            columns = [
+                TextColumn("publishing"),
+                BarColumn(),
+                DownloadColumn(),
+                TimeElapsedColumn(),
+                TimeRemainingColumn(),
+            ]
+        self.progress = Progress(*columns, console=err, disable=quiet)
+        self._task = self.progress.add_task("publish", total=self._size)
+
+    def line_read(self) -> None:
+        self._lines += 1
+        if self._lines % self.REDRAW_EVERY == 0:
+            self.show()
+
+    def show(self) -> None:
+        done = self._lines if self._size is None else self._stream.tell() - self._start
+        self.progress.update(self._task, completed=done)
 
 
 async def _publish(
     bootstrap: str, topic: str, stream: BinaryIO, *, window: int, details: int, quiet: bool
 ) -> BatchReport:
-    with Progress(*_columns(stream), console=err, disable=quiet) as progress:
-        on_line = _tracked(progress, stream)
+    reading = _Reading(stream, quiet=quiet)
+    with reading.progress:
         async with Publisher(bootstrap, topic=topic) as publisher:
-            return await publish_lines(
-                publisher, read_lines(stream), window=window, details=details, on_line=on_line
+            report = await publish_lines(
+                publisher,
+                read_lines(stream),
+                window=window,
+                details=details,
+                on_line=reading.line_read,
             )
+        reading.show()
+    return report
 
 
 def _as_json(report: BatchReport) -> dict[str, Any]:
