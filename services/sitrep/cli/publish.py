@@ -1,59 +1,122 @@
-"""`sitrep publish FILE.jsonl`: publish a file of events, then say what became of each line."""
+"""`sitrep publish FILE.jsonl`: publish a file of events line by line, then say what became of
+each line."""
 
 from __future__ import annotations
 
 import asyncio
+import os
+import stat
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, BinaryIO
 
 import orjson
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    ProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
-from sitrep.publishing import BatchReport, Publisher, PublishFailed, publish_lines
+from sitrep.publishing import (
+    DETAILS,
+    WINDOW,
+    BatchReport,
+    Publisher,
+    PublishFailed,
+    publish_lines,
+    read_lines,
+)
 from sitrep.settings import Settings
 
 err = Console(stderr=True)
 
 
-def _read(path: str) -> list[bytes]:
+@contextmanager
+def _opened(path: str) -> Iterator[BinaryIO]:
     if path == "-":
-        return sys.stdin.buffer.read().splitlines()
-    file = Path(path)
-    if not file.is_file():
+        yield sys.stdin.buffer
+        return
+    if not Path(path).is_file():
         raise typer.BadParameter(f"{path}: no such file", param_hint="FILE")
-    return file.read_bytes().splitlines()
+    with open(path, "rb") as stream:
+        yield stream
 
 
-def _count(lines: list[bytes]) -> int:
-    return sum(1 for line in lines if line.strip())
+def _file_size(stream: BinaryIO) -> int | None:
+    """The size of a regular file (stdin may be one), or None for a pipe."""
+    status = os.fstat(stream.fileno())
+    return status.st_size if stat.S_ISREG(status.st_mode) else None
 
 
-async def _publish(bootstrap: str, topic: str, lines: list[bytes], quiet: bool) -> BatchReport:
-    with Progress(
-        TextColumn("publishing"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err,
-        disable=quiet,
-        transient=False,
-    ) as progress:
-        task = progress.add_task("publish", total=_count(lines))
+class _Reading:
+    """The progress bar: bytes read of a file's size, or lines read from a pipe."""
+
+    REDRAW_EVERY = 1_000
+    """Lines between updates: updating the bar for every line costs a twentieth of the run."""
+
+    def __init__(self, stream: BinaryIO, *, quiet: bool) -> None:
+        self._stream = stream
+        self._size = _file_size(stream)
+        self._start = stream.tell() if self._size is not None else 0
+        self._lines = 0
+        if self._size is None:
+            columns: list[ProgressColumn] = [
+                TextColumn("publishing: {task.completed} lines read"),
+                TimeElapsedColumn(),
+            ]
+        else:
+            columns = [
+                TextColumn("publishing"),
+                BarColumn(),
+                DownloadColumn(),
+                TimeElapsedColumn(),
+                TimeRemainingColumn(),
+            ]
+        self.progress = Progress(*columns, console=err, disable=quiet)
+        self._task = self.progress.add_task("publish", total=self._size)
+
+    def line_read(self) -> None:
+        self._lines += 1
+        if self._lines % self.REDRAW_EVERY == 0:
+            self.show()
+
+    def show(self) -> None:
+        done = self._lines if self._size is None else self._stream.tell() - self._start
+        self.progress.update(self._task, completed=done)
+
+
+async def _publish(
+    bootstrap: str, topic: str, stream: BinaryIO, *, window: int, details: int, quiet: bool
+) -> BatchReport:
+    reading = _Reading(stream, quiet=quiet)
+    with reading.progress:
         async with Publisher(bootstrap, topic=topic) as publisher:
-            return await publish_lines(publisher, lines, on_line=lambda: progress.advance(task))
+            report = await publish_lines(
+                publisher,
+                read_lines(stream),
+                window=window,
+                details=details,
+                on_line=reading.line_read,
+            )
+        reading.show()
+    return report
 
 
 def _as_json(report: BatchReport) -> dict[str, Any]:
     return {
-        "published": len(report.published),
+        "published": report.published,
         "duplicates": [
             {"line": d.line, "id": d.event_id, "first_line": d.first_line, "differs": d.differs}
-            for d in report.duplicates
+            for d in report.duplicates.items
         ],
         "rejected": [
             {
@@ -61,27 +124,42 @@ def _as_json(report: BatchReport) -> dict[str, Any]:
                 "id": r.event_id,
                 "errors": [{"field": e.field, "reason": e.reason} for e in r.errors],
             }
-            for r in report.rejected
+            for r in report.rejected.items
         ],
-        "failed": [{"line": f.line, "id": f.event_id, "reason": f.reason} for f in report.failed],
+        "failed": [
+            {"line": f.line, "id": f.event_id, "reason": f.reason} for f in report.failed.items
+        ],
+        "counts": {
+            "lines": report.lines,
+            "published": report.published,
+            "duplicates": report.duplicates.total,
+            "rejected": report.rejected.total,
+            "failed": report.failed.total,
+        },
+        "omitted": {
+            "duplicates": report.duplicates.omitted,
+            "rejected": report.rejected.omitted,
+            "failed": report.failed.omitted,
+        },
+        "stopped_at_line": report.stopped_at,
     }
 
 
 def _problems(report: BatchReport) -> Iterator[tuple[str, str, str, str]]:
-    for r in report.rejected:
+    for r in report.rejected.items:
         for e in r.errors:
             yield str(r.line), r.event_id or "", e.field or "(event)", e.reason
-    for f in report.failed:
+    for f in report.failed.items:
         yield str(f.line), f.event_id, "(broker)", f.reason
 
 
 def _print(report: BatchReport, out: Console) -> None:
     out.print(
-        f"published {len(report.published)}, duplicates within the file "
-        f"{len(report.duplicates)}, rejected {len(report.rejected)}"
-        + (f", failed {len(report.failed)}" if report.failed else "")
+        f"published {report.published}, duplicates within the file "
+        f"{report.duplicates.total}, rejected {report.rejected.total}"
+        + (f", failed {report.failed.total}" if report.failed.total else "")
     )
-    for d in report.duplicates:
+    for d in report.duplicates.items:
         note = " (with different content: the first was kept)" if d.differs else ""
         out.print(f"  line {d.line}: duplicate of line {d.first_line}, id {d.event_id}{note}")
     rows = list(_problems(report))
@@ -90,6 +168,26 @@ def _print(report: BatchReport, out: Console) -> None:
         for row in rows:
             table.add_row(*row)
         out.print(table)
+    omitted = [
+        f"{listed.omitted} {kind}"
+        for kind, listed in (
+            ("duplicates", report.duplicates),
+            ("rejected", report.rejected),
+            ("failed", report.failed),
+        )
+        if listed.omitted
+    ]
+    if omitted:
+        out.print(
+            f"not listed: {', '.join(omitted)} (--details N lists up to N of each kind; "
+            f"{report.details} now)"
+        )
+    if report.stopped_at is not None:
+        out.print(
+            f"[red]stopped at line {report.stopped_at}:[/red] the broker did not acknowledge "
+            "a send, so that line and the rest were not published. Publish the file again once "
+            "the broker is back: an event sent twice stays one event."
+        )
 
 
 def publish(
@@ -100,18 +198,37 @@ def publish(
     json_report: Annotated[
         bool, typer.Option("--json", help="Print the summary as JSON on stdout.")
     ] = False,
+    window: Annotated[
+        int, typer.Option(min=1, help="Sends awaiting the broker's acknowledgement, at most.")
+    ] = WINDOW,
+    details: Annotated[
+        int,
+        typer.Option(min=0, help="Lines listed of each kind (duplicate, rejected, failed)."),
+    ] = DETAILS,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
-    """Publish a JSON Lines file of events. Exits 1 if any line was rejected or not acknowledged."""
-    lines = _read(file)
+    """Publish a JSON Lines file of events, reading it line by line.
+
+    Exits 1 if any line was rejected or not acknowledged.
+    """
     settings = Settings()
     bootstrap = settings.bootstrap_servers()
     topic = topic or settings.topics().events
-    try:
-        report = asyncio.run(_publish(bootstrap, topic, lines, quiet or json_report))
-    except PublishFailed as exc:
-        err.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(3) from exc
+    with _opened(file) as stream:
+        try:
+            report = asyncio.run(
+                _publish(
+                    bootstrap,
+                    topic,
+                    stream,
+                    window=window,
+                    details=details,
+                    quiet=quiet or json_report,
+                )
+            )
+        except PublishFailed as exc:
+            err.print(f"[red]error:[/red] {exc}")
+            raise typer.Exit(3) from exc
     if json_report:
         sys.stdout.buffer.write(orjson.dumps(_as_json(report)) + b"\n")
     else:

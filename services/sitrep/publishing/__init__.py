@@ -1,16 +1,25 @@
-"""Publishing events onto the log: the async client scrapers use, and batch publishing."""
+"""Publishing events onto the log: the async client scrapers use, and publishing a file."""
 
-from sitrep.publishing.batch import BatchReport, Duplicate, Failed, Rejected, publish_lines
+from sitrep.publishing.batch import DETAILS, WINDOW, BatchReport, Failed, Listed, publish_lines
+from sitrep.publishing.first_seen import FirstSeen
+from sitrep.publishing.lines import Duplicate, Line, Rejected, check_line, read_lines
 from sitrep.publishing.publisher import Publisher, PublishFailed, Receipt, event_producer
 
 __all__ = [
+    "DETAILS",
+    "WINDOW",
     "BatchReport",
     "Duplicate",
     "Failed",
+    "FirstSeen",
+    "Line",
+    "Listed",
     "PublishFailed",
     "Publisher",
     "Receipt",
     "Rejected",
+    "check_line",
     "event_producer",
     "publish_lines",
+    "read_lines",
 ]

@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
@@ -106,7 +107,13 @@ class Publisher(StartStop):
         Lets a caller keep many events in flight. Raises ``InvalidEvent`` before anything is
         sent when the event breaks the contract. ``headers`` go on the record (UTF-8).
         """
-        event = self.validate(raw)
+        return await self.send(self.validate(raw), headers=headers)
+
+    async def send(
+        self, event: EventBase, *, headers: Mapping[str, str] | None = None
+    ) -> asyncio.Future[Receipt]:
+        """Hand an event :meth:`validate` returned to the producer, without validating it again;
+        the future resolves on acknowledgement, or fails with ``PublishFailed``."""
         record_headers = [(k, v.encode()) for k, v in (headers or {}).items()] or None
         try:
             sent = await self._producer.send(
@@ -117,7 +124,10 @@ class Publisher(StartStop):
             )
         except KafkaError as exc:
             raise PublishFailed(f"event {event.id} was not sent: {exc}") from exc
-        return asyncio.ensure_future(self._receipt(event.id, sent))
+        receipt: asyncio.Future[Receipt] = asyncio.get_running_loop().create_future()
+        # A callback rather than a task per event: a file keeps thousands in flight.
+        sent.add_done_callback(partial(_settle, receipt, event.id))
+        return receipt
 
     async def publish(
         self,
@@ -128,9 +138,20 @@ class Publisher(StartStop):
         """Validate, send and wait until the broker acknowledged the event."""
         return await (await self.enqueue(raw, headers=headers))
 
-    async def _receipt(self, event_id: str, sent: asyncio.Future[Any]) -> Receipt:
-        try:
-            meta = await sent
-        except KafkaError as exc:
-            raise PublishFailed(f"event {event_id} was not acknowledged: {exc}") from exc
-        return Receipt(event_id, meta.topic, meta.partition, meta.offset)
+
+def _settle(receipt: asyncio.Future[Receipt], event_id: str, sent: asyncio.Future[Any]) -> None:
+    if receipt.done():  # the caller cancelled it: nobody waits for the answer
+        return
+    if sent.cancelled():
+        receipt.cancel()
+        return
+    error = sent.exception()
+    if error is None:
+        meta = sent.result()
+        receipt.set_result(Receipt(event_id, meta.topic, meta.partition, meta.offset))
+    elif isinstance(error, KafkaError):
+        failure = PublishFailed(f"event {event_id} was not acknowledged: {error}")
+        failure.__cause__ = error
+        receipt.set_exception(failure)
+    else:
+        receipt.set_exception(error)
