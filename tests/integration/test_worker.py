@@ -141,12 +141,18 @@ async def test_two_workers_share_the_partitions_and_give_the_same_views(stack: S
     group = f"{stack.names.namespace}-views"
     admin = AIOKafkaAdminClient(bootstrap_servers=stack.bootstrap)
     await admin.start()
-    try:
+
+    async def both_members() -> bool:
+        # Asked until the group is stable: described mid-rebalance, it lists only the members
+        # that have joined again so far.
         described = await admin.describe_consumer_groups([group])
+        _, _, state, _, _, members = described[0].groups[0]
+        return state == "Stable" and len(members) == 2
+
+    try:
+        assert await wait_for(both_members, within=60), "both workers share the partitions"
     finally:
         await admin.close()
-    members = described[0].groups[0][5]  # (error, group, state, protocol type, protocol, members)
-    assert len(members) == 2, "both workers are members of the group and share its partitions"
 
 
 async def test_a_worker_killed_mid_stream_resumes_without_losing_or_double_counting(

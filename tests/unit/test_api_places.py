@@ -5,7 +5,15 @@ from __future__ import annotations
 import csv
 import io
 
-from tests.unit.test_api_app import problem, serving
+import httpx
+import pytest
+
+from sitrep.api import filters
+from sitrep.api.answers import Answers, PlaceIndex
+from sitrep.api.moments import parse_moment
+from sitrep.views.control import control_view
+from sitrep.views.moments import Asked
+from tests.unit.test_api_app import fed, problem, serving
 
 DEC_1 = {"at": "2024-12-01"}
 
@@ -137,3 +145,54 @@ async def test_a_region_asked_for_in_another_script_or_spelling_is_that_region()
     assert all(found == aleppo for found in same)
     assert "sy-maarat-al-numan" in idlib
     assert "sy-aleppo" not in idlib
+
+
+MOMENTS = ["2024-11-26", "2024-11-29T12:00:00Z", "2024-12-01", "2024-12-05"]
+
+
+def test_a_places_control_made_from_its_own_reports_is_the_one_made_from_its_ledger() -> None:
+    model = fed()
+    situation = model.situation
+    index = PlaceIndex.of(situation)
+    assert len(index.places) > 5
+    for moment in MOMENTS:
+        asked = Asked(parse_moment(moment, day_end=True), parse_moment("2024-12-06", day_end=True))
+        answers = Answers(situation, asked)
+        for place_id, ledger_key in index.ledger_keys.items():
+            whole = situation.ledgers[ledger_key]
+            own = situation.control(ledger_key, place_id)
+            assert len(own) <= len(whole)
+            expected = control_view(whole, place_id, answers.registry, asked)
+            assert control_view(own, place_id, answers.registry, asked) == expected, place_id
+
+
+async def _every_page(client: httpx.AsyncClient, limit: int, **params: str) -> list[str]:
+    ids: list[str] = []
+    cursor: str | None = None
+    while True:
+        query = {**params, "limit": str(limit), **({"cursor": cursor} if cursor else {})}
+        page = (await client.get("/v1/places", params=query)).json()
+        ids += [view["place"]["id"] for view in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            return ids
+
+
+async def test_pages_followed_by_cursor_list_every_place_once_in_order(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async with serving() as client:
+        whole = [
+            v["place"]["id"] for v in (await client.get("/v1/places", params=DEC_1)).json()["items"]
+        ]
+        assert len(whole) > 5
+        assert await _every_page(client, 3, **DEC_1) == whole
+        held = {"status": "held", **DEC_1}
+        all_held = [
+            v["place"]["id"] for v in (await client.get("/v1/places", params=held)).json()["items"]
+        ]
+        # A page cut short by its time budget still goes on from where it stopped.
+        monkeypatch.setattr(filters, "PAGE_BUDGET_S", 0.0)
+        assert await _every_page(client, 5, **held) == all_held
+        bad = await client.get("/v1/places", params={"cursor": "bm90LWEtY3Vyc29y"})
+    assert problem(bad, 422)["errors"][0]["field"] == "cursor"

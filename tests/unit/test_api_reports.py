@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from sitrep.contract import encode_event
+import pytest
+
+from sitrep.api import filters
+from sitrep.api.answers import Answers
+from sitrep.api.moments import parse_moment
+from sitrep.contract import Event, encode_event, parse_event
+from sitrep.views.moments import Asked
+from sitrep.views.strikes import strikes
 from tests.seeded import seed_events
 from tests.unit.test_api_app import fed, problem, serving
 
@@ -105,3 +112,89 @@ async def test_strikes_in_a_region_named_in_arabic() -> None:
         in_arabic = await ids(admin1="حلب")
     assert by_name
     assert in_arabic == by_name
+
+
+def _strike(n: int, day: str, town: str, perpetrator: str, **extra: object) -> Event:
+    return parse_event(
+        {
+            "id": f"test-strike-{n}",
+            "type": "strike.reported",
+            "occurred_at": day,
+            "reported_at": f"{day}T18:00:00Z",
+            "source": {"name": "Reuters" if n % 2 else "SANA", "kind": "news_agency"},
+            "location": {"name": town, "country": "SY"},
+            "data": {"perpetrator": perpetrator, "means": "air", "killed": n},
+            **extra,
+        }
+    )
+
+
+STRIKES: list[Event] = [
+    _strike(n, f"2024-12-0{1 + n % 4}", town, perpetrator)
+    for n, (town, perpetrator) in enumerate(
+        [(t, p) for t in ("Aleppo", "Hama", "Idlib") for p in ("Russian air force", "HTS")] * 2
+    )
+]
+ANSWERS: list[Event] = [
+    parse_event(
+        {
+            "id": "test-strike-denied",
+            "type": "claim.denied",
+            "occurred_at": "2024-12-06",
+            "reported_at": "2024-12-06T10:00:00Z",
+            "source": {"name": "TASS", "kind": "news_agency"},
+            "data": {"event_id": "test-strike-3", "denied_by": "Russian air force"},
+        }
+    ),
+    parse_event(
+        {
+            "id": "test-strike-retracted",
+            "type": "event.retracted",
+            "occurred_at": "2024-12-06",
+            "reported_at": "2024-12-06T11:00:00Z",
+            "source": {"name": "SANA", "kind": "news_agency"},
+            "data": {"event_id": "test-strike-4", "reason": "wrong town"},
+        }
+    ),
+]
+
+
+def test_strikes_made_day_by_day_are_those_made_from_whole_ledgers() -> None:
+    model = fed([*seed_events(), *STRIKES, *ANSWERS])
+    situation = model.situation
+    for at, known_at in [("2024-12-03", "2024-12-05"), ("2024-12-07", "2024-12-07")]:
+        asked = Asked(parse_moment(at, day_end=True), parse_moment(known_at, day_end=True))
+        answers = Answers(situation, asked)
+        whole = sorted(
+            (
+                strike
+                for key in situation.ledgers.keys_of("place:")
+                for strike in strikes(situation.ledgers[key], answers.registry, asked)
+            ),
+            key=lambda s: (s.day, s.id),
+        )
+        assert len(whole) > 6
+        assert answers.strikes == whole
+        assert any(s.denials for s in whole) == (at == "2024-12-07")
+
+
+async def test_strike_pages_followed_by_cursor_list_every_strike_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    params = {"at": "2024-12-07"}
+    async with serving(fed([*seed_events(), *STRIKES, *ANSWERS])) as client:
+        whole = (await client.get("/v1/strikes", params=params)).json()["items"]
+        assert len(whole) > 6
+        for limit, budget in [(2, 1.0), (5, 0.0)]:
+            monkeypatch.setattr(filters, "PAGE_BUDGET_S", budget)
+            found: list[dict[str, object]] = []
+            cursor: str | None = None
+            while True:
+                query = {**params, "limit": str(limit), **({"cursor": cursor} if cursor else {})}
+                page = (await client.get("/v1/strikes", params=query)).json()
+                assert len(page["items"]) <= limit
+                found += page["items"]
+                cursor = page["next_cursor"]
+                if cursor is None:
+                    break
+            assert found == whole

@@ -6,7 +6,7 @@ with the same functions the worker projects onto the view topics.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import cached_property
@@ -14,7 +14,6 @@ from functools import cached_property
 import orjson
 
 from sitrep.api.stored import StoredSituation
-from sitrep.contract.events import StrikeReportedEvent
 from sitrep.resolution.actors import ActorRegistry, actor_id
 from sitrep.resolution.names import fold, skeleton
 from sitrep.resolution.places import Place
@@ -22,7 +21,7 @@ from sitrep.views.actors import ActorView, actor_views, descriptions, holdings_o
 from sitrep.views.casualties import Casualties, casualties
 from sitrep.views.control import ControlView, control_view
 from sitrep.views.ledger import Ledger, visible
-from sitrep.views.moments import Asked, day_of
+from sitrep.views.moments import Asked
 from sitrep.views.routing import REGISTRY_KEY
 from sitrep.views.statements import Statement, statements
 from sitrep.views.strikes import Strike, strikes
@@ -39,7 +38,7 @@ def _seen_at(ledger: Ledger, place_id: str, asked: Asked) -> bool:
     )
 
 
-@dataclass(frozen=True)
+@dataclass
 class PlaceIndex:
     """Every place reported and the key of the ledger it is filed in, by place id."""
 
@@ -55,11 +54,23 @@ class PlaceIndex:
             places[place.id] = place
         return cls(ledger_keys, places)
 
+    @cached_property
+    def by_name(self) -> list[str]:
+        """Every place id, in the order lists give: by folded name, then id."""
+        return [place_id for _, place_id in self.name_keys]
+
+    @cached_property
+    def name_keys(self) -> list[tuple[str, str]]:
+        """The sort key of each place in :attr:`by_name`: (folded name, id)."""
+        return sorted((fold(place.name), place_id) for place_id, place in self.places.items())
+
 
 ENCODED_KEPT = 1024
 ENCODED_BYTES_KEPT = 8 * 1024 * 1024
 """How many encoded views, and how many bytes of them, one :class:`Answers` keeps: past
 either, all are forgotten (a region's overview at a busy moment is over a megabyte)."""
+STRIKE_DAYS_KEPT = 256
+"""How many days' strikes one :class:`Answers` keeps."""
 REGISTRIES_KEPT = 64
 """How many registries (one per set of descriptions seen) :class:`Shared` keeps."""
 
@@ -78,18 +89,6 @@ class Shared:
     @cached_property
     def places(self) -> PlaceIndex:
         return PlaceIndex.of(self.situation)
-
-    @cached_property
-    def strike_days(self) -> dict[date, list[Ledger]]:
-        """The place ledgers with a strike reported for each (UTC) day, whatever the moment:
-        the strikes of a few days need only theirs projected."""
-        days: dict[date, list[Ledger]] = {}
-        for ledger in _ledgers(self.situation, "place"):
-            for day in {
-                day_of(f.event) for f in ledger if isinstance(f.event, StrikeReportedEvent)
-            }:
-                days.setdefault(day, []).append(ledger)
-        return days
 
     def registry(self, asked: Asked) -> ActorRegistry:
         """The actors as described by the reports known at ``asked.known_at``."""
@@ -117,6 +116,8 @@ class Answers:
         self.asked = asked
         self.shared = shared if shared is not None else Shared(situation)
         self._within: dict[str, set[str]] = {}
+        self._views: dict[str, ControlView | None] = {}
+        self._strike_days: dict[date, list[Strike]] = {}
         self._encoded: dict[Hashable, bytes] = {}
         self._encoded_bytes = 0
 
@@ -148,27 +149,37 @@ class Answers:
 
     # --- places ----------------------------------------------------------------------------
 
-    def _ledger_of(self, place_id: str) -> Ledger:
-        """The ledger a reported place is filed in."""
-        return self.situation.ledgers[self.shared.places.ledger_keys[place_id]]
+    def _reports_of(self, place_id: str) -> Ledger:
+        """The reports that make a reported place's control view."""
+        return self.situation.control(self.shared.places.ledger_keys[place_id], place_id)
+
+    def control_of(self, place_id: str) -> ControlView | None:
+        """The control of a reported place as asked; None when no report of it is visible."""
+        if place_id not in self._views:
+            reports = self._reports_of(place_id)
+            self._views[place_id] = (
+                control_view(reports, place_id, self.registry, self.asked)
+                if _seen_at(reports, place_id, self.asked)
+                else None
+            )
+        return self._views[place_id]
 
     @cached_property
     def control(self) -> list[ControlView]:
         """Every place with a report visible as asked, by name."""
-        views = [
-            control_view(ledger, place_id, self.registry, self.asked)
-            for place_id in self.shared.places.ledger_keys
-            for ledger in [self._ledger_of(place_id)]
-            if _seen_at(ledger, place_id, self.asked)
+        return [
+            view
+            for place_id in self.shared.places.by_name
+            for view in [self.control_of(place_id)]
+            if view is not None
         ]
-        return sorted(views, key=lambda v: (fold(v.place.name), v.place.id))
 
     def place(self, name: str) -> ControlView | None:
         """One place by its id or any of its names and spellings."""
         place_id = self.place_id(name)
         if place_id is None:
             return None
-        return control_view(self._ledger_of(place_id), place_id, self.registry, self.asked)
+        return control_view(self._reports_of(place_id), place_id, self.registry, self.asked)
 
     def place_id(self, name: str) -> str | None:
         """The id of the reported place ``name`` is the id, a name or a spelling of."""
@@ -232,34 +243,50 @@ class Answers:
 
     # --- reports ---------------------------------------------------------------------------
 
-    @cached_property
+    def strikes_on(self, day: date, reports: dict[str, list[str]] | None = None) -> list[Strike]:
+        """The strikes of one (UTC) day as asked, by id: made from that day's strike reports
+        (``reports``, by ledger, when the caller has them) and their answers alone."""
+        found = self._strike_days.get(day)
+        if found is None:
+            if reports is None:
+                on, reports = next(self.situation.strike_days(day), (day, {}))
+                if on != day:
+                    reports = {}
+            found = sorted(
+                (
+                    strike
+                    for ledger, ids in sorted(reports.items())
+                    for strike in strikes(
+                        self.situation.with_answers(ledger, ids), self.registry, self.asked
+                    )
+                    if strike.day == day
+                ),
+                key=lambda s: s.id,
+            )
+            if len(self._strike_days) >= STRIKE_DAYS_KEPT:
+                self._strike_days.clear()
+            self._strike_days[day] = found
+        return found
+
+    def strike_pages(self, first: date | None = None) -> Iterator[tuple[date, list[Strike]]]:
+        """Each day with strikes reported, from ``first`` on, and its strikes (by id)."""
+        for day, reports in self.situation.strike_days(first):
+            yield day, self.strikes_on(day, reports)
+
+    @property
     def strikes(self) -> list[Strike]:
-        found = [
-            strike
-            for ledger in _ledgers(self.situation, "place")
-            for strike in strikes(ledger, self.registry, self.asked)
-        ]
-        return sorted(found, key=lambda s: (s.day, s.id))
+        """Every strike, oldest first (as many days as the log holds: lists page instead)."""
+        return [strike for _, found in self.strike_pages() for strike in found]
 
     def strikes_between(self, since: datetime, until: datetime) -> list[Strike]:
-        """:attr:`strikes` of the days from ``since`` to ``until`` (bounds included), projecting
-        only the ledgers with a strike reported on one of those days."""
+        """The strikes of the days from ``since`` to ``until`` (bounds included)."""
         first, last = since.astimezone(UTC).date(), until.astimezone(UTC).date()
-        if "strikes" in self.__dict__:  # all of them are known already
-            return [s for s in self.strikes if first <= s.day <= last]
-        ledgers = {
-            ledger.key: ledger
-            for day, filed in self.shared.strike_days.items()
-            if first <= day <= last
-            for ledger in filed
-        }
-        found = [
-            strike
-            for _, ledger in sorted(ledgers.items())
-            for strike in strikes(ledger, self.registry, self.asked)
-            if first <= strike.day <= last
-        ]
-        return sorted(found, key=lambda s: (s.day, s.id))
+        out: list[Strike] = []
+        for day, found in self.strike_pages(first):
+            if day > last:
+                break
+            out.extend(found)
+        return out
 
     @cached_property
     def casualties(self) -> list[Casualties]:

@@ -11,6 +11,7 @@ from sitrep.contract import event_to_dict
 from sitrep.contract.events import ControlChangedEvent, EventBase, StrikeReportedEvent
 from sitrep.views.control import control_view
 from sitrep.views.ledger import visible
+from sitrep.views.moments import day_of
 from sitrep.views.refs import SourceRef
 
 Status = Literal["applied", "duplicate", "corroborating", "denied", "retracted", "rejected"]
@@ -47,7 +48,7 @@ def _corroborates(answers: Answers, event: EventBase, keys: list[str]) -> str | 
                     view = control_view(ledger, item.place.id, answers.registry, answers.asked)
                     sources.extend(change.sources for change in view.history)
         elif isinstance(event, StrikeReportedEvent):
-            sources.extend(s.sources for s in answers.strikes if s.place.id in ledger.places())
+            sources.extend(s.sources for s in answers.strikes_on(day_of(event)))
     for group in sources:
         ids = [s.event_id for s in group]
         if event.id in ids and ids[0] != event.id:

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import bisect
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, date, datetime
 from typing import Annotated
 
 from fastapi import Query
 
 from sitrep.api.answers import Answers
+from sitrep.api.paging import Page, after_key, key_cursor
 from sitrep.contract.events import start_of
 from sitrep.contract.values import CountryCode
 from sitrep.resolution.names import skeleton
@@ -35,6 +38,48 @@ def _in_region(place: Place | None, country: str | None, admin1: str | None) -> 
     return admin1 is None or (
         place.admin1 is not None and skeleton(place.admin1) == skeleton(admin1)
     )
+
+
+PAGE_BUDGET_S = 0.05
+"""How long a page of a list read in order may take: past it, the page ends early (its
+``next_cursor`` goes on from there), so a filter few places pass never holds the API up."""
+
+
+def places_page(
+    answers: Answers,
+    limit: int,
+    cursor: str | None,
+    *,
+    country: str | None = None,
+    admin1: str | None = None,
+    controller: str | None = None,
+    status: str | None = None,
+) -> Page[ControlView]:
+    """A page of :func:`places_matching`, by name: only the places it looks at are worked
+    out, never those before the cursor."""
+    held_by = answers.actor_id(controller) if controller is not None else None
+    admin1 = answers.region_name(admin1, country) if admin1 is not None else None
+    index = answers.shared.places
+    order, keys = index.by_name, index.name_keys
+    start = bisect.bisect_right(keys, after_key(cursor, 2)) if cursor else 0
+    items: list[ControlView] = []
+    began = time.perf_counter()
+    at = start
+    while at < len(order) and len(items) < limit:
+        if at > start and time.perf_counter() - began > PAGE_BUDGET_S:
+            break
+        place_id = order[at]
+        at += 1
+        if not _in_region(index.places[place_id], country, admin1):
+            continue
+        view = answers.control_of(place_id)
+        if (
+            view is not None
+            and (held_by is None or (view.controller is not None and view.controller.id == held_by))
+            and (status is None or view.status == status)
+        ):
+            items.append(view)
+    return Page(items, key_cursor(keys[at - 1]) if at < len(order) else None)
 
 
 def places_matching(
@@ -104,6 +149,44 @@ class ReportFilter:
             and (actor is None or (s.perpetrator is not None and s.perpetrator.id == actor))
             and named._when(start_of(s.day), end_of_day(s.day))
         ]
+
+    def strikes_page(self, answers: Answers, limit: int, cursor: str | None) -> Page[Strike]:
+        """A page of :meth:`strikes`, read day by day from the cursor: only the days it looks
+        at are worked out."""
+        named = self._named(answers)
+        actor = answers.actor_id(self.actor) if self.actor is not None else None
+        after = after_key(cursor, 2) if cursor else None
+        first = self.since.astimezone(UTC).date() if self.since is not None else None
+        if after is not None:
+            resumed = date.fromisoformat(after[0])
+            first = resumed if first is None else max(first, resumed)
+        last = self.until.astimezone(UTC).date() if self.until is not None else None
+        items: list[Strike] = []
+        began = time.perf_counter()
+        looked: tuple[str, str] | None = None
+        for day, found in answers.strike_pages(first):
+            if last is not None and day > last:
+                break
+            for strike in found:
+                sort_key = (day.isoformat(), strike.id)
+                if after is not None and sort_key <= after:
+                    continue
+                if len(items) == limit or (
+                    looked is not None and time.perf_counter() - began > PAGE_BUDGET_S
+                ):
+                    assert looked is not None
+                    return Page(items, key_cursor(looked))
+                looked = sort_key
+                if (
+                    named._where(answers, [strike.place])
+                    and (
+                        actor is None
+                        or (strike.perpetrator is not None and strike.perpetrator.id == actor)
+                    )
+                    and named._when(start_of(strike.day), end_of_day(strike.day))
+                ):
+                    items.append(strike)
+        return Page(items, None)
 
     def casualties(self, answers: Answers) -> list[Casualties]:
         named = self._named(answers)

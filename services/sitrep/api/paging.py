@@ -1,4 +1,9 @@
-"""Cursor paging over a list the core answered: the cursor is where the next page starts."""
+"""Cursor paging: the cursor says where the next page starts.
+
+Two kinds: an offset into a list the core answered whole (``o:``), and the sort key of the
+last item a page looked at (``k:``), for a list read in order a page at a time, which never
+works out the items before it.
+"""
 
 from __future__ import annotations
 
@@ -41,6 +46,27 @@ def _decode(cursor: str) -> int:
     except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
         raise invalid_parameter(
             "cursor", "is not a cursor this API gave (take next_cursor from a page)"
+        ) from exc
+
+
+def key_cursor(sort_key: Sequence[str]) -> str:
+    """The cursor of a page that ends at the item of ``sort_key``."""
+    text = "k:" + "\x00".join(sort_key)
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+def after_key(cursor: str, parts: int) -> tuple[str, ...]:
+    """The sort key a :func:`key_cursor` holds (``parts`` strings), or a 422 naming it."""
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        kind, _, rest = text.partition(":")
+        found = tuple(rest.split("\x00"))
+        if kind != "k" or len(found) != parts:
+            raise ValueError(text)
+        return found
+    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
+        raise invalid_parameter(
+            "cursor", "is not a cursor this API gave for this list (take next_cursor from a page)"
         ) from exc
 
 

@@ -32,6 +32,7 @@ from aiokafka import AIOKafkaConsumer
 from sitrep.api.background import cancel
 from sitrep.api.stored import StoredSituation
 from sitrep.contract import Event, InvalidEvent, decode_json, parse_event
+from sitrep.contract.events import StrikeReportedEvent
 from sitrep.engine.folding import Folder
 from sitrep.engine.keyvalue import SEP, KeyValue, MemoryKeyValue, key
 from sitrep.engine.routing import Router
@@ -181,7 +182,9 @@ class ReadModel:
             self.kv.put(key(META, "latest_report"), event.reported_at.isoformat().encode())
         try:
             for filing in self.situation.router.route(event):
-                self._folder.file(filing.ledger, filing.event, filing.place)
+                filed = self._folder.file(filing.ledger, filing.event, filing.place)
+                if filed and isinstance(filing.event, StrikeReportedEvent):
+                    self.situation.note_strike(filing.ledger, filing.event)
                 self.situation.ledgers.note(filing.ledger)
         except Exception as exc:  # the worker's policy too: dead-letter with the reason, go on
             log.exception("cannot fold %s", event.id)

@@ -11,29 +11,35 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping
+from datetime import date
 
 import orjson
 
-from sitrep.engine.entities import PLACE, is_place_ledger
+from sitrep.contract.events import StrikeReportedEvent
+from sitrep.engine.entities import ANSWER, PLACE, control_entity, is_place_ledger, last_part
 from sitrep.engine.folding import Folder
 from sitrep.engine.keyvalue import SEP, KeyValue, key
 from sitrep.engine.routing import Router, place_from
 from sitrep.resolution.places import Gazetteer, Place
 from sitrep.views.ledger import Ledger
+from sitrep.views.moments import day_of
 
-LEDGER = "ledger"
+LEDGER, STRIKE_DAY = "ledger", "strikeday"
 CACHED_REPORTS = 50_000
 """How many reports the ledgers kept in memory hold in all (a few KB each, decoded)."""
 
 
 class StoredLedgers(Mapping[str, Ledger]):
-    """Every ledger by key, read from the store when asked and cached."""
+    """Every ledger by key, and the part of one that makes an entity, read from the store
+    when asked and cached."""
 
     def __init__(self, kv: KeyValue, folder: Folder, cached_reports: int = CACHED_REPORTS) -> None:
         self.kv = kv
         self.folder = folder
         self.cached_reports = cached_reports
-        self._cache: OrderedDict[str, Ledger] = OrderedDict()
+        self._cache: OrderedDict[tuple[str, str], Ledger] = OrderedDict()
+        """By (ledger, entity): "" for the whole ledger."""
+        self._of_ledger: dict[str, set[str]] = {}
         self._cached = 0
 
     def note(self, ledger: str) -> None:
@@ -41,22 +47,37 @@ class StoredLedgers(Mapping[str, Ledger]):
         listed = key(LEDGER, ledger)
         if self.kv.get(listed) is None:
             self.kv.put(listed, b"")
-        dropped = self._cache.pop(ledger, None)
-        if dropped is not None:
-            self._cached -= len(dropped)
+        for entity in self._of_ledger.pop(ledger, ()):
+            dropped = self._cache.pop((ledger, entity), None)
+            if dropped is not None:
+                self._cached -= len(dropped)
 
     def __getitem__(self, ledger: str) -> Ledger:
-        found = self._cache.get(ledger)
+        found = self._cache.get((ledger, ""))
         if found is not None:
-            self._cache.move_to_end(ledger)
+            self._cache.move_to_end((ledger, ""))
             return found
         if self.kv.get(key(LEDGER, ledger)) is None:
             raise KeyError(ledger)
-        found = self.folder.ledger(ledger)
-        self._cache[ledger] = found
+        return self._keep(ledger, "", self.folder.ledger(ledger))
+
+    def entity(self, ledger: str, entity: str) -> Ledger:
+        """The reports of ``ledger`` that make ``entity``, as the engine indexes them."""
+        found = self._cache.get((ledger, entity))
+        if found is not None:
+            self._cache.move_to_end((ledger, entity))
+            return found
+        return self._keep(
+            ledger, entity, self.folder.ledger(ledger, self.folder.index.members(entity))
+        )
+
+    def _keep(self, ledger: str, entity: str, found: Ledger) -> Ledger:
+        self._cache[(ledger, entity)] = found
+        self._of_ledger.setdefault(ledger, set()).add(entity)
         self._cached += len(found)
         while self._cached > self.cached_reports and len(self._cache) > 1:
-            _, old = self._cache.popitem(last=False)
+            (old_ledger, old_entity), old = self._cache.popitem(last=False)
+            self._of_ledger.get(old_ledger, set()).discard(old_entity)
             self._cached -= len(old)
         return found
 
@@ -84,6 +105,45 @@ class StoredSituation:
         self.router = router
         self.gazetteer = gazetteer
         self.ledgers = StoredLedgers(kv, folder)
+
+    def note_strike(self, ledger: str, event: StrikeReportedEvent) -> None:
+        """Index a strike report by its day: the strikes of a day are made from that day's
+        reports (a strike's reports are all of its day) and their answers."""
+        self.kv.put(key(STRIKE_DAY, day_of(event).isoformat(), ledger, event.id), b"")
+
+    def strike_days(self, first: date | None = None) -> Iterator[tuple[date, dict[str, list[str]]]]:
+        """Each day with a strike reported, from ``first`` on: the ids of its strike reports,
+        by ledger."""
+        start = None if first is None else key(STRIKE_DAY, first.isoformat())
+        day: str | None = None
+        found: dict[str, list[str]] = {}
+        for entry, _ in self.kv.scan(key(STRIKE_DAY, ""), start=start):
+            _, on, ledger, event_id = (part.decode() for part in entry.split(SEP))
+            if on != day:
+                if day is not None:
+                    yield date.fromisoformat(day), found
+                day, found = on, {}
+            found.setdefault(ledger, []).append(event_id)
+        if day is not None:
+            yield date.fromisoformat(day), found
+
+    def with_answers(self, ledger: str, ids: list[str]) -> Ledger:
+        """The reports ``ids`` of ``ledger`` with their denials and retractions (and theirs)."""
+        chosen = set(ids)
+        pending = list(ids)
+        while pending:
+            target = pending.pop()
+            for found, _ in self.kv.scan(key(ANSWER, ledger, target, "")):
+                answer = last_part(found)
+                if answer not in chosen:
+                    chosen.add(answer)
+                    pending.append(answer)
+        return self.ledgers.folder.ledger(ledger, sorted(chosen))
+
+    def control(self, ledger: str, place_id: str) -> Ledger:
+        """The reports that make a place's control view: those about it and the places
+        within it, with their denials and retractions."""
+        return self.ledgers.entity(ledger, control_entity(place_id))
 
     def places_filed(self) -> Iterator[tuple[str, Place]]:
         """Every place reported, with the key of the ledger it is filed in, from the index

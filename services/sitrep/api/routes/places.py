@@ -9,9 +9,9 @@ from starlette.responses import Response
 
 from sitrep.api.asking import Asking, asking
 from sitrep.api.encoding import GEOJSON, csv_of, freshness_headers, geojson, plain
-from sitrep.api.filters import Country, places_matching
+from sitrep.api.filters import Country, places_page
 from sitrep.api.models import Listing, One
-from sitrep.api.paging import DEFAULT_LIMIT, Cursor, Limit, page_of
+from sitrep.api.paging import DEFAULT_LIMIT, Cursor, Limit
 from sitrep.api.problems import Problem, not_found
 from sitrep.views.control import Change, ControlView, Status
 
@@ -41,11 +41,18 @@ async def list_places(
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
 ) -> Response:
-    """Who controls each place, as asked; json, an RFC 7946 FeatureCollection, or CSV."""
-    views = places_matching(
-        ask.answers, country=country, admin1=admin1, controller=controller, status=status
+    """Who controls each place, as asked, by name; json, an RFC 7946 FeatureCollection, or
+    CSV. A page may hold fewer than ``limit`` places when a filter passes few of those looked
+    at: follow ``next_cursor`` until it is null."""
+    page = places_page(
+        ask.answers,
+        limit,
+        cursor,
+        country=country,
+        admin1=admin1,
+        controller=controller,
+        status=status,
     )
-    page = page_of(views, limit, cursor)
     if format == "geojson":
         return geojson(page.items, {"next_cursor": page.next_cursor, **plain(ask.envelope())})
     if format == "csv":

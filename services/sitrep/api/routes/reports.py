@@ -45,8 +45,10 @@ Filter = Annotated[ReportFilter, Depends(report_filter)]
 async def list_strikes(
     ask: Asked, where: Filter, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None
 ) -> Response:
-    """Each strike once, with every source that reported it, oldest first."""
-    return ask.listing(page_of(where.strikes(ask.answers), limit, cursor))
+    """Each strike once, with every source that reported it, oldest first. A page may hold
+    fewer than ``limit`` strikes when a filter passes few of those looked at: follow
+    ``next_cursor`` until it is null."""
+    return ask.listing(where.strikes_page(ask.answers, limit, cursor))
 
 
 @router.get("/casualties", response_model=Listing[Casualties])
