@@ -44,9 +44,11 @@ FLUSH_EVERY_S = 0.025
 """How often changed entities are made and their view changes published."""
 MAKE_BUDGET_S = 0.05
 """How long one flush may spend making views; what is left is made at the next flush."""
-ROUTE_BATCH = 2000
+ROUTE_BATCH = 250
 ROUTE_WITHIN_S = 0.02
-"""The route agent takes up to ROUTE_BATCH events, or what came within ROUTE_WITHIN_S."""
+"""The route agent takes up to ROUTE_BATCH events, or what came within ROUTE_WITHIN_S: a
+batch is routed without yielding to the event loop (about 0.2 ms an event), and one filed
+record per partition carries what it gave, filed in turn by the fold agent in one go."""
 EXIT_UNSENT = 75
 """The worker's exit status when it could not send what it routed (EX_TEMPFAIL)."""
 EXIT_INCOMPATIBLE = 78
