@@ -191,8 +191,9 @@ async def test_pages_followed_by_cursor_list_every_place_once_in_order(
         all_held = [
             v["place"]["id"] for v in (await client.get("/v1/places", params=held)).json()["items"]
         ]
-        # A page cut short by its time budget still goes on from where it stopped.
-        monkeypatch.setattr(filters, "PAGE_BUDGET_S", 0.0)
+        # A page cut short (one place looked at a page) still goes on from where it stopped.
+        monkeypatch.setattr(filters, "LEAST_LOOKS", 0)
+        monkeypatch.setattr(filters, "LOOKS_PER_ITEM", 0)
         assert await _every_page(client, 5, **held) == all_held
         bad = await client.get("/v1/places", params={"cursor": "bm90LWEtY3Vyc29y"})
     assert problem(bad, 422)["errors"][0]["field"] == "cursor"

@@ -185,8 +185,9 @@ async def test_strike_pages_followed_by_cursor_list_every_strike_once(
     async with serving(fed([*seed_events(), *STRIKES, *ANSWERS])) as client:
         whole = (await client.get("/v1/strikes", params=params)).json()["items"]
         assert len(whole) > 6
-        for limit, budget in [(2, 1.0), (5, 0.0)]:
-            monkeypatch.setattr(filters, "PAGE_BUDGET_S", budget)
+        for limit, looks in [(2, 400), (5, 0)]:
+            monkeypatch.setattr(filters, "LEAST_LOOKS", looks)
+            monkeypatch.setattr(filters, "LOOKS_PER_ITEM", looks)
             found: list[dict[str, object]] = []
             cursor: str | None = None
             while True:

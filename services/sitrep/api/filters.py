@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import bisect
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
@@ -40,9 +39,16 @@ def _in_region(place: Place | None, country: str | None, admin1: str | None) -> 
     )
 
 
-PAGE_BUDGET_S = 0.05
-"""How long a page of a list read in order may take: past it, the page ends early (its
-``next_cursor`` goes on from there), so a filter few places pass never holds the API up."""
+LOOKS_PER_ITEM = 4
+LEAST_LOOKS = 400
+"""How many items a page of a list read in order may look at: ``LOOKS_PER_ITEM`` for each it
+may hold, and no fewer than ``LEAST_LOOKS``. Past that the page ends early (its
+``next_cursor`` goes on from there), so a filter few items pass never holds the API up; a
+count rather than a time, so the same question gets the same pages."""
+
+
+def _looks(limit: int) -> int:
+    return max(1, LEAST_LOOKS, LOOKS_PER_ITEM * limit)
 
 
 def places_page(
@@ -63,10 +69,9 @@ def places_page(
     order, keys = index.by_name, index.name_keys
     start = bisect.bisect_right(keys, after_key(cursor, 2)) if cursor else 0
     items: list[ControlView] = []
-    began = time.perf_counter()
-    at = start
+    at, looks = start, _looks(limit)
     while at < len(order) and len(items) < limit:
-        if at > start and time.perf_counter() - began > PAGE_BUDGET_S:
+        if at - start >= looks:
             break
         place_id = order[at]
         at += 1
@@ -162,7 +167,7 @@ class ReportFilter:
             first = resumed if first is None else max(first, resumed)
         last = self.until.astimezone(UTC).date() if self.until is not None else None
         items: list[Strike] = []
-        began = time.perf_counter()
+        looks = _looks(limit)
         looked: tuple[str, str] | None = None
         for day, found in answers.strike_pages(first):
             if last is not None and day > last:
@@ -171,12 +176,11 @@ class ReportFilter:
                 sort_key = (day.isoformat(), strike.id)
                 if after is not None and sort_key <= after:
                     continue
-                if len(items) == limit or (
-                    looked is not None and time.perf_counter() - began > PAGE_BUDGET_S
-                ):
+                if len(items) == limit or looks == 0:
                     assert looked is not None
                     return Page(items, key_cursor(looked))
                 looked = sort_key
+                looks -= 1
                 if (
                     named._where(answers, [strike.place])
                     and (
