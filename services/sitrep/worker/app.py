@@ -29,6 +29,7 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
+from sitrep import loopprobe
 from sitrep.contract import InvalidEvent, parse_event
 from sitrep.contract.events import ClaimDeniedEvent, EventRetractedEvent
 from sitrep.engine.folding import registry_from
@@ -334,6 +335,7 @@ def create_app(settings: Settings, gazetteer: Gazetteer) -> Any:
     app.agent(filed, name="fold")(fold)
     app.task(registry_feed)
     app.task(control_feed)
+    app.task(loopprobe.watch)  # a no-op unless SITREP_LOOP_PROBE names a file
     app.timer(FLUSH_EVERY_S)(flush)
     ageing = Ageing()
 
