@@ -303,16 +303,8 @@ class History:
         self.place_counts: Counter[str] = Counter()
         """How many reports each place got, counted as they are streamed."""
         self.type_counts: Counter[str] = Counter()
-
-    # -- what the benchmark asks about -------------------------------------------------------
-
-    @property
-    def middle(self) -> datetime:
-        return START + self.span / 2
-
-    @property
-    def end(self) -> datetime:
-        return START + self.span
+        self.last_reported = START
+        """When the last event streamed so far was reported."""
 
     # -- the stream --------------------------------------------------------------------------
 
@@ -363,6 +355,7 @@ class History:
         return f"{self.prefix}-{self.created:08d}-{kind}"
 
     def _counted(self, event: dict[str, Any], place_id: str | None) -> dict[str, Any]:
+        self.last_reported = datetime.fromisoformat(event["reported_at"])
         self.type_counts[event["type"]] += 1
         if place_id is not None:
             self.place_counts[place_id] += 1

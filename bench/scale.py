@@ -1,0 +1,674 @@
+"""The scale benchmark (issue 13): `make bench-scale`, or ``python -m bench.scale --events N``.
+
+In one run, on one broker (``KAFKA_BOOTSTRAP_SERVERS`` if set, else a one-node LocalCluster of
+its own), in a fresh namespace of topics:
+
+1. pre-publishes N events of a realistic history (:mod:`bench.history`), streamed from the
+   generator by a plain producer that keeps a bounded number of sends in flight;
+2. the worker (with the GeoNames gazetteer, as deployed): from zero until its views are caught
+   up, next to a bare faust agent that only decodes (:mod:`bench.faust_floor`); events/s, CPU
+   per event, peak RSS, and the longest event-loop block (:mod:`sitrep.loopprobe`); then
+   restarted with its state: how long until an event published at the restart reaches the
+   control view; then publish-to-view latency at a steady rate on top of the log, next to the
+   broker's own produce-to-consume latency (:mod:`bench.processors`);
+3. the API: seconds until ready from nothing and after a restart, peak RSS, and each read
+   endpoint asked by :mod:`bench.client` (req/s, p50, p99, bytes of one answer);
+4. prints one table with the issue's goals (stated for N = 1,000,000) next to the figures.
+
+``--max-seconds`` bounds each wait for a catch-up: past it the figures so far are reported as
+partial. Speed is measured here, never asserted by tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import math
+import os
+import shlex
+import sys
+import time
+import uuid
+from collections import deque
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from bench.api import Phase, measure, wait_ready
+from bench.history import COUNTRIES, START, History
+from bench.infra import (
+    Offsets,
+    WorkerProcess,
+    cancel_on_sigterm,
+    clean_up,
+    open_broker,
+    run_to_end,
+    say,
+)
+from bench.load import SyntheticLoad
+from bench.processors import (
+    PARTITIONS,
+    Latency,
+    broker_latency,
+    faust_floor,
+    sitrep_latency,
+)
+from sitrep.kafka import ensure_topics
+from sitrep.kafka.ports import free_port_block
+from sitrep.topics import TopicNames, TopicSpec, all_topics
+
+# The issue's goals, for a history of 1,000,000 events.
+GOAL_VS_FAUST = 0.4
+GOAL_BLOCK_MS = 100.0
+GOAL_WORKER_MB = 600.0
+GOAL_RESTART_S = 10.0
+GOAL_API_MB = 800.0
+GOAL_PLACE_P99_MS = 20.0
+GOAL_LIST_P99_MS = 50.0
+GOAL_SITUATION_P99_MS = 100.0
+GOAL_VIEW_P99_MS = 100.0
+IN_FLIGHT = 20_000
+"""Sends the pre-publisher lets wait for their acknowledgement (its memory bound)."""
+MB = 1_000_000 / 1024 / 1024
+"""MiB per MB: the goals are in MB, /proc counts KiB."""
+
+
+# -- the processes -----------------------------------------------------------------------------
+
+
+def read_probe(path: Path) -> dict[str, Any] | None:
+    """What a process's loop probe last wrote, if it wrote anything."""
+    try:
+        found: dict[str, Any] = orjson.loads(path.read_bytes())
+    except (OSError, orjson.JSONDecodeError):
+        return None
+    return found
+
+
+def service_env(bootstrap: str, names: TopicNames, workdir: Path, probe: Path) -> dict[str, str]:
+    """What a worker or an API process of this run is configured with."""
+    return {
+        "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+        "SITREP_TOPIC_NAMESPACE": names.namespace,
+        "SITREP_EVENTS_PARTITIONS": str(PARTITIONS),
+        "SITREP_STATE_DIR": str(workdir / "state"),
+        "SITREP_GAZETTEER_COUNTRIES": ",".join(COUNTRIES),  # the history's places
+        "SITREP_LOOP_PROBE": str(probe),
+        "SITREP_API_ANONYMOUS_READ": "true",
+    }
+
+
+def start_worker(env: dict[str, str], group: str, workdir: Path) -> WorkerProcess:
+    command = ["-m", "sitrep.cli.main", "worker", "--loglevel", "info"]
+    return WorkerProcess.spawn(command, {**env, "SITREP_WORKER_ID": group}, workdir)
+
+
+def start_api(env: dict[str, str], port: int, workdir: Path) -> WorkerProcess:
+    command = ["-m", "sitrep.cli.main", "api", "--port", str(port), "--log-level", "warning"]
+    return WorkerProcess.spawn(command, env, workdir)
+
+
+# -- pre-publishing ----------------------------------------------------------------------------
+
+
+def record_of(event: dict[str, Any]) -> tuple[bytes, bytes]:
+    """(key, value) as the Publisher writes them: keyed by the id of the event it is about."""
+    subject = event["data"]["event_id"] if event["type"] in ANSWERS else event["id"]
+    return subject.encode(), orjson.dumps(event)
+
+
+ANSWERS = ("claim.denied", "event.retracted")
+
+
+async def prepublish(bootstrap: str, topic: str, events: Iterator[dict[str, Any]]) -> int:
+    """Publish ``events`` (acks=all, idempotent, as the Publisher), at most IN_FLIGHT waiting;
+    how many. They are not validated here: the history's tests check that every one is valid."""
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap,
+        client_id="sitrep-bench-scale",
+        acks="all",
+        enable_idempotence=True,
+        linger_ms=20,
+        max_batch_size=512 * 1024,
+    )
+    await producer.start()
+    waiting: deque[asyncio.Future[Any]] = deque()
+    sent = 0
+    try:
+        for event in events:
+            key, value = record_of(event)
+            waiting.append(await producer.send(topic, value, key=key))
+            sent += 1
+            if len(waiting) >= IN_FLIGHT:
+                await asyncio.gather(*(waiting.popleft() for _ in range(IN_FLIGHT // 2)))
+            if sent % 100_000 == 0:
+                say(f"published {sent:,}")
+        await asyncio.gather(*waiting)
+    finally:
+        await producer.stop()
+    return sent
+
+
+# -- the worker --------------------------------------------------------------------------------
+
+
+@dataclass
+class FromZero:
+    events: int
+    folded: int
+    """Events of the log the worker's group has committed (all of them unless partial)."""
+    seconds: float
+    startup_s: float
+    cpu_s: float | None
+    peak_rss_mib: float | None
+    probe: dict[str, Any] | None
+    partial: bool
+
+    @property
+    def rate(self) -> float:
+        return self.folded / self.seconds if self.seconds > 0 else 0.0
+
+
+@dataclass
+class Restart:
+    ready_s: float
+    new_event_s: float | None
+    rss_then_mib: float | None
+    peak_rss_mib: float | None = None
+    probe: dict[str, Any] | None = None
+
+
+async def from_zero(
+    offsets: Offsets,
+    worker: WorkerProcess,
+    names: TopicNames,
+    group: str,
+    events: int,
+    within: float,
+    probe: Path,
+) -> FromZero:
+    """Until the group committed the ends of its inputs and the views stopped growing."""
+    ready = await worker.wait_ready(within=300.0)
+    cpu0 = worker.cpu_seconds()
+    say(f"worker ready after {ready - worker.spawned:.1f} s; folding {events:,} events")
+    inputs, views = [names.events, names.filed], [*names.views().values(), names.registry]
+    deadline = time.monotonic() + within
+    last_views, stable, partial = -1, 0, False
+    last_change = time.time()
+    while stable < 4:  # 1 s without a new view record once nothing is left to read
+        await asyncio.sleep(0.25)
+        if worker.proc.poll() is not None:
+            raise RuntimeError(f"the worker exited ({worker.proc.returncode}):\n{worker.tail()}")
+        if time.monotonic() > deadline:
+            partial = True
+            break
+        ends = await offsets.ends(inputs)
+        committed = await offsets.committed(group)
+        behind = sum(max(0, end - committed.get(tp, 0)) for tp, end in ends.items())
+        total_views = await offsets.total(views)
+        stable = stable + 1 if behind == 0 and total_views == last_views else 0
+        if stable == 0:
+            last_change = time.time()
+        last_views = total_views
+    committed = await offsets.committed(group)
+    folded = sum(o for tp, o in committed.items() if tp.topic == names.events)
+    _, views_last = await offsets.edges(views)
+    end = time.time() if partial else (views_last or last_change)
+    cpu1 = worker.cpu_seconds()
+    await asyncio.sleep(1.2)  # the probe writes every second
+    return FromZero(
+        events=events,
+        folded=min(folded, events),
+        seconds=end - ready,
+        startup_s=ready - worker.spawned,
+        cpu_s=cpu1 - cpu0 if cpu0 is not None and cpu1 is not None else None,
+        peak_rss_mib=worker.peak_rss_mib(),
+        probe=read_probe(probe),
+        partial=partial,
+    )
+
+
+async def view_consumer(offsets: Offsets, topic: str) -> AIOKafkaConsumer:
+    """A consumer of every partition of ``topic``, from its end now."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=offsets.bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    consumer.assign(await offsets.partitions(topic))
+    await consumer.seek_to_end()
+    for tp in consumer.assignment():
+        await consumer.position(tp)
+    return consumer
+
+
+async def restart(
+    offsets: Offsets,
+    names: TopicNames,
+    spawn: Any,
+    load: SyntheticLoad,
+    within: float,
+) -> tuple[WorkerProcess, Restart]:
+    """Start the worker again on its state and, at once, publish a control.changed at a new
+    place: seconds until that place is on the control view."""
+    consumer = await view_consumer(offsets, names.view_control)
+    producer = AIOKafkaProducer(bootstrap_servers=offsets.bootstrap, acks="all")
+    await producer.start()
+    try:
+        place, event = next(load.probes(1))
+        key, value = record_of(event)
+        worker: WorkerProcess = spawn()
+        started = time.monotonic()
+        await producer.send_and_wait(names.events, value, key=key)
+        arrived: float | None = None
+        ready_s: float | None = None
+        while arrived is None and time.monotonic() - started < within:
+            if worker.proc.poll() is not None:
+                raise RuntimeError(f"the worker exited:\n{worker.tail()}")
+            if ready_s is None and "[^Worker]: Ready" in worker.log_text():
+                ready_s = time.monotonic() - started
+            batch = await consumer.getmany(timeout_ms=50)
+            for records in batch.values():
+                if any(r.key == place.encode() for r in records):
+                    arrived = time.monotonic() - started
+        if ready_s is None:
+            ready_s = (await worker.wait_ready(within=300.0)) - worker.spawned
+    finally:
+        await producer.stop()
+        await consumer.stop()
+    return worker, Restart(ready_s, arrived, worker.peak_rss_mib())
+
+
+class HistoryLoad(SyntheticLoad):
+    """bench.processors' load, with the history's next events in place of its own mix."""
+
+    def __init__(self, run_id: str, rest: Iterator[dict[str, Any]]) -> None:
+        super().__init__(run_id)
+        self.rest = rest
+
+    def event(self) -> dict[str, Any]:
+        return next(self.rest)
+
+
+# -- the API -----------------------------------------------------------------------------------
+
+
+@dataclass
+class ApiRun:
+    ready_s: float | None
+    restart_ready_s: float | None = None
+    peak_rss_mib: float | None = None
+    restart_rss_mib: float | None = None
+    phases: list[tuple[Phase, int]] = field(default_factory=list)
+    """Each endpoint asked, and the bytes of one of its answers."""
+    probe: dict[str, Any] | None = None
+
+
+def endpoints(busiest: str, middle: str, since: str) -> list[tuple[str, str, float]]:
+    """(label, path, goal p99 ms) of what is asked; the baseline first."""
+    return [
+        ("GET /healthz (baseline)", "/healthz", 0.0),
+        ("GET /v1/places/{busiest}", f"/v1/places/{busiest}", GOAL_PLACE_P99_MS),
+        ("GET /v1/places/{busiest}?at=<mid-history>", f"/v1/places/{busiest}?at={middle}", GOAL_PLACE_P99_MS),
+        ("GET /v1/places?country=SY", "/v1/places?country=SY", GOAL_LIST_P99_MS),
+        ("GET /v1/places?country=SY&format=geojson", "/v1/places?country=SY&format=geojson", GOAL_LIST_P99_MS),
+        ("GET /v1/situation?country=SY", "/v1/situation?country=SY", GOAL_SITUATION_P99_MS),
+        ("GET /v1/strikes?country=SY&since=<last-30d>", f"/v1/strikes?country=SY&since={since}", GOAL_LIST_P99_MS),
+        ("GET /v1/casualties", "/v1/casualties", GOAL_LIST_P99_MS),
+        ("GET /v1/actors", "/v1/actors", GOAL_LIST_P99_MS),
+    ]  # fmt: skip
+
+
+async def api_phases(
+    args: argparse.Namespace,
+    env: dict[str, str],
+    workdir: Path,
+    processes: list[WorkerProcess],
+    asked: list[tuple[str, str, float]],
+) -> ApiRun:
+    port = args.api_port or free_port_block(1)
+    base = f"http://127.0.0.1:{port}"
+    client_args = argparse.Namespace(concurrency=args.concurrency, seconds=args.api_seconds)
+    api = start_api(env, port, workdir / "api")
+    processes.append(api)
+    async with httpx.AsyncClient(base_url=base, timeout=60.0) as http:
+        try:
+            run = ApiRun(await wait_ready(http, api, within=args.max_seconds))
+        except RuntimeError as exc:
+            say(f"the API was not ready: {str(exc).splitlines()[0]}")
+            return ApiRun(None, peak_rss_mib=api.peak_rss_mib())
+        say(f"API ready after {run.ready_s:.1f} s")
+        for label, path, _ in asked:
+            size = len((await http.get(path)).content)
+            phase = await measure(port, api, Phase(label, path), client_args)
+            say(f"{label}: {phase.rate:,.0f} req/s, p99 {phase.quantile(0.99):,.1f} ms")
+            run.phases.append((phase, size))
+    await asyncio.sleep(1.2)
+    run.peak_rss_mib, run.probe = api.peak_rss_mib(), read_probe(Path(env["SITREP_LOOP_PROBE"]))
+    await asyncio.to_thread(api.stop)
+    again = start_api(env, port, workdir / "api-again")
+    processes.append(again)
+    async with httpx.AsyncClient(base_url=base, timeout=60.0) as http:
+        try:
+            run.restart_ready_s = await wait_ready(http, again, within=args.max_seconds)
+        except RuntimeError as exc:
+            say(f"the restarted API was not ready: {str(exc).splitlines()[0]}")
+    run.restart_rss_mib = again.peak_rss_mib()
+    await asyncio.to_thread(again.stop)
+    return run
+
+
+# -- the run -----------------------------------------------------------------------------------
+
+
+@dataclass
+class Results:
+    broker: str
+    events: int
+    publish_s: float
+    busiest: tuple[str, int]
+    places: int
+    middle: str
+    """The day in the middle of the pre-published history (what ``?at=`` asks about)."""
+    since: str
+    """30 days before its last report (what ``?since=`` asks from)."""
+    floor_s: float | None = None
+    worker: FromZero | None = None
+    restart: Restart | None = None
+    view_latency: Latency | None = None
+    broker_latency: Latency | None = None
+    api: ApiRun | None = None
+
+
+async def worker_phases(
+    args: argparse.Namespace,
+    results: Results,
+    bootstrap: str,
+    names: TopicNames,
+    offsets: Offsets,
+    workdir: Path,
+    processes: list[WorkerProcess],
+    rest: Iterator[dict[str, Any]],
+) -> None:
+    n = results.events
+    if not args.skip_floor:
+        try:
+            async with asyncio.timeout(args.max_seconds):
+                results.floor_s = await faust_floor(
+                    bootstrap, names, "decode", n, workdir, processes
+                )
+            say(f"bare faust agent (decode): {n / results.floor_s:,.0f} ev/s")
+        except TimeoutError:
+            say(f"the bare faust agent did not finish within {args.max_seconds:.0f} s")
+    group = f"{names.namespace}-views"
+    probe = workdir / "worker-probe.json"
+    env = service_env(bootstrap, names, workdir / "worker", probe)
+    worker = start_worker(env, group, workdir / "worker")
+    processes.append(worker)
+    results.worker = await from_zero(offsets, worker, names, group, n, args.max_seconds, probe)
+    say(f"worker: {results.worker.rate:,.0f} ev/s over {results.worker.seconds:.1f} s")
+    await asyncio.to_thread(worker.stop)
+    if results.worker.partial:
+        say("the worker did not catch up: no restart, no latency phase")
+        return
+    probe_again = workdir / "worker-probe-restart.json"
+    env_again = {**env, "SITREP_LOOP_PROBE": str(probe_again)}
+    load = HistoryLoad(names.namespace, rest)
+
+    def spawn() -> WorkerProcess:
+        again = start_worker(env_again, group, workdir / "worker-restart")
+        processes.append(again)
+        return again
+
+    worker, results.restart = await restart(offsets, names, spawn, load, args.max_seconds)
+    say(f"restart: a new event on the views after {results.restart.new_event_s or math.nan:.1f} s")
+    sample = orjson.dumps(next(rest))
+    latency_topic = f"{names.namespace}.bench.latency"
+    results.broker_latency = await broker_latency(
+        offsets, latency_topic, args.rate, args.latency_seconds, sample
+    )
+    results.view_latency = await sitrep_latency(
+        offsets, names, load, args.rate, args.latency_seconds, args.probe_every
+    )
+    await asyncio.sleep(1.2)
+    results.restart.peak_rss_mib = worker.peak_rss_mib()
+    results.restart.probe = read_probe(probe_again)
+    await asyncio.to_thread(worker.stop)
+
+
+async def run(args: argparse.Namespace, workdir: Path, processes: list[WorkerProcess]) -> Results:
+    cancel_on_sigterm()
+    bootstrap, broker, cluster = await open_broker(workdir)
+    names = TopicNames(f"scale{uuid.uuid4().hex[:8]}")
+    offsets = Offsets(bootstrap)
+    try:
+        await ensure_topics(
+            bootstrap,
+            [
+                *all_topics(PARTITIONS, 1, names),
+                TopicSpec(f"{names.namespace}.bench.latency", PARTITIONS),
+                TopicSpec(f"{names.namespace}.bench.sink", PARTITIONS),
+            ],
+            1,
+        )
+        await offsets.start()
+        history = History(seed=args.seed, prefix=names.namespace)
+        # The latency phase goes on with the same history, after the N pre-published events.
+        stream = history.events(args.events + int(args.rate * args.latency_seconds) + 1_000)
+        say(f"publishing {args.events:,} events of a history over {len(history.sites):,} places")
+        started = time.perf_counter()
+        sent = await prepublish(bootstrap, names.events, islice(stream, args.events))
+        last = history.last_reported
+        results = Results(
+            broker,
+            sent,
+            time.perf_counter() - started,
+            history.place_counts.most_common(1)[0],
+            len(history.place_counts),
+            middle=(START + (last - START) / 2).date().isoformat(),
+            since=(last - timedelta(days=30)).date().isoformat(),
+        )
+        say(f"published in {results.publish_s:.1f} s")
+        if not args.skip_worker:
+            await worker_phases(
+                args,
+                results,
+                bootstrap,
+                names,
+                offsets,
+                workdir,
+                processes,
+                stream,
+            )
+        if not args.skip_api:
+            asked = endpoints(results.busiest[0], results.middle, results.since)
+            env = service_env(bootstrap, names, workdir / "api", workdir / "api-probe.json")
+            results.api = await api_phases(args, env, workdir, processes, asked)
+        return results
+    finally:
+        await clean_up(processes, offsets, names, cluster)
+
+
+# -- the table ---------------------------------------------------------------------------------
+
+
+def verdict(ok: bool | None) -> str:
+    return "?" if ok is None else ("met" if ok else "MISSED")
+
+
+def mb(mib: float | None) -> str:
+    return "?" if mib is None else f"{mib / MB:,.0f} MB"
+
+
+def blocks(probe: dict[str, Any] | None) -> tuple[str, bool | None]:
+    if probe is None:
+        return "? (no probe file)", None
+    text = f"{probe['max_block_ms']:,.0f} ms ({probe['blocks_over_100ms']} over 100 ms)"
+    return text, probe["max_block_ms"] <= GOAL_BLOCK_MS
+
+
+def row(label: str, measured: str, goal: str = "", ok: bool | None = None) -> str:
+    return f"  {label:<52}{measured:<34}{goal + ': ' + verdict(ok) if goal else ''}"
+
+
+def worker_rows(r: Results) -> list[str]:
+    w, lines = r.worker, []
+    floor_rate = r.events / r.floor_s if r.floor_s else None
+    if floor_rate is not None:
+        lines.append(row("bare faust agent, decode only", f"{floor_rate:,.0f} ev/s"))
+    if w is None:
+        return lines
+    ratio = w.rate / floor_rate if floor_rate else None
+    state = f" (PARTIAL: {w.folded:,} of {w.events:,} folded)" if w.partial else ""
+    lines += [
+        row("worker from zero, folded into the views", f"{w.rate:,.0f} ev/s{state}"),
+        row(
+            "  worker / bare faust",
+            "?" if ratio is None else f"{ratio:.2f}x",
+            f">= {GOAL_VS_FAUST}x",
+            None if ratio is None else ratio >= GOAL_VS_FAUST,
+        ),
+        row("  catch-up after ready (start-up before)", f"{w.seconds:.1f} s ({w.startup_s:.1f} s)"),
+        row(
+            "  CPU per event (after ready)",
+            "?" if w.cpu_s is None else f"{w.cpu_s / max(1, w.folded) * 1e3:.3f} ms",
+        ),
+        row(
+            "  peak RSS (VmHWM)",
+            mb(w.peak_rss_mib),
+            f"< {GOAL_WORKER_MB:.0f} MB",
+            None if w.peak_rss_mib is None else w.peak_rss_mib / MB < GOAL_WORKER_MB,
+        ),
+        row("  longest loop block", *_goal_block(w.probe)),
+    ]
+    if r.restart is not None:
+        s = r.restart
+        lines += [
+            row("worker restarted on its state: ready after", f"{s.ready_s:.1f} s"),
+            row(
+                "  a new event on the control view after",
+                "never" if s.new_event_s is None else f"{s.new_event_s:.1f} s",
+                f"< {GOAL_RESTART_S:.0f} s",
+                s.new_event_s is not None and s.new_event_s < GOAL_RESTART_S,
+            ),
+            row("  peak RSS (then / after the latency phase)", f"{mb(s.rss_then_mib)} / {mb(s.peak_rss_mib)}"),
+            row("  longest loop block (incl. the latency phase)", *_goal_block(s.probe)),
+        ]  # fmt: skip
+    return lines
+
+
+def _goal_block(probe: dict[str, Any] | None) -> tuple[str, str, bool | None]:
+    text, ok = blocks(probe)
+    return text, f"<= {GOAL_BLOCK_MS:.0f} ms", ok
+
+
+def latency_rows(r: Results, args: argparse.Namespace) -> list[str]:
+    v, b = r.view_latency, r.broker_latency
+    if v is None or b is None:
+        return []
+    lines = [
+        "",
+        f"{'latency at ' + f'{args.rate:,.0f} ev/s for {args.latency_seconds:.0f} s':<54}"
+        f"{'publish->view':<17}{'broker':<17}goal",
+        row("timed samples (missing)", f"{len(v.samples):,} ({v.missing})".ljust(17) + f"{len(b.samples):,} ({b.missing})"),
+    ]  # fmt: skip
+    for label, q in (("p50", 0.5), ("p99", 0.99), ("max", 1.0)):
+        both = f"{v.quantile(q):,.1f} ms".ljust(17) + f"{b.quantile(q):,.1f} ms"
+        if label == "p99":
+            goal, ok = f"view < {GOAL_VIEW_P99_MS:.0f} ms", v.quantile(q) < GOAL_VIEW_P99_MS
+            lines.append(row(label, both, goal, ok))
+        else:
+            lines.append(row(label, both))
+    return lines
+
+
+def api_rows(r: Results, asked: dict[str, float]) -> list[str]:
+    a = r.api
+    if a is None:
+        return []
+
+    def ready(seconds: float | None) -> str:
+        return "not ready" if seconds is None else f"{seconds:.1f} s"
+
+    lines = [
+        "",
+        "API",
+        row("ready from nothing / after a restart", f"{ready(a.ready_s)} / {ready(a.restart_ready_s)}"),
+        row("peak RSS (serving / restarted, when ready)", f"{mb(a.peak_rss_mib)} / {mb(a.restart_rss_mib)}",
+            f"< {GOAL_API_MB:.0f} MB",
+            None if a.peak_rss_mib is None else a.peak_rss_mib / MB < GOAL_API_MB),
+        row("longest loop block (folding and serving)", blocks(a.probe)[0]),
+        "",
+        f"  {'endpoint':<52}{'req/s':>8}{'p50':>10}{'p99':>10}{'bytes':>10}  goal (p99)",
+    ]  # fmt: skip
+    for phase, size in a.phases:
+        goal = asked.get(phase.label, 0.0)
+        p99 = phase.quantile(0.99)
+        judged = f"< {goal:.0f} ms: {verdict(p99 < goal)}" if goal else ""
+        lines.append(
+            f"  {phase.label:<52}{phase.rate:>8,.0f}{phase.quantile(0.5):>8.1f}ms"
+            f"{p99:>8.1f}ms{size:>10,}  {judged}"
+        )
+    return lines
+
+
+def table(r: Results, args: argparse.Namespace, command: str) -> str:
+    asked = {label: goal for label, _, goal in endpoints("", "", "")}
+    lines = [
+        f"Sitrep scale benchmark — {time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} CPUs, "
+        f"Python {sys.version.split()[0]}",
+        f"command: {command}",
+        f"broker:  {r.broker}; {PARTITIONS} partitions",
+        f"history: {r.events:,} events (seed {args.seed}) over {r.places:,} places; busiest "
+        f"{r.busiest[0]} with {r.busiest[1]:,} reports; pre-published at "
+        f"{r.events / r.publish_s:,.0f} ev/s",
+        f"asked:   ?at={r.middle} (mid-history), ?since={r.since} (its last 30 days)",
+        "goals:   the issue's, stated for 1,000,000 events",
+        "",
+        f"{'worker':<54}{'measured':<34}goal",
+        *worker_rows(r),
+        *latency_rows(r, args),
+        *api_rows(r, asked),
+    ]
+    return "\n".join(lines)
+
+
+def parse(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench.scale", description=__doc__)
+    parser.add_argument("--events", type=int, default=100_000, help="history pre-published (N)")
+    parser.add_argument("--seed", type=int, default=20241130, help="of the history")
+    parser.add_argument(
+        "--max-seconds", type=float, default=1800.0, help="longest wait for any catch-up"
+    )
+    parser.add_argument("--skip-worker", action="store_true", help="no worker phases")
+    parser.add_argument("--skip-floor", action="store_true", help="no bare faust agent")
+    parser.add_argument("--skip-api", action="store_true", help="no API phases")
+    parser.add_argument("--rate", type=float, default=200.0, help="latency phase events/s")
+    parser.add_argument("--latency-seconds", type=float, default=20.0)
+    parser.add_argument(
+        "--probe-every", type=int, default=4, help="every k-th latency event is timed"
+    )
+    parser.add_argument("--api-port", type=int, default=0, help="0: a free port")
+    parser.add_argument("--api-seconds", type=float, default=5.0, help="per endpoint")
+    parser.add_argument("--concurrency", type=int, default=8, help="keep-alive connections")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse(argv)
+    logging.basicConfig(level=logging.ERROR)
+    command = " ".join([".venv/bin/python -m bench.scale", *map(shlex.quote, sys.argv[1:])])
+    results = run_to_end(run, args, "sitrep-bench-scale-", "the worker, the API and the broker")
+    if results is None:
+        return 130
+    print(table(results, args, command), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
