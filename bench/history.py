@@ -69,6 +69,8 @@ EARLY = 0.1
 COUNTRY_BUSYNESS = {"SY": 4.0, "IQ": 3.0, "PS": 2.0, "LB": 1.5, "IL": 1.0, "TR": 0.35, "JO": 0.3}
 ZIPF_S = 0.9
 ZIPF_OFFSET = 40
+CIVILIANS = 0.08
+"""The share of casualty reports about civilians (the rest are about an armed actor)."""
 REGISTRY_CHANGE_EVERY = 100_000
 """Events per registry change (at least one in any history of some size)."""
 
@@ -203,12 +205,19 @@ def sites_of(places: Sequence[Place], rng: random.Random) -> list[Site]:
     return sites
 
 
-def zipf_weights(count: int) -> list[float]:
+def zipf_weights(count: int, offset: int = ZIPF_OFFSET, s: float = ZIPF_S) -> list[float]:
     """Zipf-Mandelbrot weights of ranks 0..count-1."""
-    return [1.0 / (rank + ZIPF_OFFSET) ** ZIPF_S for rank in range(count)]
+    return [1.0 / (rank + offset) ** s for rank in range(count)]
+
+
+def _pool(actors: list[ActorSpec]) -> tuple[list[ActorSpec], list[float]]:
+    """Actors with the running sums of their weights: the first busiest, none above ~15%
+    (statements and casualties are filed by actor: a busy actor is a big ledger)."""
+    return actors, list(accumulate(zipf_weights(len(actors), offset=3, s=1.0)))
 
 
 def seeded_actors() -> list[ActorSpec]:
+    """The project's seeded registry (``seeds/actors.jsonl``)."""
     lines = (SEEDS / "actors.jsonl").read_text(encoding="utf-8").splitlines()
     actors = []
     for line in filter(str.strip, lines):
@@ -242,11 +251,10 @@ def make_actors(sites: Sequence[Site], rng: random.Random, total: int = ACTORS) 
             raise ValueError(f"only {len(actors)} distinct actors could be made")
         country = rng.choices(countries, shares)[0]
         pattern, kind = rng.choice(PATTERNS)
-        ordinal = rng.randrange(1, 40)
         name = pattern.format(
             root=rng.choice(ROOTS),
             town=rng.choice(towns[country]),
-            ordinal=f"{ordinal}{'th' if 10 < ordinal % 100 < 14 else {1: 'st', 2: 'nd', 3: 'rd'}.get(ordinal % 10, 'th')}",
+            ordinal=_ordinal(rng.randrange(1, 40)),
         )
         if kind == "state_forces":
             name = f"{COUNTRY_NAMES[country]} Army {name}"
@@ -259,8 +267,14 @@ def make_actors(sites: Sequence[Site], rng: random.Random, total: int = ACTORS) 
     return actors
 
 
+def _ordinal(n: int) -> str:
+    suffix = "th" if 10 < n % 100 < 14 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
 def _aliases_of(name: str, country: str) -> list[str]:
-    """What reports call an actor besides its name: its initials, a spelling without "al-"."""
+    """What reports call an actor besides its name: its initials (with the country, as two
+    countries' groups share initials), an "el-" spelling of "al-", the name with the country."""
     words = [w for w in name.replace("-", " ").split() if w[0].isupper()]
     aliases = ["".join(w[0] for w in words) + f"-{country}"]
     if "al-" in name:
@@ -271,7 +285,7 @@ def _aliases_of(name: str, country: str) -> list[str]:
 
 @dataclass(order=True)
 class _Pending:
-    """A report waiting in the heap until it is its turn on the log."""
+    """An event waiting in the heap until it is its turn on the log."""
 
     reported: datetime
     order: int
@@ -291,18 +305,20 @@ class History:
         self.sites = sites_of(gazetteer_places(), self.rng)
         self.cum_site_weights = list(accumulate(zipf_weights(len(self.sites))))
         self.actors = make_actors(self.sites, self.rng)
-        self.armed: dict[str, list[ActorSpec]] = {}
+        armed: dict[str, list[ActorSpec]] = {}
         for actor in self.actors:
             if actor.kind in ("state_forces", "rebel_group", "militia"):
-                self.armed.setdefault(actor.country, []).append(actor)
+                armed.setdefault(actor.country, []).append(actor)
         self.foreign = [a for a in self.actors if a.kind == "external_forces"]
+        self.pools = {c: _pool(actors) for c, actors in armed.items()}
+        """Each country's armed actors, with the running sums of how busy each is."""
+        self.foreign_pool = _pool(self.foreign)
         self.cum_sources = list(accumulate(w for _, _, w in SOURCES))
         self.types, self.type_weights = list(MIX), list(accumulate(MIX.values()))
         self.created = 0
         self.pending: list[_Pending] = []
         self.place_counts: Counter[str] = Counter()
         """How many reports each place got, counted as they are streamed."""
-        self.type_counts: Counter[str] = Counter()
         self.last_reported = START
         """When the last event streamed so far was reported."""
 
@@ -356,7 +372,6 @@ class History:
 
     def _counted(self, event: dict[str, Any], place_id: str | None) -> dict[str, Any]:
         self.last_reported = datetime.fromisoformat(event["reported_at"])
-        self.type_counts[event["type"]] += 1
         if place_id is not None:
             self.place_counts[place_id] += 1
         return event
@@ -458,10 +473,10 @@ class History:
 
     def _actor(self, country: str | None) -> str:
         """An armed actor of ``country`` (rarely a foreign one), by its name or an alias."""
-        pool = self.armed.get(country or "") or self.foreign
+        actors, weights = self.pools.get(country or "") or self.foreign_pool
         if self.rng.random() < 0.1:
-            pool = self.foreign
-        actor = pool[min(int(self.rng.paretovariate(1.2)) - 1, len(pool) - 1)]
+            actors, weights = self.foreign_pool
+        actor = actors[_pick(self.rng, weights)]
         if actor.aliases and self.rng.random() < 0.3:
             return self.rng.choice(actor.aliases)
         return actor.name
@@ -489,7 +504,8 @@ class History:
                 data["killed"] = int(rng.paretovariate(1.3)) - 1
             return data
         if event_type == "casualties.reported":
-            party = "civilians" if rng.random() < 0.5 else self._actor(country)
+            # "civilians" is one ledger for every country and year: kept to ~1% of the log.
+            party = "civilians" if rng.random() < CIVILIANS else self._actor(country)
             return {"party": party, "killed": int(rng.paretovariate(1.2))}
         if event_type == "control.changed":
             new, old = self._two(country)

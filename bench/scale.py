@@ -27,11 +27,12 @@ import logging
 import math
 import os
 import shlex
+import shutil
 import sys
 import time
 import uuid
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from itertools import islice
@@ -106,6 +107,17 @@ def service_env(bootstrap: str, names: TopicNames, workdir: Path, probe: Path) -
     }
 
 
+def check_alive(worker: WorkerProcess) -> None:
+    """Raise if the worker exited, or if faust says its app crashed: the process then stays
+    up, stopping, and would be waited for until --max-seconds."""
+    if worker.proc.poll() is not None:
+        raise RuntimeError(f"the worker exited ({worker.proc.returncode}):\n{worker.tail()}")
+    log = worker.log_text()
+    if "]: Crashed reason=" in log:
+        reason = log.split("]: Crashed reason=", 1)[1].splitlines()[0]
+        raise RuntimeError(f"the worker's faust app crashed: {reason}")
+
+
 def start_worker(env: dict[str, str], group: str, workdir: Path) -> WorkerProcess:
     command = ["-m", "sitrep.cli.main", "worker", "--loglevel", "info"]
     return WorkerProcess.spawn(command, {**env, "SITREP_WORKER_ID": group}, workdir)
@@ -119,13 +131,13 @@ def start_api(env: dict[str, str], port: int, workdir: Path) -> WorkerProcess:
 # -- pre-publishing ----------------------------------------------------------------------------
 
 
+ANSWERS = ("claim.denied", "event.retracted")
+
+
 def record_of(event: dict[str, Any]) -> tuple[bytes, bytes]:
     """(key, value) as the Publisher writes them: keyed by the id of the event it is about."""
     subject = event["data"]["event_id"] if event["type"] in ANSWERS else event["id"]
     return subject.encode(), orjson.dumps(event)
-
-
-ANSWERS = ("claim.denied", "event.retracted")
 
 
 async def prepublish(bootstrap: str, topic: str, events: Iterator[dict[str, Any]]) -> int:
@@ -171,6 +183,8 @@ class FromZero:
     peak_rss_mib: float | None
     probe: dict[str, Any] | None
     partial: bool
+    failure: str | None = None
+    """Why the worker stopped folding before it caught up, if it did."""
 
     @property
     def rate(self) -> float:
@@ -202,11 +216,16 @@ async def from_zero(
     inputs, views = [names.events, names.filed], [*names.views().values(), names.registry]
     deadline = time.monotonic() + within
     last_views, stable, partial = -1, 0, False
+    failure: str | None = None
     last_change = time.time()
     while stable < 4:  # 1 s without a new view record once nothing is left to read
         await asyncio.sleep(0.25)
-        if worker.proc.poll() is not None:
-            raise RuntimeError(f"the worker exited ({worker.proc.returncode}):\n{worker.tail()}")
+        try:
+            check_alive(worker)
+        except RuntimeError as exc:
+            failure, partial = str(exc).splitlines()[0], True
+            say(failure)
+            break
         if time.monotonic() > deadline:
             partial = True
             break
@@ -233,6 +252,7 @@ async def from_zero(
         peak_rss_mib=worker.peak_rss_mib(),
         probe=read_probe(probe),
         partial=partial,
+        failure=failure,
     )
 
 
@@ -250,7 +270,7 @@ async def view_consumer(offsets: Offsets, topic: str) -> AIOKafkaConsumer:
 async def restart(
     offsets: Offsets,
     names: TopicNames,
-    spawn: Any,
+    spawn: Callable[[], WorkerProcess],
     load: SyntheticLoad,
     within: float,
 ) -> tuple[WorkerProcess, Restart]:
@@ -262,14 +282,13 @@ async def restart(
     try:
         place, event = next(load.probes(1))
         key, value = record_of(event)
-        worker: WorkerProcess = spawn()
+        worker = spawn()
         started = time.monotonic()
         await producer.send_and_wait(names.events, value, key=key)
         arrived: float | None = None
         ready_s: float | None = None
         while arrived is None and time.monotonic() - started < within:
-            if worker.proc.poll() is not None:
-                raise RuntimeError(f"the worker exited:\n{worker.tail()}")
+            check_alive(worker)
             if ready_s is None and "[^Worker]: Ready" in worker.log_text():
                 ready_s = time.monotonic() - started
             batch = await consumer.getmany(timeout_ms=50)
@@ -492,6 +511,17 @@ async def run(args: argparse.Namespace, workdir: Path, processes: list[WorkerPro
         return results
     finally:
         await clean_up(processes, offsets, names, cluster)
+        if args.logs is not None:
+            keep_logs(processes, workdir, args.logs)
+
+
+def keep_logs(processes: list[WorkerProcess], workdir: Path, where: Path) -> None:
+    """Copy each process's log to ``where`` (the run's directory is deleted at its end)."""
+    where.mkdir(parents=True, exist_ok=True)
+    for process in processes:
+        name = str(process.log_path.parent.relative_to(workdir)).replace(os.sep, "-")
+        shutil.copyfile(process.log_path, where / f"{name}.log")
+    say(f"logs kept in {where}")
 
 
 # -- the table ---------------------------------------------------------------------------------
@@ -525,6 +555,8 @@ def worker_rows(r: Results) -> list[str]:
         return lines
     ratio = w.rate / floor_rate if floor_rate else None
     state = f" (PARTIAL: {w.folded:,} of {w.events:,} folded)" if w.partial else ""
+    if w.failure is not None:
+        lines.append(row("WORKER FAILED", w.failure))
     lines += [
         row("worker from zero, folded into the views", f"{w.rate:,.0f} ev/s{state}"),
         row(
@@ -656,6 +688,7 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--api-port", type=int, default=0, help="0: a free port")
     parser.add_argument("--api-seconds", type=float, default=5.0, help="per endpoint")
     parser.add_argument("--concurrency", type=int, default=8, help="keep-alive connections")
+    parser.add_argument("--logs", type=Path, default=None, help="keep the processes' logs here")
     return parser.parse_args(argv)
 
 

@@ -11,10 +11,12 @@ import pytest
 from bench.history import COUNTRIES, MAX_LATE, History
 
 from sitrep.contract import parse_event
-from sitrep.contract.events import start_of
+from sitrep.contract.events import ClaimDeniedEvent, EventRetractedEvent, start_of
 from sitrep.contract.values import Location
 from sitrep.resolution.geonames import build_gazetteer
 from sitrep.resolution.names import fold
+from sitrep.resolution.places import Gazetteer
+from sitrep.views.routing import destinations
 
 EVENTS = 20_000
 ANSWERS = ("claim.denied", "event.retracted")
@@ -79,8 +81,31 @@ def test_reports_are_spread_over_thousands_of_places_none_holding_much(
     assert countries.most_common(1)[0][0] == "SY"
 
 
-def test_every_site_resolves_to_its_own_place_by_every_spelling(history: History) -> None:
-    gazetteer = build_gazetteer(countries=COUNTRIES)
+@pytest.fixture(scope="module")
+def gazetteer() -> Gazetteer:
+    return build_gazetteer(countries=COUNTRIES)
+
+
+def test_no_ledger_holds_more_than_about_one_percent_of_the_log(
+    gazetteer: Gazetteer, events: list[dict[str, Any]]
+) -> None:
+    parsed = [parse_event(e) for e in events]
+    answers = (ClaimDeniedEvent, EventRetractedEvent)
+    filed = {
+        e.id: [d.key for d in destinations(e, gazetteer)]
+        for e in parsed
+        if not isinstance(e, answers)
+    }
+    # A denial or retraction goes where the event it answers went.
+    ledgers = Counter(k for e in parsed for k in filed[e.subject_id])
+    assert len(ledgers) > 2_000
+    biggest, count = ledgers.most_common(1)[0]
+    assert count / EVENTS < 0.015, biggest
+
+
+def test_every_site_resolves_to_its_own_place_by_every_spelling(
+    history: History, gazetteer: Gazetteer
+) -> None:
     for site in history.sites[::7]:
         for name in (site.location["name"], *site.spellings):
             location = Location.model_validate({**site.location, "name": name})
