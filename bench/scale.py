@@ -402,6 +402,8 @@ class Results:
     view_latency: Latency | None = None
     broker_latency: Latency | None = None
     api: ApiRun | None = None
+    load_average: float = field(default_factory=lambda: os.getloadavg()[0])
+    """The machine's (1 minute) when the history was published: other jobs slow it all down."""
 
 
 async def worker_phases(
@@ -656,6 +658,8 @@ def table(r: Results, args: argparse.Namespace, command: str) -> str:
         f"Python {sys.version.split()[0]}",
         f"command: {command}",
         f"broker:  {r.broker}; {PARTITIONS} partitions",
+        f"machine: load average (1 min) {r.load_average:.2f} when the history was published, "
+        f"{os.getloadavg()[0]:.2f} at the end",
         f"history: {r.events:,} events (seed {args.seed}) over {r.places:,} places; busiest "
         f"{r.busiest[0]} with {r.busiest[1]:,} reports; pre-published at "
         f"{r.events / r.publish_s:,.0f} ev/s",
