@@ -645,7 +645,8 @@ def api_rows(r: Results, asked: dict[str, float]) -> list[str]:
         p99 = phase.quantile(0.99)
         judged = f"< {goal:.0f} ms: {verdict(p99 < goal)}" if goal else ""
         lines.append(
-            f"  {phase.label:<52}{phase.rate:>8,.0f}{phase.quantile(0.5):>8.1f}ms"
+            f"  {phase.label:<52}{phase.rate:>8,.{0 if phase.rate >= 100 else 1}f}"
+            f"{phase.quantile(0.5):>8.1f}ms"
             f"{p99:>8.1f}ms{size:>10,}  {judged}"
         )
     return lines
