@@ -31,24 +31,23 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from itertools import accumulate
-from pathlib import Path
 from typing import Any
 
 import orjson
 
+from bench.history_actors import ActorSpec, instant, make_actors
+from bench.load import SEEDS
 from sitrep.resolution.actors import actor_id
 from sitrep.resolution.catalogue import seed_places
 from sitrep.resolution.geonames import geonames_places, load_admin1_names, merge_seeds
 from sitrep.resolution.names import fold
 from sitrep.resolution.places import Place
 
-SEEDS = Path(__file__).resolve().parents[1] / "seeds"
 COUNTRIES = ("SY", "IQ", "LB", "TR", "JO", "IL", "PS")
 """The gazetteer's default countries (``SITREP_GAZETTEER_COUNTRIES``): the worker and the API
 must load at least these for the places to resolve as generated."""
 START = datetime(2021, 1, 1, tzinfo=UTC)
 YEARS = 4
-ACTORS = 150
 MAX_LATE = timedelta(days=5)
 
 MIX: dict[str, float] = {
@@ -66,7 +65,7 @@ DENIED = 0.02
 RETRACTED = 0.004
 EARLY = 0.1
 """Of denials and retractions, the share that reaches the log before the report it answers."""
-COUNTRY_BUSYNESS = {"SY": 4.0, "IQ": 3.0, "PS": 2.0, "LB": 1.5, "IL": 1.0, "TR": 0.35, "JO": 0.3}
+COUNTRY_BUSYNESS = {"SY": 4.0, "IQ": 3.0, "LB": 1.5, "TR": 0.35, "JO": 0.3, "IL": 1.0, "PS": 2.0}
 ZIPF_S = 0.9
 ZIPF_OFFSET = 40
 CIVILIANS = 0.08
@@ -101,33 +100,6 @@ METHODS = ("captured", "captured", "retaken", "handed_over", "withdrawal", "unkn
 STANCES = ("support", "oppose", "condemn", "condemn", "concern", "call_for_deescalation", "neutral")
 TARGETS = ("positions", "a checkpoint", "a convoy", "a depot", "a residential area", "a vehicle")
 
-# Synthetic actors are made from these: "<Town> Military Council", "Liwa <Root>", ...
-ROOTS = (
-    "al-Fatah", "al-Nasr", "al-Haqq", "al-Tahrir", "al-Sham", "al-Furqan", "al-Ansar",
-    "al-Mujahideen", "al-Karama", "al-Thuwar", "al-Izza", "al-Sunna", "al-Umma", "al-Jabal",
-    "al-Badiya", "al-Furat", "al-Rafidain", "al-Quds", "al-Hussein", "al-Abbas", "al-Zahraa",
-    "al-Mahdi", "al-Khorasani", "al-Salam",
-)  # fmt: skip
-PATTERNS: tuple[tuple[str, str], ...] = (
-    ("Liwa {root}", "rebel_group"),
-    ("Jaysh {root}", "rebel_group"),
-    ("Kataib {root}", "militia"),
-    ("Saraya {root}", "militia"),
-    ("{town} Military Council", "militia"),
-    ("{town} Tribal Forces", "militia"),
-    ("{ordinal} Division", "state_forces"),
-    ("{ordinal} Brigade", "state_forces"),
-)
-FOREIGN: tuple[tuple[str, str, tuple[str, ...]], ...] = (
-    ("US-led coalition", "US", ("CJTF-OIR", "the coalition", "international coalition")),
-    ("Russian Aerospace Forces", "RU", ("VKS", "Russian air force", "Russian warplanes")),
-    ("Islamic Revolutionary Guard Corps", "IR", ("IRGC", "Revolutionary Guards")),
-    ("Turkish Armed Forces", "TR", ("TSK", "Turkish army", "Turkish forces")),
-    ("Israel Defense Forces", "IL", ("IDF", "Israeli army", "Israeli forces")),
-)
-COUNTRY_NAMES = {"SY": "Syrian", "IQ": "Iraqi", "LB": "Lebanese", "TR": "Turkish",
-                 "JO": "Jordanian", "IL": "Israeli", "PS": "Palestinian"}  # fmt: skip
-
 
 @dataclass(frozen=True)
 class Site:
@@ -138,35 +110,6 @@ class Site:
     location: dict[str, Any]
     spellings: tuple[str, ...]
     """Other Latin spellings a report may use (the gazetteer's alternate names)."""
-
-
-@dataclass
-class ActorSpec:
-    """One actor of the history: its registry entry, and the names reports call it by."""
-
-    name: str
-    aliases: list[str]
-    kind: str
-    country: str
-
-    def described(self, event_id: str, when: datetime, aliases: Sequence[str]) -> dict[str, Any]:
-        return {
-            "id": event_id,
-            "type": "actor.described",
-            "occurred_at": when.date().isoformat(),
-            "reported_at": _instant(when),
-            "source": {"name": "Sitrep bench registry", "kind": "other"},
-            "data": {
-                "name": self.name,
-                "aliases": list(aliases),
-                "kind": self.kind,
-                "country": self.country,
-            },
-        }
-
-
-def _instant(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @cache
@@ -216,73 +159,6 @@ def _pool(actors: list[ActorSpec]) -> tuple[list[ActorSpec], list[float]]:
     return actors, list(accumulate(zipf_weights(len(actors), offset=3, s=1.0)))
 
 
-def seeded_actors() -> list[ActorSpec]:
-    """The project's seeded registry (``seeds/actors.jsonl``)."""
-    lines = (SEEDS / "actors.jsonl").read_text(encoding="utf-8").splitlines()
-    actors = []
-    for line in filter(str.strip, lines):
-        data = orjson.loads(line)["data"]
-        actors.append(
-            ActorSpec(
-                data["name"],
-                list(data.get("aliases") or []),
-                data.get("kind") or "other",
-                data.get("country") or "SY",
-            )
-        )
-    return actors
-
-
-def make_actors(sites: Sequence[Site], rng: random.Random, total: int = ACTORS) -> list[ActorSpec]:
-    """The seeded registry, foreign forces, and synthetic groups of each country up to
-    ``total``; no name or alias is another actor's."""
-    actors = seeded_actors()
-    actors += [ActorSpec(name, list(aliases), "external_forces", c) for name, c, aliases in FOREIGN]
-    taken = {fold(n) for a in actors for n in (a.name, *a.aliases)}
-    towns: dict[str, list[str]] = {}
-    for site in sites[:600]:
-        towns.setdefault(site.country, []).append(site.location["name"])
-    countries = [c for c in COUNTRIES if towns.get(c)]
-    shares = [COUNTRY_BUSYNESS[c] for c in countries]
-    attempts = 0
-    while len(actors) < total:
-        attempts += 1
-        if attempts > 100 * total:
-            raise ValueError(f"only {len(actors)} distinct actors could be made")
-        country = rng.choices(countries, shares)[0]
-        pattern, kind = rng.choice(PATTERNS)
-        name = pattern.format(
-            root=rng.choice(ROOTS),
-            town=rng.choice(towns[country]),
-            ordinal=_ordinal(rng.randrange(1, 40)),
-        )
-        if kind == "state_forces":
-            name = f"{COUNTRY_NAMES[country]} Army {name}"
-        aliases = _aliases_of(name, country)
-        names = [name, *aliases]
-        if any(fold(n) in taken for n in names) or len({fold(n) for n in names}) < len(names):
-            continue
-        taken.update(fold(n) for n in names)
-        actors.append(ActorSpec(name, aliases, kind, country))
-    return actors
-
-
-def _ordinal(n: int) -> str:
-    suffix = "th" if 10 < n % 100 < 14 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
-    return f"{n}{suffix}"
-
-
-def _aliases_of(name: str, country: str) -> list[str]:
-    """What reports call an actor besides its name: its initials (with the country, as two
-    countries' groups share initials), an "el-" spelling of "al-", the name with the country."""
-    words = [w for w in name.replace("-", " ").split() if w[0].isupper()]
-    aliases = ["".join(w[0] for w in words) + f"-{country}"]
-    if "al-" in name:
-        aliases.append(name.replace("al-", "el-"))
-    aliases.append(f"{name} ({country})")
-    return aliases
-
-
 @dataclass(order=True)
 class _Pending:
     """An event waiting in the heap until it is its turn on the log."""
@@ -304,7 +180,10 @@ class History:
         self.span = timedelta(days=365 * years)
         self.sites = sites_of(gazetteer_places(), self.rng)
         self.cum_site_weights = list(accumulate(zipf_weights(len(self.sites))))
-        self.actors = make_actors(self.sites, self.rng)
+        towns: dict[str, list[str]] = {}
+        for site in self.sites[:600]:  # synthetic groups are named after the busier places
+            towns.setdefault(site.country, []).append(site.location["name"])
+        self.actors = make_actors(towns, COUNTRY_BUSYNESS, self.rng)
         armed: dict[str, list[ActorSpec]] = {}
         for actor in self.actors:
             if actor.kind in ("state_forces", "rebel_group", "militia"):
@@ -400,8 +279,8 @@ class History:
             event = {
                 "id": self._id(event_type.split(".")[0]),
                 "type": event_type,
-                "occurred_at": _instant(when) if precise else when.date().isoformat(),
-                "reported_at": _instant(when + late),
+                "occurred_at": instant(when) if precise else when.date().isoformat(),
+                "reported_at": instant(when + late),
                 "source": self._source(source),
                 "data": data,
             }
@@ -449,7 +328,7 @@ class History:
             "id": self._id(kind.split(".")[0]),
             "type": kind,
             "occurred_at": at.date().isoformat(),
-            "reported_at": _instant(at),
+            "reported_at": instant(at),
             "source": source,
         }
 
