@@ -2,16 +2,18 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
+SCALE_EVENTS ?= 100000
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: help install kafka-jars test unit integration e2e lint up down broker status bench bench-api schemas clean
+.PHONY: help install kafka-jars test unit integration e2e lint up down broker status bench bench-api bench-scale schemas clean
 
 help:
 	@echo "make up      start Sitrep: Kafka, the worker, the API, the seeds (DETACH=1 to return)"
 	@echo "make down    stop everything make up started"
 	@echo "make test    lint, then every test (starts its own broker unless KAFKA_BOOTSTRAP_SERVERS is set)"
 	@echo "make lint    ruff + mypy --strict"
-	@echo "make bench   benchmarks: projection, the processors, the API (see BENCHMARKS.md)"
+	@echo "make bench   benchmarks: projection, the processors, the API, scale (see BENCHMARKS.md)"
+	@echo "make bench-scale SCALE_EVENTS=1000000   the scale benchmark alone (default 100000 events)"
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,9 +28,10 @@ kafka-jars: $(STAMP)
 	$(BIN)/sitrep kafka fetch
 
 lint: $(STAMP)
-	$(BIN)/ruff check services tests
-	$(BIN)/ruff format --check services tests
+	$(BIN)/ruff check services tests bench
+	$(BIN)/ruff format --check services tests bench
 	$(BIN)/mypy
+	$(BIN)/mypy --strict bench
 	$(BIN)/sitrep schemas --check
 
 test: lint kafka-jars
@@ -59,9 +62,13 @@ bench: kafka-jars
 	$(BIN)/python -m bench.projection
 	$(BIN)/python -m bench.processors
 	$(BIN)/python -m bench.api
+	$(BIN)/python -m bench.scale --events $(SCALE_EVENTS)
 
 bench-api: kafka-jars
 	$(BIN)/python -m bench.api
+
+bench-scale: kafka-jars
+	$(BIN)/python -m bench.scale --events $(SCALE_EVENTS)
 
 schemas: $(STAMP)
 	$(BIN)/sitrep schemas

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 from fastapi import Depends, FastAPI
 
-from sitrep import __version__
+from sitrep import __version__, loopprobe
 from sitrep.api import problems
 from sitrep.api.access import Access
 from sitrep.api.asking import Clock
@@ -102,6 +102,7 @@ def create_api(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.loop_probe = loopprobe.start()  # None unless SITREP_LOOP_PROBE names a file
         await read_model.start(settings.bootstrap_servers(), names.events)
         await gate.try_open()
         freezing = asyncio.create_task(age_when_caught_up(read_model)) if freeze_folded else None

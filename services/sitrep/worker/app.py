@@ -24,6 +24,7 @@ from collections.abc import Awaitable, Coroutine, Sequence
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
+from sitrep import loopprobe
 from sitrep.contract import InvalidEvent, parse_event
 from sitrep.engine.folding import registry_from
 from sitrep.engine.projection import held_place
@@ -310,6 +311,7 @@ def create_app(settings: Settings, gazetteer: Gazetteer, engine: WorkerEngine | 
     app.agent(filed, name="fold")(fold)
     app.task(registry_feed)
     app.task(control_feed)
+    app.task(loopprobe.watch)  # a no-op unless SITREP_LOOP_PROBE names a file
     app.timer(FLUSH_EVERY_S)(flush)
     ageing = Ageing()
 
