@@ -44,6 +44,10 @@ class AsOf:
     known_at: datetime
 
 
+STATEMENTS_SHOWN = 100
+"""How many statements an actor's record on the statements view topic holds: the latest."""
+
+
 def as_of(ledger: Ledger) -> Asked:
     """The moment a ledger's views are published for: the day of its latest event, with
     everything it holds known."""
@@ -118,7 +122,9 @@ def project(
     elif kind == "statements":
         said = statements([ledger], registry, asked, memo)
         if said:
-            out[(names.view_statements, name)] = view_record(asked, said)
+            # The latest only: an actor's record would otherwise grow with all it ever said
+            # (the API lists every statement, a page at a time).
+            out[(names.view_statements, name)] = view_record(asked, said[:STATEMENTS_SHOWN])
     elif ledger.key == REGISTRY_KEY:
         described, record = _registry(ledger, names, cache)
         for actor in actor_views(described, holdings or {}):

@@ -46,6 +46,11 @@ class PeriodFigures:
     reports: tuple[str, ...]
 
 
+SHOWN = 50
+"""How many periods and reports a party's casualties list: the latest. The totals count them
+all; a party reported on for years would otherwise make a record of megabytes."""
+
+
 @dataclass(frozen=True)
 class Casualties:
     """A party's losses: periods reconciled, then added up."""
@@ -54,7 +59,11 @@ class Casualties:
     killed: Figure
     wounded: Figure | None
     periods: tuple[PeriodFigures, ...]
+    """The latest ``SHOWN`` periods, oldest first."""
     reports: tuple[CasualtyReport, ...]
+    """The latest ``SHOWN`` reports, oldest first."""
+    period_count: int
+    report_count: int
 
 
 def _period(event: CasualtiesReportedEvent) -> tuple[date, date]:
@@ -128,8 +137,10 @@ def casualties(
                 party=actor_ref(registry, reports[0][0].data.party),
                 killed=killed,
                 wounded=total([p.wounded for p in periods if p.wounded is not None]),
-                periods=tuple(periods),
-                reports=tuple(read.cited for _, read in reports),
+                periods=tuple(periods[-SHOWN:]),
+                reports=tuple(read.cited for _, read in reports[-SHOWN:]),
+                period_count=len(periods),
+                report_count=len(reports),
             )
         )
     return sorted(out, key=lambda c: (-c.killed.low, c.party.id))
