@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: help install kafka-jars test unit integration e2e lint up down broker status bench bench-api schemas clean
+.PHONY: help install kafka-jars gazetteer test unit integration e2e lint up down broker status bench bench-api schemas clean
 
 help:
 	@echo "make up      start Sitrep: Kafka, the worker, the API, the seeds (DETACH=1 to return)"
@@ -25,16 +25,20 @@ install: $(STAMP)
 kafka-jars: $(STAMP)
 	$(BIN)/sitrep kafka fetch
 
+# The world gazetteer's index, built once into the cache like the jars (a no-op once there).
+gazetteer: $(STAMP)
+	$(BIN)/sitrep gazetteer
+
 lint: $(STAMP)
 	$(BIN)/ruff check services tests
 	$(BIN)/ruff format --check services tests
 	$(BIN)/mypy
 	$(BIN)/sitrep schemas --check
 
-test: lint kafka-jars
+test: lint kafka-jars gazetteer
 	$(BIN)/pytest
 
-unit: $(STAMP)
+unit: gazetteer
 	$(BIN)/pytest tests/unit
 
 integration: kafka-jars
@@ -43,7 +47,7 @@ integration: kafka-jars
 e2e: kafka-jars
 	$(BIN)/pytest tests/e2e
 
-up: kafka-jars
+up: kafka-jars gazetteer
 	$(BIN)/sitrep up $(if $(DETACH),--detach,)
 
 down: $(STAMP)
