@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 SCALE_EVENTS ?= 100000
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: help install kafka-jars test unit integration e2e lint up down broker status bench bench-api bench-scale schemas clean
+.PHONY: help install kafka-jars gazetteer test unit integration e2e lint up down broker status bench bench-api bench-scale schemas clean
 
 help:
 	@echo "make up      start Sitrep: Kafka, the worker, the API, the seeds (DETACH=1 to return)"
@@ -27,6 +27,10 @@ install: $(STAMP)
 kafka-jars: $(STAMP)
 	$(BIN)/sitrep kafka fetch
 
+# The world gazetteer's index, built once into the cache like the jars (a no-op once there).
+gazetteer: $(STAMP)
+	$(BIN)/sitrep gazetteer
+
 lint: $(STAMP)
 	$(BIN)/ruff check services tests bench
 	$(BIN)/ruff format --check services tests bench
@@ -34,10 +38,10 @@ lint: $(STAMP)
 	$(BIN)/mypy --strict bench
 	$(BIN)/sitrep schemas --check
 
-test: lint kafka-jars
+test: lint kafka-jars gazetteer
 	$(BIN)/pytest
 
-unit: $(STAMP)
+unit: gazetteer
 	$(BIN)/pytest tests/unit
 
 integration: kafka-jars
@@ -46,7 +50,7 @@ integration: kafka-jars
 e2e: kafka-jars
 	$(BIN)/pytest tests/e2e
 
-up: kafka-jars
+up: kafka-jars gazetteer
 	$(BIN)/sitrep up $(if $(DETACH),--detach,)
 
 down: $(STAMP)

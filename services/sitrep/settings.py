@@ -43,7 +43,8 @@ class Settings(BaseSettings):
     )
     cache_dir: Path = Field(
         default_factory=_default_cache_dir,
-        description="Where downloaded Kafka jars are cached (outside the repository).",
+        description="Where downloaded Kafka jars and the world gazetteer's index are cached "
+        "(outside the repository).",
     )
     topic_namespace: str = Field(
         default="sitrep",
@@ -63,9 +64,9 @@ class Settings(BaseSettings):
         description="The project's seeds: gazetteer additions, registry, events.",
     )
     gazetteer_countries: str = Field(
-        default="SY,IQ,LB,TR,JO,IL,PS",
-        description="GeoNames countries (ISO codes, comma-separated) the gazetteer loads; "
-        "empty for the whole world (slower start, more memory).",
+        default="",
+        description="Countries (ISO codes, comma-separated) the gazetteer is narrowed to; "
+        "empty for the whole world.",
     )
     replication_factor: int = Field(default=1, ge=1, le=5)
     api_host: str = Field(default="127.0.0.1", description="Where `sitrep up` serves the API.")

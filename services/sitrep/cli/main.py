@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from sitrep.cli.api import api
+from sitrep.cli.gazetteer import gazetteer
 from sitrep.cli.kafka import kafka_app
 from sitrep.cli.publish import publish
 from sitrep.cli.schemas import schemas
@@ -23,6 +24,7 @@ app.command()(publish)
 app.command()(schemas)
 app.command()(worker)
 app.command()(token)
+app.command()(gazetteer)
 app.command()(up)
 app.command()(down)
 app.command()(seed)

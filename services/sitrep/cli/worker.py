@@ -18,8 +18,8 @@ SeedsOnly = Annotated[
 
 
 def load_gazetteer(settings: Settings, *, seeds_only: bool = False) -> Gazetteer:
-    """GeoNames for the configured countries plus the project's own places; with
-    ``seeds_only``, the project's own places alone (fast, for tests and benchmarks)."""
+    """The world index (the configured countries only, if any) plus the project's own places;
+    with ``seeds_only``, the project's own places alone (for tests and benchmarks)."""
     if seeds_only:
         import orjson
 
@@ -28,7 +28,7 @@ def load_gazetteer(settings: Settings, *, seeds_only: bool = False) -> Gazetteer
     from sitrep.resolution.geonames import build_gazetteer
 
     countries = [c.strip().upper() for c in settings.gazetteer_countries.split(",") if c.strip()]
-    return build_gazetteer(settings.seeds_dir, countries or None)
+    return build_gazetteer(settings.seeds_dir, countries or None, cache_dir=settings.cache_dir)
 
 
 def worker(

