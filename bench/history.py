@@ -39,9 +39,11 @@ from bench.history_actors import ActorSpec, instant, make_actors
 from bench.load import SEEDS
 from sitrep.resolution.actors import actor_id
 from sitrep.resolution.catalogue import seed_places
-from sitrep.resolution.geonames import geonames_places, load_admin1_names, merge_seeds
+from sitrep.resolution.geonames import load_admin1_names, merge_seeds
 from sitrep.resolution.names import fold
 from sitrep.resolution.places import Place
+from sitrep.resolution.world import WorldIndex, ensure_index
+from sitrep.settings import Settings
 
 COUNTRIES = ("SY", "IQ", "LB", "TR", "JO", "IL", "PS")
 """The gazetteer's default countries (``SITREP_GAZETTEER_COUNTRIES``): the worker and the API
@@ -114,10 +116,13 @@ class Site:
 
 @cache
 def gazetteer_places(countries: tuple[str, ...] = COUNTRIES) -> tuple[Place, ...]:
-    """The places the worker's gazetteer holds for ``countries``, seeds included (read once:
-    GeoNames takes seconds)."""
+    """The towns and cities the worker's gazetteer holds for ``countries``, seeds included
+    (read once)."""
     seeds = seed_places(orjson.loads((SEEDS / "places.json").read_bytes()))
-    places = geonames_places(countries, 1000, load_admin1_names(SEEDS))
+    world = WorldIndex(
+        ensure_index(Settings().cache_dir), countries, 1000, load_admin1_names(SEEDS)
+    )
+    places = [p for p in world.places() if p.kind != "region"]
     return tuple(merge_seeds(seeds, places))
 
 

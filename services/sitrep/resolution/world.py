@@ -122,6 +122,12 @@ class WorldIndex:
         )
         return self._place(rows[0]) if rows else None
 
+    def places(self) -> list[Place]:
+        """Every place of the index within its countries and sizes (a benchmark's sample of
+        the world; lookups go through :meth:`find`)."""
+        rows = self._query(f"SELECT {_COLUMNS} FROM places p WHERE {self._where}", self._params)
+        return [self._place(row) for row in rows]
+
     def __len__(self) -> int:
         if self._size is None:
             [(self._size,)] = self._query(
