@@ -277,3 +277,28 @@ def test_the_entity_index_kept_report_by_report_is_the_index_made_from_nothing()
     assert moved  # some updates took more than one report at a time
     struck = [ids for key in indexes for ids in indexes[key].struck.values()]
     assert any({"test-index-denial", "test-index-retract-denial"} <= ids for ids in struck)
+
+
+def test_entities_are_made_in_the_order_they_became_due_a_budget_at_a_time() -> None:
+    ticks = iter(range(10**6))  # every reading of the clock a second later: a budget of one
+    folder = Folder(MemoryKeyValue(), NAMES, timer=lambda: float(next(ticks)))
+    router = Engine(MemoryKeyValue(), seed_gazetteer(), NAMES).router
+    towns = ["Hama", "Aleppo", "Idlib"]  # not in the order their ledgers sort
+    for n, town in enumerate(towns):
+        event = parse_event(
+            {
+                "id": f"test-order-{n}",
+                "type": "control.changed",
+                "occurred_at": "2024-12-01",
+                "reported_at": "2024-12-01T12:00:00Z",
+                "source": {"name": "Reuters", "kind": "news_agency"},
+                "location": {"name": town, "country": "SY"},
+                "data": {"controller": "HTS"},
+            }
+        )
+        for filing in router.route(event):
+            folder.file(filing.ledger, filing.event, filing.place)
+    made = []
+    while folder.due:
+        made += [name for topic, name in folder.take_changes(budget_s=0.5) if "control" in topic]
+    assert [name.split("-")[1] for name in made] == [t.lower() for t in towns]

@@ -66,8 +66,9 @@ SPACING = 8.0
 ``SPACING * c`` later (never more than ``MAX_SPACING_S``), so no entity takes more than an
 eighth of the time while its reports pour in."""
 MAX_SPACING_S = 0.5
-REPORTS_KEPT = 50_000
-"""How many decoded reports are kept in memory, the most recently read."""
+REPORTS_KEPT = 20_000
+"""How many decoded reports are kept in memory, the most recently read (a few KB each: the
+largest share of a worker's memory besides RocksDB's caches)."""
 MEMOS_KEPT = 256
 """How many casualties and statements ledgers keep what their views made of each report."""
 
@@ -137,7 +138,9 @@ class Folder:
         self.timer = timer
         self.on_made = on_made
         """Told of each ledger or entity made and the seconds it took."""
-        self._due: set[tuple[str, str]] | None = None
+        self._due: dict[tuple[str, str], None] | None = None
+        """The entities due, in the order they became due: made first come, first served, so
+        an entity newly changed waits for those before it, never behind all that follow."""
         self._reports: Recent = Recent(reports_kept)
         self._memos: Recent = Recent(MEMOS_KEPT)
         self._made: Cache = {}
@@ -162,15 +165,15 @@ class Folder:
         unit = (ledger, entity)
         due = self._due_units()
         if unit not in due:
-            due.add(unit)
+            due[unit] = None
             self.kv.put(key(DUE, ledger, entity), b"")
 
-    def _due_units(self) -> set[tuple[str, str]]:
+    def _due_units(self) -> dict[tuple[str, str], None]:
         if self._due is None:
-            self._due = set()
+            self._due = {}
             for found, _ in self.kv.scan(key(DUE, "")):
                 _, ledger, entity = found.split(SEP, 2)
-                self._due.add((ledger.decode(), entity.decode()))
+                self._due[(ledger.decode(), entity.decode())] = None
         return self._due
 
     @property
@@ -269,7 +272,8 @@ class Folder:
 
         ``now`` (a monotonic clock) paces the costly: an entity is made again only when its
         spacing has passed, the actors' view at most every ``ACTORS_EVERY_S``. The entities
-        left when ``budget_s`` is spent stay due for the next call, as do those of ledgers
+        left when ``budget_s`` is spent (at least one is made) stay due for the next call, in
+        the order they became due, as do those of ledgers
         ``owns`` says another process publishes now (a worker's partitions moved)."""
         moment = math.inf if now is None else now
         due = self._due_units()
@@ -278,28 +282,32 @@ class Folder:
             and moment >= self.actors_made_at + ACTORS_EVERY_S
             and next(self.kv.scan(key(REPORT, REGISTRY_KEY, "")), None) is not None
         ):
-            due.add((REGISTRY_KEY, ""))
+            due[(REGISTRY_KEY, "")] = None
         pending: Changes = {}
         started = self.timer()
         owned = owns or (lambda ledger: True)
         # Reindexing comes first: a unit made after it sees its ledger indexed with the
         # registry, and one it has left waiting is not reached within this budget either.
         self._reindex(started, budget_s, owned)
-        for unit in sorted(due):
-            if self.timer() - started > budget_s:
+        # The actors' view last: it lists the places each actor holds, which the control
+        # views made before it in this call may have moved.
+        made = 0
+        for unit in sorted(due, key=lambda unit: unit[0] == REGISTRY_KEY):
+            if made and self.timer() - started > budget_s:
                 break
             if now is not None and not self._pacing.ready(unit, now):
                 continue
             if not owned(unit[0]):
                 continue
             began = self.timer()
+            made += 1
             pending.update(self._make(*unit))
             took = self.timer() - began
             if now is not None:
                 self._pacing.took(unit, now, took)
             if self.on_made is not None:
                 self.on_made(unit[0], took)
-            due.discard(unit)
+            del due[unit]
             self.kv.delete(key(DUE, *unit))
             if unit[0] == REGISTRY_KEY:
                 self.holders_moved = False

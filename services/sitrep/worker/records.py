@@ -32,10 +32,11 @@ class ParsedEvents:
     what the route agent wrote, and need not validate it a second time.
 
     Keyed by the event's whole JSON, not its id, so that an event read back is exactly the
-    one written, whatever else was published under the same id. Bounded: the oldest go first.
+    one written, whatever else was published under the same id. Bounded: the oldest go first
+    (what the fold agent reads back is a few batches behind at most).
     """
 
-    def __init__(self, size: int = 20_000) -> None:
+    def __init__(self, size: int = 5_000) -> None:
         self.size = size
         self._by_json: dict[bytes, Event] = {}
 
