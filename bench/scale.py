@@ -294,8 +294,14 @@ async def api_phases(
             return ApiRun(None, peak_rss_mib=api.peak_rss_mib())
         say(f"API ready after {run.ready_s:.1f} s")
         for label, path, _ in asked:
-            size = len((await http.get(path)).content)
-            phase = await measure(port, api, Phase(label, path), client_args)
+            try:
+                size = len((await http.get(path)).content)
+                phase = await measure(port, api, Phase(label, path), client_args)
+            except (TimeoutError, httpx.TimeoutException):
+                # An answer slower than the client's patience is a figure too: no samples.
+                say(f"{label}: no answer in time")
+                run.phases.append((Phase(label, path), 0))
+                continue
             say(f"{label}: {phase.rate:,.0f} req/s, p99 {phase.quantile(0.99):,.1f} ms")
             run.phases.append((phase, size))
     await asyncio.sleep(1.2)

@@ -80,6 +80,12 @@ class Settings(BaseSettings):
         default=None,
         description="A JSON or TOML file of more tokens: records with name, role and sha256.",
     )
+    api_cached_reports: int = Field(
+        default=100_000,
+        ge=1_000,
+        description="Reports the API keeps decoded in memory, the most recently asked about "
+        "(a few KB each); the rest are read from its store when asked.",
+    )
     api_anonymous_read: bool = Field(
         default=True,
         description="Whether reading the API needs no token (the local demo); false to require "

@@ -30,7 +30,7 @@ import orjson
 from aiokafka import AIOKafkaConsumer
 
 from sitrep.api.background import cancel
-from sitrep.api.stored import StoredSituation
+from sitrep.api.stored import CACHED_REPORTS, StoredSituation
 from sitrep.contract import Event, InvalidEvent, decode_json, parse_event
 from sitrep.contract.events import StrikeReportedEvent
 from sitrep.engine.folding import Folder
@@ -116,11 +116,13 @@ class ReadModel:
         gazetteer: Gazetteer,
         kv: KeyValue | None = None,
         commit: Callable[[], None] | None = None,
+        cached_reports: int = CACHED_REPORTS,
     ) -> None:
         self.kv: KeyValue = kv if kv is not None else MemoryKeyValue()
         self._commit = commit
         folder = Folder(self.kv, TopicNames(), makes_views=False)
-        self.situation = StoredSituation(self.kv, folder, Router(self.kv, gazetteer), gazetteer)
+        router = Router(self.kv, gazetteer)
+        self.situation = StoredSituation(self.kv, folder, router, gazetteer, cached_reports)
         self._folder = folder
         self._positions: dict[int, int] = {}
         for found, value in self.kv.scan(key(POSITION, "")):
@@ -344,12 +346,14 @@ class ReadModel:
             await consumer.stop()
 
 
-def open_read_model(root: Path, gazetteer: Gazetteer) -> ReadModel:
+def open_read_model(
+    root: Path, gazetteer: Gazetteer, cached_reports: int = CACHED_REPORTS
+) -> ReadModel:
     """A read model kept in RocksDB in a slot of its own under ``root``
     (:mod:`sitrep.stores.slots`), reading on from where the last process there stopped."""
     slot, lock = claim(root)
     kv = RocksKeyValue(slot / "model")
-    model = ReadModel(gazetteer, kv, kv.commit)
+    model = ReadModel(gazetteer, kv, kv.commit, cached_reports)
 
     def close() -> None:
         kv.close()

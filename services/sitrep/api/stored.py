@@ -4,7 +4,7 @@ about lately in memory.
 The read model files each event with the engine (:class:`~sitrep.engine.engine.Engine`), so
 routing and filing are the worker's own rules, and keeps nothing of the log in memory but
 what :class:`StoredLedgers` caches: a ledger read is decoded from the store and kept, up to
-``CACHED_REPORTS`` reports in all, the least recently asked dropped first.
+``SITREP_API_CACHED_REPORTS`` reports in all, the least recently asked dropped first.
 """
 
 from __future__ import annotations
@@ -25,8 +25,9 @@ from sitrep.views.ledger import Ledger
 from sitrep.views.moments import day_of
 
 LEDGER, STRIKE_DAY = "ledger", "strikeday"
-CACHED_REPORTS = 50_000
-"""How many reports the ledgers kept in memory hold in all (a few KB each, decoded)."""
+CACHED_REPORTS = 100_000
+"""How many reports the ledgers kept in memory hold in all (a few KB each, decoded):
+``SITREP_API_CACHED_REPORTS``."""
 
 
 class StoredLedgers(Mapping[str, Ledger]):
@@ -100,11 +101,18 @@ class StoredLedgers(Mapping[str, Ledger]):
 class StoredSituation:
     """What the API's answers read: the ledgers, where each event went, the gazetteer."""
 
-    def __init__(self, kv: KeyValue, folder: Folder, router: Router, gazetteer: Gazetteer) -> None:
+    def __init__(
+        self,
+        kv: KeyValue,
+        folder: Folder,
+        router: Router,
+        gazetteer: Gazetteer,
+        cached_reports: int = CACHED_REPORTS,
+    ) -> None:
         self.kv = kv
         self.router = router
         self.gazetteer = gazetteer
-        self.ledgers = StoredLedgers(kv, folder)
+        self.ledgers = StoredLedgers(kv, folder, cached_reports)
 
     def note_strike(self, ledger: str, event: StrikeReportedEvent) -> None:
         """Index a strike report by its day: the strikes of a day are made from that day's

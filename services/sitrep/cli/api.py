@@ -30,5 +30,6 @@ def api(
     gazetteer = load_gazetteer(settings, seeds_only=seeds_only)
     # The publisher is made in the app's lifespan: aiokafka needs the running event loop.
     root = (settings.state_dir / "api" / settings.topic_namespace).resolve()
-    app = create_api(settings, open_read_model(root, gazetteer), freeze_folded=True)
+    model = open_read_model(root, gazetteer, settings.api_cached_reports)
+    app = create_api(settings, model, freeze_folded=True)
     uvicorn.run(app, host=host, port=port, log_level=log_level)
