@@ -69,17 +69,19 @@ class ApiRun:
 
 
 def endpoints(busiest: str, middle: str, since: str) -> list[tuple[str, str, float]]:
-    """(label, path, goal p99 ms) of what is asked; the baseline first."""
+    """(label, path, goal p99 ms) of what is asked; the baseline first, the slowest last."""
     return [
         ("GET /healthz (baseline)", "/healthz", 0.0),
         ("GET /v1/places/{busiest}", f"/v1/places/{busiest}", GOAL_PLACE_P99_MS),
         ("GET /v1/places/{busiest}?at=<mid-history>", f"/v1/places/{busiest}?at={middle}", GOAL_PLACE_P99_MS),
         ("GET /v1/places?country=SY", "/v1/places?country=SY", GOAL_LIST_P99_MS),
         ("GET /v1/places?country=SY&format=geojson", "/v1/places?country=SY&format=geojson", GOAL_LIST_P99_MS),
-        ("GET /v1/situation?country=SY", "/v1/situation?country=SY", GOAL_SITUATION_P99_MS),
         ("GET /v1/strikes?country=SY&since=<last-30d>", f"/v1/strikes?country=SY&since={since}", GOAL_LIST_P99_MS),
         ("GET /v1/casualties", "/v1/casualties", GOAL_LIST_P99_MS),
         ("GET /v1/actors", "/v1/actors", GOAL_LIST_P99_MS),
+        # Last: requests still queued in the API when its client gives up would hold up
+        # whatever is asked next.
+        ("GET /v1/situation?country=SY", "/v1/situation?country=SY", GOAL_SITUATION_P99_MS),
     ]  # fmt: skip
 
 
