@@ -92,6 +92,13 @@ def test_flushes_take_at_most_a_quarter_of_the_time_and_never_wait_long() -> Non
     assert pacing.due(23.0 + FlushPacing.MAX_WAIT_S)
 
 
+def test_with_nothing_queued_on_the_log_flushes_take_three_quarters_of_the_time() -> None:
+    pacing = FlushPacing()
+    pacing.took(10.0, 10.3, pressed=False)  # 0.3 s of making views waits 0.1 s
+    assert not pacing.due(10.35)
+    assert pacing.due(10.4)
+
+
 def _holder(place_id: str, actor_id: str) -> tuple[str, HeldPlace]:
     return actor_id, HeldPlace(place_id, place_id, "2024-11-30", "held")
 

@@ -66,7 +66,7 @@ SPACING = 8.0
 ``SPACING * c`` later (never more than ``MAX_SPACING_S``), so no entity takes more than an
 eighth of the time while its reports pour in."""
 MAX_SPACING_S = 0.5
-REPORTS_KEPT = 20_000
+REPORTS_KEPT = 50_000
 """How many decoded reports are kept in memory, the most recently read (a few KB each: the
 largest share of a worker's memory besides RocksDB's caches)."""
 MEMOS_KEPT = 256

@@ -18,9 +18,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import os
 import time
 from collections.abc import Awaitable, Coroutine, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
@@ -50,10 +52,19 @@ ROUTE_WITHIN_S = 0.02
 """The route agent takes up to ROUTE_BATCH events, or what came within ROUTE_WITHIN_S: a
 batch is routed without yielding to the event loop (about 0.2 ms an event), and one filed
 record per partition carries what it gave, filed in turn by the fold agent in one go."""
+PRESSED_FOR_S = 1.0
+"""For how long after a full batch of events the log counts as having events queued."""
 EXIT_UNSENT = 75
 """The worker's exit status when it could not send what it routed (EX_TEMPFAIL)."""
 EXIT_INCOMPATIBLE = 78
 """The worker's exit status when its store holds state it cannot read (EX_CONFIG)."""
+
+
+@dataclass
+class Pressure:
+    """When the route agent last took a full batch: events were queuing on the log."""
+
+    full_at: float = -math.inf
 
 
 def _problem(reason: str) -> list[tuple[str, bytes]]:
@@ -201,6 +212,8 @@ def create_app(settings: Settings, gazetteer: Gazetteer, engine: WorkerEngine | 
         # does not hold the agent up.
         route_log, _ = commits()
         async for batch in stream.noack_take(ROUTE_BATCH, within=ROUTE_WITHIN_S):
+            if len(batch) >= ROUTE_BATCH:
+                pressure.full_at = time.monotonic()  # a full batch: more events queue
             out: list[Filing] = []
             acks: list[Any] = []
             for event in batch:
@@ -260,6 +273,7 @@ def create_app(settings: Settings, gazetteer: Gazetteer, engine: WorkerEngine | 
         return partition_of(ledger.encode(), partitions) in owned
 
     pacing = FlushPacing()
+    pressure = Pressure()
 
     async def flush() -> None:
         """Publish what changed in the views since the last flush, within ``MAKE_BUDGET_S``.
@@ -276,7 +290,8 @@ def create_app(settings: Settings, gazetteer: Gazetteer, engine: WorkerEngine | 
             pending = engine.folder.take_changes(started, MAKE_BUDGET_S, owns)
         except IncompatibleState as exc:
             stop_for(exc)
-        pacing.took(started, time.monotonic())
+        ended = time.monotonic()
+        pacing.took(started, ended, pressed=ended - pressure.full_at < PRESSED_FOR_S)
         acks = [*await publish(pending), *fold_acks]
         fold_acks.clear()
         fold_log.after(sent_or_exit(asyncio.gather(*acks), "view records"))

@@ -27,15 +27,19 @@ def by_partition(out: Iterable[Bound], partitions: int) -> dict[int, list[Bound]
 
 
 class FlushPacing:
-    """When the next flush may run: making views takes at most a quarter of the worker's time.
+    """When the next flush may run: making views takes at most a quarter of the worker's time
+    while events queue on the log, three quarters once they do not.
 
     Caught up, a flush is quick and runs every ``FLUSH_EVERY_S``. Behind, more reports reach
     each entity between two flushes, so each one made covers more of them; the wait after a
     flush is never longer than ``MAX_WAIT_S``. (A half let making views crowd out routing and
-    filing at 1,000 events/s on a log of 70,000: `bench.processors`.)
+    filing at 1,000 events/s on a log of 70,000: `bench.processors`.) With the log read up to
+    its end, what is left to do is making views: held to a quarter, a backlog of entities
+    due grew at 200 events/s and views lagged by a minute (`bench.scale`, 100,000 events).
     """
 
     SHARE = 0.25
+    IDLE_SHARE = 0.75
     MAX_WAIT_S = 0.5
 
     def __init__(self) -> None:
@@ -44,6 +48,8 @@ class FlushPacing:
     def due(self, now: float) -> bool:
         return now >= self.next_at
 
-    def took(self, started: float, ended: float) -> None:
-        wait = (ended - started) * (1 - self.SHARE) / self.SHARE
+    def took(self, started: float, ended: float, *, pressed: bool = True) -> None:
+        """A flush ran from ``started`` to ``ended``; ``pressed``: events queue on the log."""
+        share = self.SHARE if pressed else self.IDLE_SHARE
+        wait = (ended - started) * (1 - share) / share
         self.next_at = ended + min(wait, self.MAX_WAIT_S)
