@@ -12,7 +12,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.structs import OffsetAndMetadata
 
-from sitrep.worker.recovery import seek_to_committed_or_reset
+from sitrep.worker.recovery import StoreAheadOfLog, seek_to_committed_or_reset
 from tests.integration.local_kafka import TopicFactory
 
 pytestmark = pytest.mark.integration
@@ -111,3 +111,16 @@ async def test_the_position_a_store_reflects_wins_over_what_the_group_committed(
         assert committed == {first: None, second: 1}
         assert await consumer.position(first) == 0  # read again from the start: group's 2
         assert await consumer.position(second) == 1
+
+
+async def test_a_store_further_on_than_the_log_is_refused_not_read_on(
+    kafka_bootstrap: str, topic_factory: TopicFactory
+) -> None:
+    """The log was recreated under a state directory that outlived it: reading on from the
+    store would drop every event as one routed already."""
+    topic = topic_factory(partitions=2)
+    async with _consumer_that_read_everything(kafka_bootstrap, topic, reset="earliest") as read:
+        consumer, first, second = read
+        stored = {first: 2, second: 40}  # the log holds 3 records on each
+        with pytest.raises(StoreAheadOfLog, match="SITREP_WORKER_ID"):
+            await seek_to_committed_or_reset(consumer, "earliest", lambda tp: False, stored.get)

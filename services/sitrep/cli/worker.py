@@ -38,8 +38,8 @@ def worker(
     """Run a processor worker; start several to share the partitions."""
     from faust.worker import Worker
 
-    from sitrep.worker.app import EXIT_INCOMPATIBLE, create_app, worker_engine
-    from sitrep.worker.engine import IncompatibleState
+    from sitrep.worker.app import create_app, worker_engine
+    from sitrep.worker.engine import EXIT_INCOMPATIBLE, IncompatibleState
 
     settings = Settings()
     gazetteer = load_gazetteer(settings, seeds_only=seeds_only)

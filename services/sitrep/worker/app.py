@@ -34,7 +34,7 @@ from sitrep.engine.routing import Filing
 from sitrep.memory import FREEZE_EVERY_S, Ageing
 from sitrep.resolution.places import Gazetteer
 from sitrep.settings import Settings
-from sitrep.worker.engine import Commits, IncompatibleState, WorkerEngine
+from sitrep.worker.engine import EXIT_INCOMPATIBLE, Commits, IncompatibleState, WorkerEngine
 from sitrep.worker.feeds import follow_topic
 from sitrep.worker.partitions import FlushPacing, by_partition, partition_of
 from sitrep.worker.records import ParsedEvents, bound_for, decode_filed, encode_filed
@@ -56,8 +56,6 @@ PRESSED_FOR_S = 1.0
 """For how long after a full batch of events the log counts as having events queued."""
 EXIT_UNSENT = 75
 """The worker's exit status when it could not send what it routed (EX_TEMPFAIL)."""
-EXIT_INCOMPATIBLE = 78
-"""The worker's exit status when its store holds state it cannot read (EX_CONFIG)."""
 
 
 @dataclass

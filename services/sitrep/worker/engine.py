@@ -40,6 +40,9 @@ FORMAT = b"sitrep-engine-1"
 """What a store holds, written at its creation; a store of another format is not read."""
 FORMAT_KEY = key("format")
 OFFSET = "offset"
+EXIT_INCOMPATIBLE = 78
+"""The worker's exit status when its store holds state it cannot read, or state the log does
+not match (EX_CONFIG)."""
 
 
 class IncompatibleState(RuntimeError):

@@ -29,6 +29,8 @@ are sought there, and faust is told that is where they were committed.
 
 from __future__ import annotations
 
+import logging
+import os
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -36,7 +38,10 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from faust.tables.manager import TableManager
 from faust.tables.recovery import Recovery
 
+from sitrep.worker.engine import EXIT_INCOMPATIBLE
 from sitrep.worker.fetching import PromptConsumer, PromptConsumerThread
+
+log = logging.getLogger("sitrep.worker.recovery")
 
 
 class SeekFirstRecovery(Recovery):  # type: ignore[misc]  # faust is untyped here
@@ -57,6 +62,20 @@ class SitrepTableManager(TableManager):  # type: ignore[misc]  # faust is untype
         return self._recovery
 
 
+class StoreAheadOfLog(RuntimeError):
+    """The worker's store has read further than the log holds: the log was recreated (a new
+    cluster, the topic deleted) under a state directory that outlived it. Reading on would
+    drop every event as one already routed."""
+
+    def __init__(self, tp: TopicPartition, position: int, end: int) -> None:
+        super().__init__(
+            f"the worker's store has read {tp.topic}/{tp.partition} up to offset {position}, "
+            f"but the log ends at {end}: it was recreated. Start the worker with a new "
+            "SITREP_WORKER_ID (or delete its state directory), which rebuilds the views from "
+            "the log"
+        )
+
+
 Stored = Callable[[TopicPartition], int | None]
 """Where the worker's stores say to read a partition from (None: no store reflects it)."""
 
@@ -73,12 +92,17 @@ async def seek_to_committed_or_reset(
     them itself). A partition ``stored`` has a position for is sought there instead. Returns
     the offsets each partition is read on from, as if committed."""
     committed: dict[TopicPartition, int | None] = await consumer.seek_to_committed()
-    for tp in committed:
-        position = None if stored is None else stored(tp)
-        if position is not None:
-            committed[tp] = position or None
-            if position:
-                consumer.seek(tp, position)
+    positions = {tp: stored(tp) for tp in committed} if stored is not None else {}
+    ahead = [tp for tp, position in positions.items() if position]
+    ends = await consumer.end_offsets(ahead) if ahead else {}
+    for tp, position in positions.items():
+        if position is None:
+            continue
+        if position > ends.get(tp, position):
+            raise StoreAheadOfLog(tp, position, ends[tp])
+        committed[tp] = position or None
+        if position:
+            consumer.seek(tp, position)
     unread = [tp for tp, offset in committed.items() if not offset and not is_changelog(tp)]
     if unread and reset == "earliest":
         await consumer.seek_to_beginning(*unread)
@@ -96,9 +120,14 @@ class RewindingConsumerThread(PromptConsumerThread):
         app = self.consumer.app
         reset = app.conf.consumer_auto_offset_reset
         stored = getattr(app, "stored_position", None)
-        return await self.call_thread(  # type: ignore[no-any-return]
-            seek_to_committed_or_reset, consumer, reset, self.consumer._is_changelog_tp, stored
-        )
+        try:
+            return await self.call_thread(  # type: ignore[no-any-return]
+                seek_to_committed_or_reset, consumer, reset, self.consumer._is_changelog_tp, stored
+            )
+        except StoreAheadOfLog as exc:
+            # faust would note the error and keep the process up doing nothing.
+            log.critical("%s", exc)
+            os._exit(EXIT_INCOMPATIBLE)
 
 
 class RewindingConsumer(PromptConsumer):
