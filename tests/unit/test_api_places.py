@@ -11,6 +11,7 @@ import pytest
 from sitrep.api import filters
 from sitrep.api.answers import Answers, PlaceIndex
 from sitrep.api.moments import parse_moment
+from sitrep.api.stored import StoredLedgers
 from sitrep.views.control import control_view
 from sitrep.views.moments import Asked
 from tests.unit.test_api_app import fed, problem, serving
@@ -197,3 +198,14 @@ async def test_pages_followed_by_cursor_list_every_place_once_in_order(
         assert await _every_page(client, 5, **held) == all_held
         bad = await client.get("/v1/places", params={"cursor": "bm90LWEtY3Vyc29y"})
     assert problem(bad, 422)["errors"][0]["field"] == "cursor"
+
+
+def test_the_reports_kept_decoded_stay_within_the_configured_bound() -> None:
+    model = fed()
+    ledgers = StoredLedgers(model.kv, model.situation.ledgers.folder, cached_reports=10)
+    keys = list(ledgers)
+    sizes = {key: len(ledgers[key]) for key in keys}
+    assert sum(sizes.values()) > 10  # more than the bound was read
+    assert ledgers.cached <= 10 + max(sizes.values())  # the last one read is always kept
+    again = {key: len(ledgers[key]) for key in keys}
+    assert again == sizes  # what was dropped is read back from the store, the same

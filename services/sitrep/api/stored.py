@@ -82,6 +82,11 @@ class StoredLedgers(Mapping[str, Ledger]):
             self._cached -= len(old)
         return found
 
+    @property
+    def cached(self) -> int:
+        """How many reports the ledgers kept in memory hold."""
+        return self._cached
+
     def __contains__(self, ledger: object) -> bool:
         return isinstance(ledger, str) and self.kv.get(key(LEDGER, ledger)) is not None
 

@@ -112,9 +112,14 @@ class EntityIndex:
     ``touched(ledger, entity)`` is told of every entity whose reports changed.
     """
 
-    def __init__(self, kv: KeyValue, touched: Callable[[str, str], None]) -> None:
+    def __init__(
+        self, kv: KeyValue, touched: Callable[[str, str], None], *, for_views: bool = True
+    ) -> None:
         self.kv = kv
         self.touched = touched
+        self.for_views = for_views
+        """False for a reader (the API): strike entities and the index of actor names serve
+        only the making of view records, and are not kept."""
 
     def members(self, entity: str) -> list[str]:
         """The ids of an entity's reports, in id order."""
@@ -137,8 +142,9 @@ class EntityIndex:
     def add(self, ledger: str, event: Event, place: Place | None, registry: ActorRegistry) -> bool:
         """Index one report newly filed in ``ledger``. False when it changes what earlier
         reports concern (the ledger must be indexed again with :meth:`rebuild`)."""
-        for name in actor_names(event):
-            self.kv.put(key(NAME, name, ledger), b"")
+        if self.for_views:
+            for name in actor_names(event):
+                self.kv.put(key(NAME, name, ledger), b"")
         if not is_place_ledger(ledger):
             self.touched(ledger, "")
             return True
@@ -203,13 +209,14 @@ class EntityIndex:
         if isinstance(event, ClaimDeniedEvent | EventRetractedEvent):
             target = event.data.event_id
             self.kv.put(key(ANSWER, ledger, target, event.id), b"")
-            for found, _ in list(self.kv.scan(key(STRUCK, ledger, target, ""))):
-                self._strike(ledger, last_part(found), event.id)
+            if self.for_views:
+                for found, _ in list(self.kv.scan(key(STRUCK, ledger, target, ""))):
+                    self._strike(ledger, last_part(found), event.id)
         if place is None:
             return
         for place_id in self._chain(ledger, place.id):
             self._join(ledger, control_entity(place_id), event.id)
-        if isinstance(event, StrikeReportedEvent):
+        if isinstance(event, StrikeReportedEvent) and self.for_views:
             self._strike(ledger, strike_id(event, place, registry), event.id)
 
     def _strike(self, ledger: str, sid: str, event_id: str) -> None:

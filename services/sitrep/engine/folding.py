@@ -131,7 +131,7 @@ class Folder:
         """False for a reader that answers questions from the reports (the API): no entity
         is marked to be made again."""
         self.names = names
-        self.index = EntityIndex(kv, self._touched)
+        self.index = EntityIndex(kv, self._touched, for_views=makes_views)
         self.registry = ActorRegistry()
         self.holders_moved = False
         self.actors_made_at = -math.inf
