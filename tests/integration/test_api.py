@@ -261,3 +261,32 @@ async def test_a_restarted_read_model_reads_on_from_its_store_not_from_the_start
         assert len(first_event.copies) == 2
     finally:
         await again.stop()
+
+
+async def test_a_store_further_on_than_a_recreated_log_is_never_ready(
+    kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    events = list(seed_events())
+    old = await _stack(kafka_bootstrap, tmp_path / "old")
+    await old.publish(events)
+    root = tmp_path / "api"
+    first = open_read_model(root, seed_gazetteer())
+    await first.start(kafka_bootstrap, old.names.events)
+    await wait_for(lambda: _caught_up(first), within=30)
+    await first.stop()
+
+    # The same state directory, and a log that holds less than the store has read.
+    recreated = await _stack(kafka_bootstrap, tmp_path / "new")
+    await recreated.publish(events[:3])
+    again = open_read_model(root, seed_gazetteer())
+    await again.start(kafka_bootstrap, recreated.names.events)
+    try:
+        await asyncio.sleep(4)
+        assert not again.caught_up  # so /readyz keeps it out of a load balancer's rotation
+        assert again.folded == len(events)  # and nothing of the new log was filed over it
+    finally:
+        await again.stop()
+
+
+async def _caught_up(model: ReadModel) -> bool:
+    return model.caught_up and model.folded > 0

@@ -62,6 +62,10 @@ BATCH_RECORDS = 100
 EVENT, REJECTED, POSITION, META = "event", "rejected", "position", "meta"
 
 
+class StoreAheadOfLog(RuntimeError):
+    """The read model's store has read further than the log holds."""
+
+
 @dataclass(frozen=True)
 class Freshness:
     """How fresh an answer is: the next offset folded per partition, and how many records
@@ -223,6 +227,19 @@ class ReadModel:
         if self._commit is not None:
             self._commit()
 
+    def _check_ahead(self, ends: Mapping[int, int]) -> None:
+        """Refuse a log that ends before what the store has read: it was recreated under a
+        state directory that outlived it. Never caught up then, the API is not ready, and
+        says why at each attempt rather than answer from a store the log no longer backs."""
+        for partition, end in sorted(ends.items()):
+            position = self._positions.get(partition, 0)
+            if position > end:
+                raise StoreAheadOfLog(
+                    f"this API's store has read partition {partition} of the log up to offset "
+                    f"{position}, but the log ends at {end}: it was recreated. Delete the "
+                    "API's state (its slot under SITREP_STATE_DIR/api) to read it afresh"
+                )
+
     def note_ends(self, ends: Mapping[int, int]) -> None:
         """Record the log's end offsets (the next offset of each partition)."""
         for partition, end in ends.items():
@@ -318,6 +335,7 @@ class ReadModel:
                     # below); a broker gone away makes this raise or time out.
                     async with asyncio.timeout(ASK_WITHIN_S):
                         ends = await consumer.end_offsets(parts)
+                    self._check_ahead({tp.partition: end for tp, end in ends.items()})
                     self.note_ends({tp.partition: end for tp, end in ends.items()})
                     self.connected, asked_ends = True, loop.time()
                 async with asyncio.timeout(ASK_WITHIN_S):
