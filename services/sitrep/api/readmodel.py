@@ -167,7 +167,6 @@ class ReadModel:
         copy = Copy(partition, offset)
         self._positions[partition] = max(self._positions.get(partition, 0), offset + 1)
         self._ends[partition] = max(self._ends.get(partition, 0), offset + 1)
-        self.kv.put(key(POSITION, str(partition)), str(self._positions[partition]).encode())
         if value is None:
             self._reject(Rejection(None, copy, "an empty record is not an event"))
             return
@@ -186,7 +185,6 @@ class ReadModel:
         self.version += 1  # even a fold that fails may have filed part of the event
         if self.latest_report is None or event.reported_at > self.latest_report:
             self.latest_report = event.reported_at
-            self.kv.put(key(META, "latest_report"), event.reported_at.isoformat().encode())
         try:
             for filing in self.situation.router.route(event):
                 filed = self._folder.file(filing.ledger, filing.event, filing.place)
@@ -210,11 +208,9 @@ class ReadModel:
             ),
         )
         self.folded += 1
-        self.kv.put(key(META, "folded"), str(self.folded).encode())
 
     def _reject(self, rejection: Rejection) -> None:
         self.rejected += 1
-        self.kv.put(key(META, "rejected"), str(self.rejected).encode())
         copy = rejection.copy
         about = rejection.event_id or f"{copy.partition}@{copy.offset}"
         self.kv.put(
@@ -223,7 +219,14 @@ class ReadModel:
         )
 
     def commit(self) -> None:
-        """Make what was filed so far durable, with the positions it reflects."""
+        """Make what was filed so far durable, with the positions it reflects (written here,
+        once a batch, not at every record)."""
+        for partition, position in self._positions.items():
+            self.kv.put(key(POSITION, str(partition)), str(position).encode())
+        self.kv.put(key(META, "folded"), str(self.folded).encode())
+        self.kv.put(key(META, "rejected"), str(self.rejected).encode())
+        if self.latest_report is not None:
+            self.kv.put(key(META, "latest_report"), self.latest_report.isoformat().encode())
         if self._commit is not None:
             self._commit()
 

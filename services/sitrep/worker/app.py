@@ -24,7 +24,7 @@ import time
 from collections.abc import Awaitable, Coroutine, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import Any, TypeVar
 
 from sitrep import loopprobe
 from sitrep.contract import InvalidEvent, parse_event
@@ -34,7 +34,7 @@ from sitrep.engine.routing import Filing
 from sitrep.memory import FREEZE_EVERY_S, Ageing
 from sitrep.resolution.places import Gazetteer
 from sitrep.settings import Settings
-from sitrep.worker.engine import EXIT_INCOMPATIBLE, Commits, IncompatibleState, WorkerEngine
+from sitrep.worker.engine import WorkerEngine
 from sitrep.worker.feeds import follow_topic
 from sitrep.worker.partitions import FlushPacing, by_partition, partition_of
 from sitrep.worker.records import ParsedEvents, bound_for, decode_filed, encode_filed
@@ -108,10 +108,15 @@ def faust_config(settings: Settings, datadir: Path) -> dict[str, Any]:
     }
 
 
+def worker_dir(settings: Settings) -> Path:
+    """Where this worker keeps what it keeps on disk (faust's data, the engine's stores)."""
+    return (settings.state_dir / "faust" / settings.worker_id).resolve()
+
+
 def worker_engine(settings: Settings, gazetteer: Gazetteer) -> WorkerEngine:
-    """The engine over this worker's stores (opened at first use)."""
-    root = (settings.state_dir / "faust" / settings.worker_id / "engine").resolve()
-    return WorkerEngine(root, gazetteer, settings.topics())
+    """The engine over this worker's stores (opened at first use: `sitrep worker` opens them
+    before faust starts, which is where a store it cannot read is reported)."""
+    return WorkerEngine(worker_dir(settings) / "engine", gazetteer, settings.topics())
 
 
 def create_app(settings: Settings, gazetteer: Gazetteer, engine: WorkerEngine | None = None) -> Any:
@@ -120,7 +125,7 @@ def create_app(settings: Settings, gazetteer: Gazetteer, engine: WorkerEngine | 
     import faust  # faust inspects sys.argv when imported: only when a worker is built
 
     bootstrap = settings.bootstrap_servers()
-    datadir = (settings.state_dir / "faust" / settings.worker_id).resolve()
+    datadir = worker_dir(settings)
     datadir.mkdir(parents=True, exist_ok=True)
     app = faust.App(settings.worker_id, **faust_config(settings, datadir))
     names = settings.topics()
@@ -138,16 +143,8 @@ def create_app(settings: Settings, gazetteer: Gazetteer, engine: WorkerEngine | 
     registry_ready = asyncio.Event()
     owned: set[int] = set()
     """The partitions of the filed topic this worker holds: it publishes their ledgers' views."""
-    route_commits: Commits | None = None
-    fold_commits: Commits | None = None
     fold_acks: list[Any] = []
     """Dead letters the fold agent sent since the last flush (committed with its writes)."""
-
-    def commits() -> tuple[Commits, Commits]:
-        nonlocal route_commits, fold_commits
-        if route_commits is None or fold_commits is None:
-            route_commits, fold_commits = Commits(engine.routes), Commits(engine.ledgers)
-        return route_commits, fold_commits
 
     async def dead_letter(event: Any, reason: str) -> Any:
         """Send ``event`` to the dead-letter topic; returns the send's acknowledgement."""
@@ -208,7 +205,6 @@ def create_app(settings: Settings, gazetteer: Gazetteer, engine: WorkerEngine | 
         # store's writes for a batch are committed once the broker has acknowledged every
         # record it gave; meanwhile the next batch is routed, so the broker's round trip
         # does not hold the agent up.
-        route_log, _ = commits()
         async for batch in stream.noack_take(ROUTE_BATCH, within=ROUTE_WITHIN_S):
             if len(batch) >= ROUTE_BATCH:
                 pressure.full_at = time.monotonic()  # a full batch: more events queue
@@ -220,8 +216,6 @@ def create_app(settings: Settings, gazetteer: Gazetteer, engine: WorkerEngine | 
                 # event and move on); what cannot be routed is dead-lettered with the reason.
                 try:
                     await route_one(event, out, acks)
-                except IncompatibleState as exc:
-                    stop_for(exc)
                 except Exception as exc:
                     log.exception("cannot route %s", message)
                     reason = f"processing failed: {type(exc).__name__}: {exc}"
@@ -231,7 +225,7 @@ def create_app(settings: Settings, gazetteer: Gazetteer, engine: WorkerEngine | 
             sent = asyncio.ensure_future(
                 sent_or_exit(asyncio.gather(*acks), "what a batch of events gave")
             )
-            route_log.after(sent)
+            engine.route_log.after(sent)
             in_background(acknowledge(stream, batch, sent))
 
     async def fold(stream: Any) -> None:
@@ -242,8 +236,6 @@ def create_app(settings: Settings, gazetteer: Gazetteer, engine: WorkerEngine | 
             try:
                 for filing in decode_filed(event.value, validated):
                     folder.file(filing.ledger, filing.event, filing.place)
-            except IncompatibleState as exc:
-                stop_for(exc)
             except Exception as exc:  # same policy as route: dead-letter, never crash
                 log.exception("cannot fold %s", message)
                 reason = f"cannot be folded: {type(exc).__name__}: {exc}"
@@ -282,26 +274,19 @@ def create_app(settings: Settings, gazetteer: Gazetteer, engine: WorkerEngine | 
         and, restarted, makes those views again from its last commit."""
         if not (registry_ready.is_set() and settled() and pacing.due(time.monotonic())):
             return
-        _, fold_log = commits()
         started = time.monotonic()
-        try:
-            pending = engine.folder.take_changes(started, MAKE_BUDGET_S, owns)
-        except IncompatibleState as exc:
-            stop_for(exc)
+        pending = engine.folder.take_changes(started, MAKE_BUDGET_S, owns)
         ended = time.monotonic()
         pacing.took(started, ended, pressed=ended - pressure.full_at < PRESSED_FOR_S)
         acks = [*await publish(pending), *fold_acks]
         fold_acks.clear()
-        fold_log.after(sent_or_exit(asyncio.gather(*acks), "view records"))
+        engine.fold_log.after(sent_or_exit(asyncio.gather(*acks), "view records"))
 
     async def on_registry(records: Sequence[Any]) -> None:
         if not records or records[-1].value is None:
             return
         record = bytes(records[-1].value)
-        try:
-            engine.folder.describe(registry_from(record), record)
-        except IncompatibleState as exc:
-            stop_for(exc)
+        engine.folder.describe(registry_from(record), record)
 
     async def registry_feed() -> None:
         await follow_topic(bootstrap, names.registry, on_registry, ready=registry_ready)
@@ -347,9 +332,3 @@ async def sent_or_exit(sending: Awaitable[T], what: str) -> T:
     except BaseException:
         log.critical("cannot send %s; exiting", what, exc_info=True)
         os._exit(EXIT_UNSENT)
-
-
-def stop_for(exc: IncompatibleState) -> NoReturn:
-    """Exit at once: the state cannot be read, and going on would publish wrong views."""
-    log.critical("%s", exc)
-    os._exit(EXIT_INCOMPATIBLE)

@@ -89,6 +89,8 @@ class _Opened:
     ledgers: RocksKeyValue
     router: Router
     folder: Folder
+    route_log: Commits
+    fold_log: Commits
 
 
 class WorkerEngine:
@@ -124,8 +126,16 @@ class WorkerEngine:
                         routes.close()
                     os.close(lock)
                     raise
-                router, folder = Router(routes, self.gazetteer), Folder(ledgers, self.names)
-                self._opened = _Opened(slot, lock, routes, ledgers, router, folder)
+                self._opened = _Opened(
+                    slot,
+                    lock,
+                    routes,
+                    ledgers,
+                    Router(routes, self.gazetteer),
+                    Folder(ledgers, self.names),
+                    Commits(routes),
+                    Commits(ledgers),
+                )
             return self._opened
 
     @property
@@ -147,6 +157,16 @@ class WorkerEngine:
     @property
     def ledgers(self) -> RocksKeyValue:
         return self._open().ledgers
+
+    @property
+    def route_log(self) -> Commits:
+        """Commits the route agent's store."""
+        return self._open().route_log
+
+    @property
+    def fold_log(self) -> Commits:
+        """Commits the fold agent's store."""
+        return self._open().fold_log
 
     def _store_of(self, topic: str) -> RocksKeyValue | None:
         if topic == self.names.events:
