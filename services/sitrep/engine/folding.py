@@ -38,6 +38,7 @@ from sitrep.engine.entities import (
 )
 from sitrep.engine.keyvalue import SEP, KeyValue, key
 from sitrep.engine.projection import (
+    STATEMENTS_SHOWN,
     Cache,
     ViewRecords,
     as_of,
@@ -48,6 +49,8 @@ from sitrep.engine.projection import (
     view_record,
 )
 from sitrep.engine.routing import place_from
+from sitrep.engine.tallies import Tallies, is_tallied
+from sitrep.engine.tallies import records as tallied_records
 from sitrep.resolution.actors import ActorRegistry
 from sitrep.resolution.places import Place
 from sitrep.topics import TopicNames
@@ -143,6 +146,7 @@ class Folder:
         an entity newly changed waits for those before it, never behind all that follow."""
         self._reports: Recent = Recent(reports_kept)
         self._memos: Recent = Recent(MEMOS_KEPT)
+        self.tallies = Tallies(kv, self._report)
         self._made: Cache = {}
         self._pacing = _Pacing()
 
@@ -157,6 +161,8 @@ class Folder:
         self._reports.keep((ledger, event.id), Filed(event, place))
         if not self.index.add(ledger, event, place, self.registry):
             self.index.rebuild(ledger, self._filed(ledger), self.registry)
+        if self.makes_views and is_tallied(ledger):
+            self.tallies.add(ledger, event, place, self.registry)
         return True
 
     def _touched(self, ledger: str, entity: str) -> None:
@@ -222,6 +228,7 @@ class Folder:
                 # registry change may name thousands of ledgers.
                 self.kv.put(key(REINDEX, ledger), b"")
             else:
+                self.tallies.stale(ledger)
                 self._touched(ledger, "")
 
     def _reindex(self, started: float, budget_s: float, owns: Callable[[str], bool]) -> None:
@@ -316,6 +323,8 @@ class Folder:
 
     def _make(self, ledger: str, entity: str) -> Changes:
         if not entity:
+            if is_tallied(ledger) and self.tallies.parties(ledger) < 2:
+                return self._publish(ledger, self._tallied(ledger))
             records = self._project_ledger(ledger)
             return self._publish(ledger, records, whole=True)
         ids = self.index.members(entity)
@@ -332,6 +341,13 @@ class Folder:
             )
             made = None if view is None else view_record(asked, view)
         return self._publish(ledger, {record: made})
+
+    def _tallied(self, ledger: str) -> dict[tuple[str, str], bytes | None]:
+        """A casualties or statements ledger's record, from what its reports added up to."""
+        if self.tallies.is_stale(ledger):
+            filed = (Filed(event, place) for event, place in self._filed(ledger))
+            self.tallies.retally(ledger, filed, self.registry)
+        return tallied_records(self.tallies, ledger, self.registry, self.names, STATEMENTS_SHOWN)
 
     def _project_ledger(self, ledger: str) -> dict[tuple[str, str], bytes | None]:
         whole = self.ledger(ledger)

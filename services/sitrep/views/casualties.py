@@ -74,7 +74,7 @@ def _period(event: CasualtiesReportedEvent) -> tuple[date, date]:
 
 
 @dataclass(frozen=True)
-class _Read:
+class ReadReport:
     """What one report says, as the registry reads it: its party, what makes it the same
     claim as another, and how the view cites it."""
 
@@ -83,14 +83,14 @@ class _Read:
     cited: CasualtyReport
 
 
-def _read(
+def read_report(
     event: CasualtiesReportedEvent,
     place: Place | None,
     denied: tuple[ClaimDeniedEvent, ...],
     registry: ActorRegistry,
-) -> _Read:
+) -> ReadReport:
     start, end = _period(event)
-    return _Read(
+    return ReadReport(
         party=registry.resolve_id(event.data.party),
         # The same claim relayed twice (same originator, period and figures) counts once.
         claim=(originator(registry, event), (start, end), event.data.killed, event.data.wounded),
@@ -113,20 +113,20 @@ def casualties(
     memo: Memo | None = None,
 ) -> list[Casualties]:
     """Every party's casualties as asked, largest first (``memo``: see :data:`~sitrep.views.ledger.Memo`)."""
-    by_party: dict[str, list[tuple[CasualtiesReportedEvent, _Read]]] = {}
+    by_party: dict[str, list[tuple[CasualtiesReportedEvent, ReadReport]]] = {}
     for ledger in ledgers:
         view = visible(ledger, asked)
         for item in view.reports:
             event = item.event
             if isinstance(event, CasualtiesReportedEvent):
                 denied = view.denied(event.id)
-                make = partial(_read, event, item.place, denied, registry)
+                make = partial(read_report, event, item.place, denied, registry)
                 read = recalled(memo, event.id, (event, item.place, registry, denied), make)
                 by_party.setdefault(read.party, []).append((event, read))
     out = []
     for reports in by_party.values():
         reports.sort(key=lambda r: order_key(r[0]))
-        distinct: dict[tuple[object, ...], tuple[CasualtiesReportedEvent, _Read]] = {}
+        distinct: dict[tuple[object, ...], tuple[CasualtiesReportedEvent, ReadReport]] = {}
         for event, read in reports:
             distinct.setdefault(read.claim, (event, read))
         periods = _merge_periods(list(distinct.values()))
@@ -146,7 +146,7 @@ def casualties(
     return sorted(out, key=lambda c: (-c.killed.low, c.party.id))
 
 
-def _merge_periods(claims: list[tuple[CasualtiesReportedEvent, _Read]]) -> list[PeriodFigures]:
+def _merge_periods(claims: list[tuple[CasualtiesReportedEvent, ReadReport]]) -> list[PeriodFigures]:
     spans = sorted(
         ((r.cited.period_start, r.cited.period_end, e.id, r.cited) for e, r in claims),
         key=lambda s: (s[0], s[1], s[2]),

@@ -24,7 +24,7 @@ def figure_of(count: int | CountRange) -> Figure:
     return Figure(count.low, count.best, count.high)
 
 
-def _point(figure: Figure) -> int:
+def point(figure: Figure) -> int:
     if figure.best is not None:
         return figure.best
     if figure.high is None:
@@ -45,11 +45,11 @@ def reconcile(figures: Sequence[Figure]) -> Figure | None:
         return figures[0]
     low = min(f.low for f in figures)
     open_ended = max((f.low for f in figures if f.high is None and f.best is None), default=None)
-    bounded = [f.high if f.high is not None else _point(f) for f in figures]
+    bounded = [f.high if f.high is not None else point(f) for f in figures]
     high: int | None = max(bounded)
     if open_ended is not None and high is not None and open_ended >= high:
         high = None
-    best = median_low([_point(f) for f in figures])
+    best = median_low([point(f) for f in figures])
     best = max(low, best if high is None else min(best, high))
     return Figure(low, best, high)
 
@@ -59,6 +59,6 @@ def total(figures: Sequence[Figure]) -> Figure | None:
     if not figures:
         return None
     low = sum(f.low for f in figures)
-    best = sum(_point(f) for f in figures)
+    best = sum(point(f) for f in figures)
     high = None if any(f.high is None for f in figures) else sum(f.high or 0 for f in figures)
     return Figure(low, best, high)

@@ -12,7 +12,7 @@ from sitrep.contract.events import (
     EventRetractedEvent,
 )
 from sitrep.resolution.places import Place
-from sitrep.views.moments import Asked
+from sitrep.views.moments import Asked, order_key
 
 
 @dataclass(frozen=True)
@@ -121,5 +121,7 @@ def visible(ledger: Ledger, asked: Asked) -> Visible:
     return Visible(
         reports=tuple(item for item in seen if not isinstance(item.event, ClaimDeniedEvent)),
         retractions=retractions,
-        denials={k: tuple(v) for k, v in denials.items()},
+        # In event order, not the order they were filed in: a ledger read back from a store
+        # lists its reports by id, one built as they arrive in arrival order.
+        denials={k: tuple(sorted(v, key=order_key)) for k, v in denials.items()},
     )

@@ -42,7 +42,7 @@ def statements(
             event = item.event
             if isinstance(event, StatementIssuedEvent):
                 denied = view.denied(event.id)
-                make = partial(_statement, event, denied, registry)
+                make = partial(statement_of, event, denied, registry)
                 out.append(recalled(memo, event.id, (event, registry, denied), make))
     out.sort(
         key=lambda s: (start_of(s.occurred_at), s.source.reported_at, s.event_id), reverse=True
@@ -50,7 +50,7 @@ def statements(
     return out
 
 
-def _statement(
+def statement_of(
     event: StatementIssuedEvent, denied: tuple[ClaimDeniedEvent, ...], registry: ActorRegistry
 ) -> Statement:
     return Statement(

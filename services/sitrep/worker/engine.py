@@ -36,7 +36,7 @@ from sitrep.stores.rocks import RocksKeyValue
 from sitrep.stores.slots import claim
 from sitrep.topics import TopicNames
 
-FORMAT = b"sitrep-engine-1"
+FORMAT = b"sitrep-engine-2"
 """What a store holds, written at its creation; a store of another format is not read."""
 FORMAT_KEY = key("format")
 OFFSET = "offset"
