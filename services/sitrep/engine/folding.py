@@ -299,27 +299,37 @@ class Folder:
         # The actors' view last: it lists the places each actor holds, which the control
         # views made before it in this call may have moved.
         made = 0
-        for unit in sorted(due, key=lambda unit: unit[0] == REGISTRY_KEY):
-            if made and self.timer() - started > budget_s:
-                break
-            if now is not None and not self._pacing.ready(unit, now):
-                continue
-            if not owned(unit[0]):
-                continue
-            began = self.timer()
-            made += 1
-            pending.update(self._make(*unit))
-            took = self.timer() - began
-            if now is not None:
-                self._pacing.took(unit, now, took)
-            if self.on_made is not None:
-                self.on_made(unit[0], took)
-            del due[unit]
-            self.kv.delete(key(DUE, *unit))
+        last: list[tuple[str, str]] = []
+        for unit in list(due):
             if unit[0] == REGISTRY_KEY:
-                self.holders_moved = False
-                self.actors_made_at = moment
+                last.append(unit)
+                continue
+            if made and self.timer() - started > budget_s:
+                return pending  # the actors' view too waits for the next call
+            if (now is None or self._pacing.ready(unit, now)) and owned(unit[0]):
+                made += 1
+                pending.update(self._make_due(unit, now, moment))
+        for unit in last:
+            ready = now is None or self._pacing.ready(unit, now)
+            if ready and (not made or self.timer() - started <= budget_s) and owned(unit[0]):
+                made += 1
+                pending.update(self._make_due(unit, now, moment))
         return pending
+
+    def _make_due(self, unit: tuple[str, str], now: float | None, moment: float) -> Changes:
+        began = self.timer()
+        made = self._make(*unit)
+        took = self.timer() - began
+        if now is not None:
+            self._pacing.took(unit, now, took)
+        if self.on_made is not None:
+            self.on_made(unit[0], took)
+        del self._due_units()[unit]
+        self.kv.delete(key(DUE, *unit))
+        if unit[0] == REGISTRY_KEY:
+            self.holders_moved = False
+            self.actors_made_at = moment
+        return made
 
     def _make(self, ledger: str, entity: str) -> Changes:
         if not entity:

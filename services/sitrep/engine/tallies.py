@@ -9,8 +9,9 @@ part of it: the latest periods and reports, the running totals.
 State (in the :class:`~sitrep.engine.keyvalue.KeyValue` given), ``<order>`` being an event's
 moment, report time and id, so that keys sort as :func:`~sitrep.views.moments.order_key`:
 
-- ``tally/r/<ledger>/<order>`` → a casualty report's id, in event order (the record cites the
-  latest; the first names the party);
+- ``tally/r/<ledger>/<order>`` → the ids of a casualty report's denials standing (not
+  retracted), in event order of the reports (the record cites the latest with their denials;
+  the first names the party);
 - ``tally/c/<ledger>/<claim>/<order>`` → ``b""``: the reports of one claim (one originator's
   figures for one period), which counts once: as its first report in event order;
 - ``tally/g/<ledger>/<end>`` → a period: the claims of overlapping periods, reconciled (keyed
@@ -20,8 +21,8 @@ moment, report time and id, so that keys sort as :func:`~sitrep.views.moments.or
   folded name, and should two parties share one, its record is made from every report;
 - ``tally/stale/<ledger>`` → ``b""``: casualties to tally again, as a new registry reads their
   claims and parties;
-- ``tally/s/<ledger>/<order>`` → ``b""``: an actor's statements in event order;
-- ``tally/d/<ledger>/<target>/<denial id>`` → ``b""``: the denials of a report not retracted;
+- ``tally/s/<ledger>/<order>`` → the ids of a statement's denials standing, in event order
+  of the statements;
 - ``tally/x/<ledger>/<target>`` → ``b""``: the reports retracted;
 - ``tally/asof/<ledger>`` → the latest event and report time of the ledger: its record's moment.
 
@@ -60,7 +61,7 @@ from sitrep.views.statements import statement_of
 
 TALLY = "tally"
 REPORTS, CLAIMS, PERIODS, SUM, PARTIES, STALE = "r", "c", "g", "sum", "p", "stale"
-SAID, DENIED, RETRACTED, AS_OF = "s", "d", "x", "asof"
+SAID, RETRACTED, AS_OF = "s", "x", "asof"
 
 Reader = Callable[[str, str], Filed]
 """A ledger's report by its event id."""
@@ -157,11 +158,11 @@ class Tallies:
         """Take in a report newly filed in ``ledger`` (its answers always come after it)."""
         self._saw(ledger, event)
         if isinstance(event, ClaimDeniedEvent):
-            self.kv.put(key(TALLY, DENIED, ledger, event.data.event_id, event.id), b"")
+            self._deny(ledger, event, +1)
         elif isinstance(event, EventRetractedEvent):
             self._retract(ledger, event.data.event_id, registry)
         elif isinstance(event, StatementIssuedEvent):
-            self.kv.put(key(TALLY, SAID, ledger, *_order(event)), b"")
+            self.kv.put(key(TALLY, SAID, ledger, *_order(event)), b"[]")
         elif isinstance(event, CasualtiesReportedEvent) and not self.is_stale(ledger):
             self._count(ledger, event, place, registry)
 
@@ -195,11 +196,29 @@ class Tallies:
         filed = self.report(ledger, target)
         event = filed.event
         if isinstance(event, ClaimDeniedEvent):
-            self.kv.delete(key(TALLY, DENIED, ledger, event.data.event_id, event.id))
+            self._deny(ledger, event, -1)
         elif isinstance(event, StatementIssuedEvent):
             self.kv.delete(key(TALLY, SAID, ledger, *_order(event)))
         elif isinstance(event, CasualtiesReportedEvent) and not self.is_stale(ledger):
             self._uncount(ledger, event, filed.place, registry)
+
+    def _deny(self, ledger: str, denial: ClaimDeniedEvent, change: int) -> None:
+        """Note a denial on the entry of the report it denies (``change`` -1: retracted); a
+        report retracted, or one no record cites (a denial), has none."""
+        target = self.report(ledger, denial.data.event_id).event
+        if isinstance(target, StatementIssuedEvent):
+            entry = key(TALLY, SAID, ledger, *_order(target))
+        elif isinstance(target, CasualtiesReportedEvent):
+            entry = key(TALLY, REPORTS, ledger, *_order(target))
+        else:
+            return
+        found = self.kv.get(entry)
+        if found is None:
+            return
+        ids = [i for i in orjson.loads(found) if i != denial.id]
+        if change > 0:
+            ids.append(denial.id)
+        self.kv.put(entry, orjson.dumps(ids))
 
     def stale(self, ledger: str) -> None:
         """A new registry may read ``ledger``'s claims and parties differently: tally its
@@ -228,7 +247,7 @@ class Tallies:
         kv = self.kv
         read = self._read(event, place, registry)
         order = _order(event)
-        kv.put(key(TALLY, REPORTS, ledger, *order), event.id.encode())
+        kv.put(key(TALLY, REPORTS, ledger, *order), b"[]")
         self._party(ledger, read.party, +1)
         self._add_to_sum(ledger, reports=1)
         claim = key(TALLY, CLAIMS, ledger, _claim_key(read), "")
@@ -378,10 +397,15 @@ class Tallies:
                 kv.delete(found)
         kv.delete(key(TALLY, SUM, ledger))
         kv.delete(key(TALLY, STALE, ledger))
+        denials = []
         for item in filed:
             event = item.event
+            if isinstance(event, ClaimDeniedEvent) and not self._retracted(ledger, event.id):
+                denials.append(event)
             if isinstance(event, CasualtiesReportedEvent) and not self._retracted(ledger, event.id):
                 self._count(ledger, event, item.place, registry)
+        for denial in denials:
+            self._deny(ledger, denial, +1)
 
     def _retracted(self, ledger: str, event_id: str) -> bool:
         return self.kv.get(key(TALLY, RETRACTED, ledger, event_id)) is not None
@@ -401,21 +425,22 @@ class Tallies:
         found = self.kv.scan(key(TALLY, PARTIES, ledger, ""))
         return sum(1 for _ in zip(range(2), found, strict=False))
 
-    def _denials(self, ledger: str, target: str) -> tuple[ClaimDeniedEvent, ...]:
+    def _denials(self, ledger: str, ids: list[str]) -> tuple[ClaimDeniedEvent, ...]:
         out = []
-        for found, _ in self.kv.scan(key(TALLY, DENIED, ledger, target, "")):
-            event = self.report(ledger, found.rsplit(SEP, 1)[1].decode()).event
+        for denial_id in ids:
+            event = self.report(ledger, denial_id).event
             assert isinstance(event, ClaimDeniedEvent)
             out.append(event)
         return tuple(sorted(out, key=order_key))
 
-    def _latest(self, prefix: bytes, count: int) -> list[str]:
-        """The ids of the last ``count`` entries under ``prefix`` in order, oldest first."""
-        ids = [
-            found.rsplit(SEP, 1)[1].decode()
-            for found, _ in _first(self.kv.scan(prefix, reverse=True), count)
+    def _latest(self, prefix: bytes, count: int) -> list[tuple[str, list[str]]]:
+        """The last ``count`` entries under ``prefix`` in order, oldest first: each report's
+        id and its denials' ids."""
+        found = [
+            (entry.rsplit(SEP, 1)[1].decode(), orjson.loads(value))
+            for entry, value in _first(self.kv.scan(prefix, reverse=True), count)
         ]
-        return ids[::-1]
+        return found[::-1]
 
     def casualties(self, ledger: str, registry: ActorRegistry) -> Casualties | None:
         """The party's casualties now (None: no report counts), when one party's reports
@@ -434,10 +459,10 @@ class Tallies:
             for _, value in _first(self.kv.scan(key(TALLY, PERIODS, ledger, "")), shown)
         ][::-1]
         cited = []
-        for event_id in self._latest(prefix, shown):
+        for event_id, denial_ids in self._latest(prefix, shown):
             item = self.report(ledger, event_id)
             assert isinstance(item.event, CasualtiesReportedEvent)
-            denied = self._denials(ledger, event_id)
+            denied = self._denials(ledger, denial_ids)
             cited.append(read_report(item.event, item.place, denied, registry).cited)
         return Casualties(
             party=actor_ref(registry, party.data.party),
@@ -462,10 +487,10 @@ class Tallies:
     def statements(self, ledger: str, registry: ActorRegistry, count: int) -> list[Any]:
         """The latest ``count`` statements, newest first."""
         out = []
-        for event_id in self._latest(key(TALLY, SAID, ledger, ""), count)[::-1]:
+        for event_id, denial_ids in self._latest(key(TALLY, SAID, ledger, ""), count)[::-1]:
             event = self.report(ledger, event_id).event
             assert isinstance(event, StatementIssuedEvent)
-            out.append(statement_of(event, self._denials(ledger, event_id), registry))
+            out.append(statement_of(event, self._denials(ledger, denial_ids), registry))
         return out
 
 
