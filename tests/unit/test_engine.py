@@ -218,3 +218,25 @@ def test_a_registry_change_is_taken_in_a_ledger_at_a_time_and_ends_as_from_nothi
     assert calls == waiting
     engine.take_changes()
     assert published(engine) == from_nothing([*before, alias, hama_again])
+
+
+def test_a_new_registry_remakes_the_actors_a_slice_at_a_time_and_ends_as_from_nothing() -> None:
+    ticks = iter(x / 100 for x in range(10**6))  # each step "takes" 10 ms
+    events = [*seed_events(), *EXTRA]
+    engine = Engine(MemoryKeyValue(), seeded().gazetteer, NAMES)
+    engine.folder.timer = lambda: next(ticks)
+    for event in events:
+        engine.fold(event)
+    moment = 100.0
+    slices = []
+    while engine.folder.due:
+        changes = engine.folder.take_changes(moment)
+        record = changes.get((NAMES.registry, REGISTRY_KEY))
+        if record:
+            engine.folder.describe(registry_from(record), record)
+        slices.append(sum(1 for topic, _ in changes if topic == NAMES.view_actors))
+        moment += 2.0
+    actors = sum(1 for topic, _ in from_nothing(events) if topic == NAMES.view_actors)
+    assert actors > 4
+    assert max(slices) < actors  # never all at once
+    assert published(engine) == from_nothing(events)

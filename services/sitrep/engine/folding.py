@@ -11,6 +11,9 @@ State (in the :class:`~sitrep.engine.keyvalue.KeyValue` given), besides the enti
 - ``due/<ledger>/<entity>`` → ``b""``: an entity to make again (``""``: the whole ledger);
 - ``published/<ledger>/<topic>/<key>`` → the view record last published for an entity;
 - ``held/<place id>`` → who holds a place, as its control record says;
+- ``holds/<actor id>/<place id>`` → the same by actor: the places on its record;
+- ``moved/<actor id>`` → ``b""``: an actor whose record is to make again (the places it holds
+  changed, or the registry did);
 - ``reindex/<ledger>`` → ``b""``: a place ledger whose entities a new registry may redraw;
 - ``registry`` → the registry the published records were made with.
 
@@ -45,6 +48,7 @@ from sitrep.engine.projection import (
     control_of,
     held_place,
     project,
+    registry_and_record,
     strike_of,
     view_record,
 )
@@ -54,16 +58,23 @@ from sitrep.engine.tallies import records as tallied_records
 from sitrep.resolution.actors import ActorRegistry
 from sitrep.resolution.places import Place
 from sitrep.topics import TopicNames
-from sitrep.views.actors import HeldPlace, registry_of
-from sitrep.views.ledger import Filed, Ledger, Memo
+from sitrep.views.actors import HeldPlace, actor_view, registry_of
+from sitrep.views.ledger import Filed, Ledger
+from sitrep.views.moments import Asked
 from sitrep.views.routing import REGISTRY_KEY
 
 REPORT, DUE, PUBLISHED, HELD, REGISTRY = "report", "due", "published", "held", "registry"
-REINDEX = "reindex"
+REINDEX, HOLDS, MOVED = "reindex", "holds", "moved"
+HOLDERS = "holders"
+"""The entity of the registry's ledger that stands for the actors whose records are due: a
+record lists the places its actor holds, which control records move at any time."""
 
 ACTORS_EVERY_S = 1.0
-"""How often, at most, the actors' view is made again because places changed hands: each
-actor's record lists every place it holds."""
+"""How often, at most, the actors whose places changed hands are made again (an actor holding
+many places changes hands often)."""
+ACTORS_SLICE_S = 0.02
+"""How long actors' records are made for at a time, at least one: a new registry remakes them
+all (each is made for the moment of the latest description)."""
 SPACING = 8.0
 """An entity whose view took ``c`` seconds to make is made again no sooner than
 ``SPACING * c`` later (never more than ``MAX_SPACING_S``), so no entity takes more than an
@@ -136,8 +147,10 @@ class Folder:
         self.names = names
         self.index = EntityIndex(kv, self._touched, for_views=makes_views)
         self.registry = ActorRegistry()
-        self.holders_moved = False
-        self.actors_made_at = -math.inf
+        self._actors: tuple[ActorRegistry, Asked] | None = None
+        """The registry the registry's ledger makes and the moment its records are made for."""
+        self._actors_left = False
+        self._actors_slice_s = ACTORS_SLICE_S
         self.timer = timer
         self.on_made = on_made
         """Told of each ledger or entity made and the seconds it took."""
@@ -159,6 +172,8 @@ class Folder:
             return False
         self.kv.put(report_key, orjson.dumps({"event": event_to_dict(event), "place": place}))
         self._reports.keep((ledger, event.id), Filed(event, place))
+        if ledger == REGISTRY_KEY:
+            self._actors = None
         if not self.index.add(ledger, event, place, self.registry):
             self.index.rebuild(ledger, self._filed(ledger), self.registry)
         if self.makes_views and is_tallied(ledger):
@@ -247,25 +262,41 @@ class Folder:
 
     def hold(self, place_id: str, holder: tuple[str, HeldPlace] | None) -> None:
         """Note who holds a place now (from a control record this folder published, or one
-        another worker did); the actors' view is made again if that changed (at most every
-        ``ACTORS_EVERY_S``)."""
+        another worker did); the records of the actors it moved between are made again."""
         held_key = key(HELD, place_id)
         value = None if holder is None else orjson.dumps(holder)
-        if self.kv.get(held_key) == value:
+        was = self.kv.get(held_key)
+        if was == value:
             return
-        if value is None:
+        if was is not None:
+            was_actor = orjson.loads(was)[0]
+            self.kv.delete(key(HOLDS, was_actor, place_id))
+            self._moved(was_actor)
+        if holder is None:
             self.kv.delete(held_key)
         else:
-            self.kv.put(held_key, value)
-        self.holders_moved = True
+            self.kv.put(held_key, value)  # type: ignore[arg-type]  # not None with a holder
+            self.kv.put(key(HOLDS, holder[0], place_id), orjson.dumps(holder[1]))
+            self._moved(holder[0])
 
-    def holdings(self) -> dict[str, list[HeldPlace]]:
-        """The places held, by actor id."""
-        held: dict[str, list[HeldPlace]] = {}
-        for _, value in self.kv.scan(key(HELD, "")):
-            actor_id, place = orjson.loads(value)
-            held.setdefault(actor_id, []).append(HeldPlace(**place))
-        return held
+    def _moved(self, actor_id: str) -> None:
+        self.kv.put(key(MOVED, actor_id), b"")
+        self._touched(REGISTRY_KEY, HOLDERS)
+
+    def holdings(self, actor_id: str) -> list[HeldPlace]:
+        """The places ``actor_id`` holds."""
+        return [
+            HeldPlace(**orjson.loads(value)) for _, value in self.kv.scan(key(HOLDS, actor_id, ""))
+        ]
+
+    def _holders(self) -> Iterator[str]:
+        """Every actor holding a place (a seek each)."""
+        prefix = key(HOLDS, "")
+        found = next(self.kv.scan(prefix), None)
+        while found is not None:
+            actor_id = found[0][len(prefix) :].split(SEP, 1)[0]
+            yield actor_id.decode()
+            found = next(self.kv.scan(prefix, start=prefix + actor_id + b"\x01"), None)
 
     # --- making views ----------------------------------------------------------------------
 
@@ -282,14 +313,9 @@ class Folder:
         left when ``budget_s`` is spent (at least one is made) stay due for the next call, in
         the order they became due, as do those of ledgers
         ``owns`` says another process publishes now (a worker's partitions moved)."""
-        moment = math.inf if now is None else now
         due = self._due_units()
-        if (
-            self.holders_moved
-            and moment >= self.actors_made_at + ACTORS_EVERY_S
-            and next(self.kv.scan(key(REPORT, REGISTRY_KEY, "")), None) is not None
-        ):
-            due[(REGISTRY_KEY, "")] = None
+        # Unpaced (a test, a rebuild), every actor moved is made at once.
+        self._actors_slice_s = math.inf if now is None else ACTORS_SLICE_S
         pending: Changes = {}
         started = self.timer()
         owned = owns or (lambda ledger: True)
@@ -308,15 +334,18 @@ class Folder:
                 return pending  # the actors' view too waits for the next call
             if (now is None or self._pacing.ready(unit, now)) and owned(unit[0]):
                 made += 1
-                pending.update(self._make_due(unit, now, moment))
+                pending.update(self._make_due(unit, now))
+        actors = (REGISTRY_KEY, HOLDERS)
         for unit in last:
             ready = now is None or self._pacing.ready(unit, now)
             if ready and (not made or self.timer() - started <= budget_s) and owned(unit[0]):
                 made += 1
-                pending.update(self._make_due(unit, now, moment))
+                pending.update(self._make_due(unit, now))
+                if actors in due and actors not in last:
+                    last.append(actors)  # a new registry: its actors' records follow it
         return pending
 
-    def _make_due(self, unit: tuple[str, str], now: float | None, moment: float) -> Changes:
+    def _make_due(self, unit: tuple[str, str], now: float | None) -> Changes:
         began = self.timer()
         made = self._make(*unit)
         took = self.timer() - began
@@ -326,12 +355,16 @@ class Folder:
             self.on_made(unit[0], took)
         del self._due_units()[unit]
         self.kv.delete(key(DUE, *unit))
-        if unit[0] == REGISTRY_KEY:
-            self.holders_moved = False
-            self.actors_made_at = moment
+        if unit == (REGISTRY_KEY, HOLDERS):
+            if self._actors_left:
+                self._touched(*unit)  # the next slice, as soon as its turn comes
+            elif now is not None:
+                self._pacing.due[unit] = now + ACTORS_EVERY_S
         return made
 
     def _make(self, ledger: str, entity: str) -> Changes:
+        if ledger == REGISTRY_KEY:
+            return self._make_actors() if entity == HOLDERS else self._make_registry()
         if not entity:
             if is_tallied(ledger) and self.tallies.parties(ledger) < 2:
                 return self._publish(ledger, self._tallied(ledger))
@@ -360,15 +393,57 @@ class Folder:
         return tallied_records(self.tallies, ledger, self.registry, self.names, STATEMENTS_SHOWN)
 
     def _project_ledger(self, ledger: str) -> dict[tuple[str, str], bytes | None]:
-        whole = self.ledger(ledger)
-        held = self.holdings() if ledger == REGISTRY_KEY else None
-        memo: Memo | None = None
-        if ledger != REGISTRY_KEY:
-            memo = self._memos.recall(ledger)
-            if memo is None:
-                memo = {}
-                self._memos.keep(ledger, memo)
-        return dict(project(whole, self.registry, self.names, held, self._made, memo))
+        memo = self._memos.recall(ledger)
+        if memo is None:
+            memo = {}
+            self._memos.keep(ledger, memo)
+        return dict(project(self.ledger(ledger), self.registry, self.names, None, self._made, memo))
+
+    def _actors_basis(self) -> tuple[ActorRegistry, Asked]:
+        if self._actors is None:
+            whole = self.ledger(REGISTRY_KEY)
+            described, _ = registry_and_record(whole, self.names, self._made)
+            self._actors = (described, as_of(whole))
+        return self._actors
+
+    def _make_registry(self) -> Changes:
+        """The registry's record; every actor's record is made again after it (in slices:
+        they all show the moment of the latest description)."""
+        whole = self.ledger(REGISTRY_KEY)
+        described, record = registry_and_record(whole, self.names, self._made)
+        self._actors = (described, as_of(whole))
+        actors = {*described.actors, *self._holders()}
+        for found, _ in self.kv.scan(key(PUBLISHED, REGISTRY_KEY, self.names.view_actors, "")):
+            actors.add(last_part(found))
+        for actor_id in actors:
+            self._moved(actor_id)
+        return self._publish(REGISTRY_KEY, {(self.names.registry, REGISTRY_KEY): record})
+
+    def _make_actors(self) -> Changes:
+        """The records of the actors moved, for ``ACTORS_SLICE_S`` when paced (at least one)."""
+        self._actors_left = False
+        moved = list(self.kv.scan(key(MOVED, "")))
+        if next(self.kv.scan(key(REPORT, REGISTRY_KEY, "")), None) is None:
+            # No description filed yet: no actor has a record, holding places or not; the
+            # first description makes them all.
+            for found, _ in moved:
+                self.kv.delete(found)
+            return {}
+        described, asked = self._actors_basis()
+        records: dict[tuple[str, str], bytes | None] = {}
+        started = self.timer()
+        for found, _ in moved:
+            if records and self.timer() - started > self._actors_slice_s:
+                self._actors_left = True
+                break
+            actor_id = last_part(found)
+            held = self.holdings(actor_id)
+            made = None
+            if held or actor_id in described.actors:
+                made = view_record(asked, actor_view(described, actor_id, held))
+            records[(self.names.view_actors, actor_id)] = made
+            self.kv.delete(found)
+        return self._publish(REGISTRY_KEY, records)
 
     def _publish(
         self, ledger: str, records: dict[tuple[str, str], bytes | None], *, whole: bool = False

@@ -126,14 +126,14 @@ def project(
             # (the API lists every statement, a page at a time).
             out[(names.view_statements, name)] = view_record(asked, said[:STATEMENTS_SHOWN])
     elif ledger.key == REGISTRY_KEY:
-        described, record = _registry(ledger, names, cache)
+        described, record = registry_and_record(ledger, names, cache)
         for actor in actor_views(described, holdings or {}):
             out[(names.view_actors, actor.id)] = view_record(asked, actor)
         out[(names.registry, REGISTRY_KEY)] = record
     return out
 
 
-def _registry(
+def registry_and_record(
     ledger: Ledger, names: TopicNames, cache: Cache | None
 ) -> tuple[ActorRegistry, bytes]:
     """The registry the ledger's descriptions make, and its record; with a ``cache``, made
