@@ -21,6 +21,7 @@ from sitrep.views.ledger import Ledger
 from sitrep.worker.engine import Commits, IncompatibleState, WorkerEngine
 from sitrep.worker.partitions import FlushPacing, by_partition, partition_of
 from sitrep.worker.records import ParsedEvents, bound_for, decode_filed, encode_filed
+from sitrep.worker.turns import Turns
 from tests.seeded import seed_events, seed_gazetteer, seeded
 
 PARTITIONS = 6
@@ -309,3 +310,25 @@ def test_entities_are_made_in_the_order_they_became_due_a_budget_at_a_time() -> 
     while folder.due:
         made += [name for topic, name in folder.take_changes(budget_s=0.5) if "control" in topic]
     assert [name.split("-")[1] for name in made] == [t.lower() for t in towns]
+
+
+def test_a_long_batch_gives_the_loop_back_every_turn_and_only_then() -> None:
+    moments = iter([0.0, 0.005, 0.015, 0.021, 0.022, 0.03, 0.045])
+    turns = Turns(0.02, clock=lambda: next(moments))
+    other_ran: list[int] = []
+
+    async def batch() -> list[int]:
+        async def other() -> None:
+            other_ran.append(1)
+
+        task = asyncio.ensure_future(other())
+        seen = []
+        for step in range(3):
+            await turns.turn()
+            seen.append(len(other_ran))
+            if step == 2:
+                await task
+        return seen
+
+    # 5 ms and 15 ms after the start: no yield; 21 ms: the other task runs.
+    assert asyncio.run(batch()) == [0, 0, 1]

@@ -39,6 +39,7 @@ from sitrep.worker.feeds import follow_topic
 from sitrep.worker.partitions import FlushPacing, by_partition, partition_of
 from sitrep.worker.records import ParsedEvents, bound_for, decode_filed, encode_filed
 from sitrep.worker.recovery import recover_safely
+from sitrep.worker.turns import Turns
 
 log = logging.getLogger("sitrep.worker")
 T = TypeVar("T")
@@ -210,7 +211,9 @@ def create_app(settings: Settings, gazetteer: Gazetteer, engine: WorkerEngine | 
                 pressure.full_at = time.monotonic()  # a full batch: more events queue
             out: list[Filing] = []
             acks: list[Any] = []
+            turns = Turns()
             for event in batch:
+                await turns.turn()
                 message = event.message
                 # Failure policy: nothing may crash the agent (faust would acknowledge the
                 # event and move on); what cannot be routed is dead-lettered with the reason.
@@ -234,7 +237,9 @@ def create_app(settings: Settings, gazetteer: Gazetteer, engine: WorkerEngine | 
         async for event in stream.events():
             message = event.message
             try:
+                turns = Turns()
                 for filing in decode_filed(event.value, validated):
+                    await turns.turn()
                     folder.file(filing.ledger, filing.event, filing.place)
             except Exception as exc:  # same policy as route: dead-letter, never crash
                 log.exception("cannot fold %s", message)
