@@ -9,6 +9,7 @@ before what they answer included, the record kept running must be the one made f
 from __future__ import annotations
 
 from datetime import date, timedelta
+from itertools import count
 from pathlib import Path
 from tempfile import TemporaryDirectory
 from typing import Any
@@ -28,7 +29,7 @@ from tests.unit.test_engine import from_nothing
 
 NAMES = TopicNames()
 FIRST_DAY = date(2024, 11, 1)
-SOURCES = ["Reuters", "SOHR", "AFP"]
+SOURCES = ["Reuters", "SOHR", "AFP", "Observatory"]
 
 
 def _day(offset: int) -> str:
@@ -120,6 +121,10 @@ def logs(draw: st.DrawFn) -> list[Event]:
             data = {"event_id": target.id, "reason": "wrong figures"}
             answers.append(_event(f"retract-{n}", "event.retracted", day, 1, data))
     events = reports + answers
+    if draw(st.booleans()):
+        # The registry learns that one monitor relays another: claims merge, tallied again.
+        alias = {"name": "SOHR", "aliases": ["Observatory"]}
+        events.append(_event("alias", "actor.described", draw(st.integers(0, 30)), 0, alias))
     order = draw(st.permutations(events))
     return [*order, *draw(st.lists(st.sampled_from(events), max_size=3))]
 
@@ -132,11 +137,19 @@ def _check(kv: KeyValue, events: list[Event], flushes: list[bool]) -> None:
         patch("sitrep.engine.folding.STATEMENTS_SHOWN", 2),
     ):
         engine = Engine(kv, seeded().gazetteer, NAMES)
-        for count, (event, flush) in enumerate(zip(events, flushes * 3, strict=False), start=1):
+        # Each step "takes" 10 ms: what goes in parts (a party tallied again, the actors) does.
+        ticks = count()
+        engine.folder.timer = lambda: next(ticks) / 100
+        moment = 0.0
+        for count_, (event, flush) in enumerate(zip(events, flushes * 3, strict=False), start=1):
             engine.fold(event)
-            if flush or count == len(events):
-                engine.take_changes()
-                assert engine.folder.published() == from_nothing(events[:count]), f"after {count}"
+            moment += 1.0
+            engine.take_changes(moment)  # a part of what is due, maybe
+            if flush or count_ == len(events):
+                while engine.folder.due:
+                    moment += 100.0
+                    engine.take_changes(moment)
+                assert engine.folder.published() == from_nothing(events[:count_]), f"after {count_}"
                 if isinstance(kv, RocksKeyValue):
                     kv.commit()
 

@@ -72,9 +72,9 @@ record lists the places its actor holds, which control records move at any time.
 ACTORS_EVERY_S = 1.0
 """How often, at most, the actors whose places changed hands are made again (an actor holding
 many places changes hands often)."""
-ACTORS_SLICE_S = 0.02
-"""How long actors' records are made for at a time, at least one: a new registry remakes them
-all (each is made for the moment of the latest description)."""
+SLICE_S = 0.02
+"""How long a make that goes in parts runs at a time: the actors' records after a new registry
+(each is made for the moment of the latest description), a party's casualties tallied again."""
 SPACING = 8.0
 """An entity whose view took ``c`` seconds to make is made again no sooner than
 ``SPACING * c`` later (never more than ``MAX_SPACING_S``), so no entity takes more than an
@@ -149,8 +149,8 @@ class Folder:
         self.registry = ActorRegistry()
         self._actors: tuple[ActorRegistry, Asked] | None = None
         """The registry the registry's ledger makes and the moment its records are made for."""
-        self._actors_left = False
-        self._actors_slice_s = ACTORS_SLICE_S
+        self._unfinished = False
+        self._slice_s = SLICE_S
         self.timer = timer
         self.on_made = on_made
         """Told of each ledger or entity made and the seconds it took."""
@@ -218,6 +218,13 @@ class Folder:
         for found, _ in list(self.kv.scan(key(REPORT, ledger, ""))):
             filed = self._report(ledger, last_part(found))
             yield filed.event, filed.place
+
+    def _reports_after(self, ledger: str, after: str) -> Iterator[tuple[str, Filed]]:
+        """The ledger's reports whose ids come after ``after``, in id order."""
+        prefix = key(REPORT, ledger, "")
+        for found, _ in self.kv.scan(prefix, start=prefix + after.encode() + SEP):
+            event_id = last_part(found)
+            yield event_id, self._report(ledger, event_id)
 
     def ledger(self, ledger: str, ids: list[str] | None = None) -> Ledger:
         """The ledger ``ledger`` (or the part of it made of ``ids``), in id order."""
@@ -315,7 +322,7 @@ class Folder:
         ``owns`` says another process publishes now (a worker's partitions moved)."""
         due = self._due_units()
         # Unpaced (a test, a rebuild), every actor moved is made at once.
-        self._actors_slice_s = math.inf if now is None else ACTORS_SLICE_S
+        self._slice_s = math.inf if now is None else SLICE_S
         pending: Changes = {}
         started = self.timer()
         owned = owns or (lambda ledger: True)
@@ -347,6 +354,7 @@ class Folder:
 
     def _make_due(self, unit: tuple[str, str], now: float | None) -> Changes:
         began = self.timer()
+        self._unfinished = False
         made = self._make(*unit)
         took = self.timer() - began
         if now is not None:
@@ -355,11 +363,10 @@ class Folder:
             self.on_made(unit[0], took)
         del self._due_units()[unit]
         self.kv.delete(key(DUE, *unit))
-        if unit == (REGISTRY_KEY, HOLDERS):
-            if self._actors_left:
-                self._touched(*unit)  # the next slice, as soon as its turn comes
-            elif now is not None:
-                self._pacing.due[unit] = now + ACTORS_EVERY_S
+        if self._unfinished:
+            self._touched(*unit)  # the next part, as soon as its turn comes
+        elif unit == (REGISTRY_KEY, HOLDERS) and now is not None:
+            self._pacing.due[unit] = now + ACTORS_EVERY_S
         return made
 
     def _make(self, ledger: str, entity: str) -> Changes:
@@ -388,8 +395,15 @@ class Folder:
     def _tallied(self, ledger: str) -> dict[tuple[str, str], bytes | None]:
         """A casualties or statements ledger's record, from what its reports added up to."""
         if self.tallies.is_stale(ledger):
-            filed = (Filed(event, place) for event, place in self._filed(ledger))
-            self.tallies.retally(ledger, filed, self.registry)
+            started = self.timer()
+            if not self.tallies.retally(
+                ledger,
+                lambda after: self._reports_after(ledger, after),
+                self.registry,
+                lambda: self.timer() - started > self._slice_s,
+            ):
+                self._unfinished = True
+                return {}
         return tallied_records(self.tallies, ledger, self.registry, self.names, STATEMENTS_SHOWN)
 
     def _project_ledger(self, ledger: str) -> dict[tuple[str, str], bytes | None]:
@@ -420,8 +434,7 @@ class Folder:
         return self._publish(REGISTRY_KEY, {(self.names.registry, REGISTRY_KEY): record})
 
     def _make_actors(self) -> Changes:
-        """The records of the actors moved, for ``ACTORS_SLICE_S`` when paced (at least one)."""
-        self._actors_left = False
+        """The records of the actors moved, for ``SLICE_S`` when paced (at least one)."""
         moved = list(self.kv.scan(key(MOVED, "")))
         if next(self.kv.scan(key(REPORT, REGISTRY_KEY, "")), None) is None:
             # No description filed yet: no actor has a record, holding places or not; the
@@ -433,8 +446,8 @@ class Folder:
         records: dict[tuple[str, str], bytes | None] = {}
         started = self.timer()
         for found, _ in moved:
-            if records and self.timer() - started > self._actors_slice_s:
-                self._actors_left = True
+            if records and self.timer() - started > self._slice_s:
+                self._unfinished = True
                 break
             actor_id = last_part(found)
             held = self.holdings(actor_id)

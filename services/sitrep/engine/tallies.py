@@ -33,7 +33,7 @@ Every record equals what :func:`sitrep.engine.projection.project` makes from the
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -163,7 +163,7 @@ class Tallies:
             self._retract(ledger, event.data.event_id, registry)
         elif isinstance(event, StatementIssuedEvent):
             self.kv.put(key(TALLY, SAID, ledger, *_order(event)), b"[]")
-        elif isinstance(event, CasualtiesReportedEvent) and not self.is_stale(ledger):
+        elif isinstance(event, CasualtiesReportedEvent) and self._counts_now(ledger, event.id):
             self._count(ledger, event, place, registry)
 
     def _saw(self, ledger: str, event: Event) -> None:
@@ -199,7 +199,7 @@ class Tallies:
             self._deny(ledger, event, -1)
         elif isinstance(event, StatementIssuedEvent):
             self.kv.delete(key(TALLY, SAID, ledger, *_order(event)))
-        elif isinstance(event, CasualtiesReportedEvent) and not self.is_stale(ledger):
+        elif isinstance(event, CasualtiesReportedEvent) and self._counts_now(ledger, target):
             self._uncount(ledger, event, filed.place, registry)
 
     def _deny(self, ledger: str, denial: ClaimDeniedEvent, change: int) -> None:
@@ -228,6 +228,26 @@ class Tallies:
 
     def is_stale(self, ledger: str) -> bool:
         return self.kv.get(key(TALLY, STALE, ledger)) is not None
+
+    def _stage(self, ledger: str) -> tuple[str, str] | None:
+        """Where tallying a stale ledger again stands: its phase (``new``, ``count``,
+        ``deny``) and the last report id it went through; None: the tally is current."""
+        found = self.kv.get(key(TALLY, STALE, ledger))
+        if found is None:
+            return None
+        if not found:
+            return "new", ""
+        phase, cursor = orjson.loads(found)
+        return phase, cursor
+
+    def _counts_now(self, ledger: str, event_id: str) -> bool:
+        """Whether a casualty report filed or retracted now changes the tally now; if not,
+        the tally under way reads it when it gets to it."""
+        stage = self._stage(ledger)
+        if stage is None:
+            return True
+        phase, cursor = stage
+        return phase == "deny" or (phase == "count" and event_id <= cursor)
 
     # --- casualties: counting and uncounting a report --------------------------------------
 
@@ -389,23 +409,48 @@ class Tallies:
                     sums[10] += sign
         self.kv.put(sum_key, orjson.dumps(sums))
 
-    def retally(self, ledger: str, filed: Iterable[Filed], registry: ActorRegistry) -> None:
-        """Tally a casualties ledger's reports again from ``filed`` (all of them)."""
+    def retally(
+        self,
+        ledger: str,
+        reports: Callable[[str], Iterator[tuple[str, Filed]]],
+        registry: ActorRegistry,
+        spent: Callable[[], bool],
+    ) -> bool:
+        """Tally a stale casualties ledger again, from ``reports(after)`` (its reports after
+        an id, in id order), until ``spent()`` (at least one report a call); True once done.
+
+        Reports filed meanwhile are counted at once when the tally went past them, else when
+        it reaches them (:meth:`_counts_now`); denials are noted on what they deny in a second
+        pass, once every report is counted."""
         kv = self.kv
-        for kind in (REPORTS, CLAIMS, PERIODS, PARTIES):
-            for found, _ in list(kv.scan(key(TALLY, kind, ledger, ""))):
-                kv.delete(found)
-        kv.delete(key(TALLY, SUM, ledger))
-        kv.delete(key(TALLY, STALE, ledger))
-        denials = []
-        for item in filed:
-            event = item.event
-            if isinstance(event, ClaimDeniedEvent) and not self._retracted(ledger, event.id):
-                denials.append(event)
-            if isinstance(event, CasualtiesReportedEvent) and not self._retracted(ledger, event.id):
-                self._count(ledger, event, item.place, registry)
-        for denial in denials:
-            self._deny(ledger, denial, +1)
+        stage = self._stage(ledger)
+        if stage is None:
+            return True
+        phase, cursor = stage
+        if phase == "new":
+            for kind in (REPORTS, CLAIMS, PERIODS, PARTIES):
+                for found, _ in list(kv.scan(key(TALLY, kind, ledger, ""))):
+                    kv.delete(found)
+            kv.delete(key(TALLY, SUM, ledger))
+            phase = "count"
+        while True:
+            for event_id, item in reports(cursor):
+                event = item.event
+                if self._retracted(ledger, event_id):
+                    pass
+                elif phase == "count" and isinstance(event, CasualtiesReportedEvent):
+                    self._count(ledger, event, item.place, registry)
+                elif phase == "deny" and isinstance(event, ClaimDeniedEvent):
+                    self._deny(ledger, event, +1)
+                cursor = event_id
+                if spent():
+                    kv.put(key(TALLY, STALE, ledger), orjson.dumps([phase, cursor]))
+                    return False
+            if phase == "deny":
+                kv.delete(key(TALLY, STALE, ledger))
+                return True
+            phase, cursor = "deny", ""
+            kv.put(key(TALLY, STALE, ledger), orjson.dumps([phase, cursor]))
 
     def _retracted(self, ledger: str, event_id: str) -> bool:
         return self.kv.get(key(TALLY, RETRACTED, ledger, event_id)) is not None
