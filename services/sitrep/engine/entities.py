@@ -14,7 +14,10 @@ State (in the :class:`~sitrep.engine.keyvalue.KeyValue` given):
 - ``answer/<ledger>/<target id>/<answer id>`` → ``b""``: denials and retractions of a report;
 - ``struck/<ledger>/<event id>/<strike id>`` → ``b""``: the strikes a report is part of;
 - ``name/<folded actor name>/<ledger>`` → ``b""``: the ledgers whose reports name an actor, so
-  a registry change reaches only them.
+  a registry change reaches only them;
+- ``perpetrator/<folded actor name>/<ledger>`` → ``b""``: the place ledgers whose strikes name
+  an actor as perpetrator, the one name their index reads through the registry (a strike's
+  id holds its perpetrator's id).
 """
 
 from __future__ import annotations
@@ -50,6 +53,7 @@ PLACE, MEMBER, ENTITY, ANSWER, STRUCK, NAME = (
     "struck",
     "name",
 )
+PERPETRATOR = "perpetrator"
 
 
 def control_entity(place_id: str) -> str:
@@ -106,6 +110,16 @@ def changed_names(before: ActorRegistry, after: ActorRegistry) -> set[str]:
     return out
 
 
+def changed_ids(before: ActorRegistry, after: ActorRegistry) -> set[str]:
+    """The folded names that resolve to another actor in ``after`` (a part of
+    :func:`changed_names`: an actor renamed keeps its id)."""
+    return {
+        name
+        for name in before.by_name.keys() | after.by_name.keys()
+        if before.by_name.get(name) != after.by_name.get(name)
+    }
+
+
 class EntityIndex:
     """The entities of the ledgers in ``kv`` and their reports.
 
@@ -139,12 +153,18 @@ class EntityIndex:
     def ledgers_naming(self, names: Iterable[str]) -> set[str]:
         return {last_part(k) for name in names for k, _ in self.kv.scan(key(NAME, name, ""))}
 
+    def ledgers_striking(self, names: Iterable[str]) -> set[str]:
+        """The place ledgers with a strike by one of ``names`` (folded)."""
+        return {last_part(k) for name in names for k, _ in self.kv.scan(key(PERPETRATOR, name, ""))}
+
     def add(self, ledger: str, event: Event, place: Place | None, registry: ActorRegistry) -> bool:
         """Index one report newly filed in ``ledger``. False when it changes what earlier
         reports concern (the ledger must be indexed again with :meth:`rebuild`)."""
         if self.for_views:
             for name in actor_names(event):
                 self.kv.put(key(NAME, name, ledger), b"")
+            if isinstance(event, StrikeReportedEvent) and event.data.perpetrator:
+                self.kv.put(key(PERPETRATOR, fold(event.data.perpetrator), ledger), b"")
         if not is_place_ledger(ledger):
             self.touched(ledger, "")
             return True

@@ -35,6 +35,7 @@ import orjson
 from sitrep.contract import Event, event_to_dict, parse_event
 from sitrep.engine.entities import (
     EntityIndex,
+    changed_ids,
     changed_names,
     is_place_ledger,
     last_part,
@@ -236,7 +237,10 @@ class Folder:
 
     def describe(self, registry: ActorRegistry, record: bytes) -> None:
         """Make views with ``registry`` (whose record, as the registry topic carries it, is
-        ``record``) from now on: the ledgers naming an actor it changed are made again."""
+        ``record``) from now on: the entities naming an actor it changed are made again; a
+        place ledger with a strike by an actor now read as another is indexed again (strike
+        ids hold the perpetrator's), and a party's casualties tallied again if an actor its
+        reports name is (claims and parties are actors' ids)."""
         self.registry = registry
         stored = self.kv.get(key(REGISTRY))
         if stored == record:
@@ -244,14 +248,21 @@ class Folder:
         before = registry_from(stored) if stored is not None else ActorRegistry()
         self._made.clear()
         self.kv.put(key(REGISTRY), record)
+        moved = changed_ids(before, registry)
+        redrawn = self.index.ledgers_striking(moved)
+        retold = self.index.ledgers_naming(moved)
         for ledger in sorted(self.index.ledgers_naming(changed_names(before, registry))):
-            if is_place_ledger(ledger):
+            if not is_place_ledger(ledger):
+                if ledger in retold:
+                    self.tallies.stale(ledger)
+                self._touched(ledger, "")
+            elif ledger in redrawn:
                 # Indexed again by take_changes, a ledger at a time within its budget: a
                 # registry change may name thousands of ledgers.
                 self.kv.put(key(REINDEX, ledger), b"")
             else:
-                self.tallies.stale(ledger)
-                self._touched(ledger, "")
+                for entity in self.index.entities(ledger):
+                    self._touched(ledger, entity)
 
     def _reindex(self, started: float, budget_s: float, owns: Callable[[str], bool]) -> None:
         """Index again the ledgers a new registry may redraw, while ``budget_s`` lasts."""

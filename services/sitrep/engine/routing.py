@@ -20,7 +20,7 @@ import orjson
 
 from sitrep.contract import Event, encode_event, parse_event
 from sitrep.contract.events import ClaimDeniedEvent, EventRetractedEvent
-from sitrep.engine.keyvalue import KeyValue, key
+from sitrep.engine.keyvalue import SEP, KeyValue, key
 from sitrep.resolution.places import Gazetteer, Place
 from sitrep.views.routing import Destination, destinations
 
@@ -57,6 +57,16 @@ class Router:
     def __init__(self, kv: KeyValue, gazetteer: Gazetteer) -> None:
         self.kv = kv
         self.gazetteer = gazetteer
+        self._awaited: set[str] | None = None
+        """The targets answers wait for (read from the store once): almost every event has
+        none, and looking for them in the store at each event would cost a scan each."""
+
+    def awaited(self) -> set[str]:
+        if self._awaited is None:
+            self._awaited = {
+                found.split(SEP)[1].decode() for found, _ in self.kv.scan(key(WAIT, ""))
+            }
+        return self._awaited
 
     def routes_of(self, event_id: str) -> list[Destination] | None:
         """Where ``event_id`` was filed; ``[]`` while it waits; None if never routed."""
@@ -74,6 +84,7 @@ class Router:
             dests = self.routes_of(event.data.event_id)
             if not dests:  # never routed, or itself an answer still waiting
                 kv.put(key(WAIT, event.data.event_id, event.id), encode_event(event))
+                self.awaited().add(event.data.event_id)
                 kv.put(key(ROUTE, event.id), b"[]")
                 return ()
         else:
@@ -82,8 +93,12 @@ class Router:
         kv.put(key(ROUTE, event.id), encoded)
         filings = [Filing(d.key, event, d.place) for d in dests]
         targets = [event.id]
+        awaited = self.awaited()
         while targets:  # an answer released may have answers of its own waiting
             target = targets.pop(0)
+            if target not in awaited:
+                continue
+            awaited.discard(target)
             for wait_key, raw in list(kv.scan(key(WAIT, target, ""))):
                 late = parse_event(raw)
                 kv.delete(wait_key)
