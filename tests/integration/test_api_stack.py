@@ -447,15 +447,17 @@ async def test_what_the_article_says_of_each_place_on_1_december(live: Live) -> 
 
 async def test_a_places_history_lists_each_change_of_hands(live: Live) -> None:
     async with agreeing(live) as ask:
-        history = (await ask("/v1/places/Ḩalab/history", **DEC_1))["view"]
-        earlier = (await ask("/v1/places/sy-aleppo/history", at="2024-11-26"))["view"]
+        latest_first = await ask("/v1/places/Ḩalab/history", **DEC_1)
+        earlier = (await ask("/v1/places/sy-aleppo/history", at="2024-11-26"))["items"]
     capture = control_seed("seed-000-aleppo-control-hts")
+    history = latest_first["items"]
+    assert latest_first["next_cursor"] is None
     assert [c["controller"]["name"] for c in history] == [
-        actor(baseline_of("Aleppo").data.controller).name,
         actor(capture.data.controller).name,
+        actor(baseline_of("Aleppo").data.controller).name,
     ]
-    assert history[1]["sources"][0]["event_id"] == capture.id
-    assert earlier == history[:1]
+    assert history[0]["sources"][0]["event_id"] == capture.id
+    assert earlier == history[1:]
 
 
 async def test_at_and_known_at_answer_as_the_seed_facts_imply(live: Live) -> None:

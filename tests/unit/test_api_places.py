@@ -66,14 +66,19 @@ async def test_a_place_nobody_reported_is_a_404_problem() -> None:
     assert "Atlantis" in body["detail"]
 
 
-async def test_history_lists_each_change_of_hands() -> None:
+async def test_history_lists_each_change_of_hands_the_latest_first_a_page_at_a_time() -> None:
     async with serving() as client:
         body = (await client.get("/v1/places/Aleppo/history", params=DEC_1)).json()
-    assert [c["controller"]["name"] for c in body["view"]] == [
-        "Syrian government",
+        first = (await client.get("/v1/places/Aleppo/history", params={**DEC_1, "limit": 1})).json()
+        rest = await client.get(
+            "/v1/places/Aleppo/history", params={**DEC_1, "cursor": first["next_cursor"]}
+        )
+    assert [c["controller"]["name"] for c in body["items"]] == [
         "Hayat Tahrir al-Sham",
+        "Syrian government",
     ]
-    assert body["view"][1]["sources"][0]["event_id"] == "seed-000-aleppo-control-hts"
+    assert body["items"][0]["sources"][0]["event_id"] == "seed-000-aleppo-control-hts"
+    assert first["items"] + rest.json()["items"] == body["items"]
 
 
 async def test_places_filter_by_controller_alias_status_and_region() -> None:

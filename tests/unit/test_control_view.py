@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime
 
 from sitrep.contract import parse_event
 from sitrep.engine.situation import Situation
-from sitrep.views.control import control_view
+from sitrep.views.control import SHOWN, control_history, control_view
 from sitrep.views.moments import Asked, end_of_day
 from tests.seeded import seed_events, seeded
 
@@ -180,3 +180,56 @@ def test_folding_twice_or_in_another_order_gives_the_same_views() -> None:
     asked = on(date(2024, 12, 1))
     for place in ("sy-aleppo", "sy-hama", "sy-maarat-al-numan", "sy-idlib"):
         assert view(once, place, asked) == view(twice, place, asked) == view(shuffled, place, asked)
+
+
+def test_a_place_fought_over_for_years_lists_its_latest_changes_and_counts_them_all() -> None:
+    # Idlib changing hands every ten days for four years, each change reported by three
+    # outlets, the holder's hold restated every other day: a record of megabytes unbounded.
+    holders = ["HTS", "Syrian army"]
+    events = []
+    start = date(2021, 1, 1).toordinal()
+    for change in range(150):
+        for report in range(3):
+            day = date.fromordinal(start + 10 * change).isoformat()
+            data = {"controller": holders[change % 2], "method": "captured"}
+            events.append(
+                _event(
+                    f"t-{change}-{report}",
+                    "control.changed",
+                    day,
+                    data,
+                    place="Idlib",
+                    source=f"Outlet {report}",
+                )
+            )
+        for restated in range(1, 10, 2):
+            day = date.fromordinal(start + 10 * change + restated).isoformat()
+            data = {"controller": holders[change % 2], "method": "captured"}
+            events.append(
+                _event(f"t-{change}-again-{restated}", "control.changed", day, data, place="Idlib")
+            )
+    # The last holder's hold restated daily for two months after its last capture.
+    for restated in range(60):
+        day = date.fromordinal(start + 1500 + restated).isoformat()
+        data = {"controller": holders[149 % 2], "method": "captured"}
+        events.append(_event(f"t-last-{restated:02d}", "control.changed", day, data, place="Idlib"))
+    situation = seeded(events)
+    asked = on(date(2025, 12, 1))
+    idlib = view(situation, "sy-idlib", asked)
+    assert idlib.history_count == 150
+    assert len(idlib.history) == SHOWN
+    latest = idlib.history[-1]
+    assert latest.source_count == 3 + 5 + 60
+    assert len(latest.sources) == SHOWN
+    assert latest.sources[0].event_id == "t-149-0"  # the first report of the change stays
+    assert latest.sources[-1].event_id == "t-last-59"
+    assert idlib.claim_count == 68
+    assert len(idlib.claims) == SHOWN
+    assert idlib.claims[-1].event_id == "t-last-59"
+    ledger = situation.ledger_of("sy-idlib")
+    assert ledger is not None
+    full = control_history(ledger, "sy-idlib", situation.registry, asked)
+    assert len(full) == 150
+    assert [c.source_count for c in full] == [8] * 149 + [68]
+    assert len(full[-1].sources) == 68
+    assert full[-SHOWN:-1] == list(idlib.history[:-1])  # the record's history is the latest

@@ -19,7 +19,7 @@ from sitrep.resolution.names import fold, skeleton
 from sitrep.resolution.places import Place
 from sitrep.views.actors import ActorView, actor_views, descriptions, holdings_of
 from sitrep.views.casualties import Casualties, casualties
-from sitrep.views.control import ControlView, control_view
+from sitrep.views.control import Change, ControlView, control_history, control_view
 from sitrep.views.ledger import Ledger, visible
 from sitrep.views.moments import Asked
 from sitrep.views.routing import REGISTRY_KEY
@@ -180,6 +180,13 @@ class Answers:
         if place_id is None:
             return None
         return control_view(self._reports_of(place_id), place_id, self.registry, self.asked)
+
+    def history(self, name: str) -> list[Change] | None:
+        """Every change of hands of one place (by id, name or spelling), oldest first."""
+        place_id = self.place_id(name)
+        if place_id is None:
+            return None
+        return control_history(self._reports_of(place_id), place_id, self.registry, self.asked)
 
     def place_id(self, name: str) -> str | None:
         """The id of the reported place ``name`` is the id, a name or a spelling of."""

@@ -9,7 +9,7 @@ from sitrep.api.answers import Answers
 from sitrep.api.readmodel import Copy, ReadModel
 from sitrep.contract import event_to_dict
 from sitrep.contract.events import ControlChangedEvent, EventBase, StrikeReportedEvent
-from sitrep.views.control import control_view
+from sitrep.views.control import control_history
 from sitrep.views.ledger import visible
 from sitrep.views.moments import day_of
 from sitrep.views.refs import SourceRef
@@ -45,8 +45,10 @@ def _corroborates(answers: Answers, event: EventBase, keys: list[str]) -> str | 
         if isinstance(event, ControlChangedEvent):
             for item in ledger:
                 if item.event.id == event.id and item.place is not None:
-                    view = control_view(ledger, item.place.id, answers.registry, answers.asked)
-                    sources.extend(change.sources for change in view.history)
+                    history = control_history(
+                        ledger, item.place.id, answers.registry, answers.asked
+                    )
+                    sources.extend(change.sources for change in history)
         elif isinstance(event, StrikeReportedEvent):
             sources.extend(s.sources for s in answers.strikes_on(day_of(event)))
     for group in sources:

@@ -12,6 +12,7 @@ from sitrep.contract.events import (
     ClashReportedEvent,
     ControlChangedEvent,
     EventBase,
+    EventRetractedEvent,
     ForcesWithdrewEvent,
 )
 from sitrep.resolution.actors import ActorRegistry
@@ -33,15 +34,23 @@ from sitrep.views.refs import (
 Status = Literal["disputed", "contested", "partial", "held", "unknown"]
 
 
+SHOWN = 50
+"""How many changes of hands, claims, denials and retractions a control view lists, and how
+many reports each change cites: the latest, with counts of them all. A place fought over for
+years would otherwise make a record of megabytes; its whole history is paged by the API."""
+
+
 @dataclass(frozen=True)
 class Change:
-    """One change of hands (or the first known holder), with every report of it."""
+    """One change of hands (or the first known holder), with the reports of it."""
 
     occurred_at: date | datetime
     controller: ActorRef
     previous: ActorRef | None
     method: str
     sources: tuple[SourceRef, ...]
+    """The first report of the change, then the latest (``SHOWN`` in all)."""
+    source_count: int
 
 
 @dataclass(frozen=True)
@@ -62,13 +71,21 @@ class ControlView:
     status: Status
     reasons: tuple[str, ...]
     claims: tuple[SourceRef, ...]
-    """The reports that the current controller holds the place, since it took it."""
+    """The reports that the current controller holds the place, since it took it: the
+    latest ``SHOWN``."""
+    claim_count: int
     corroboration: int
     """How many independent originators (claimant, else source) back the current control."""
     denials: tuple[DenialRef, ...]
+    """The latest ``SHOWN``."""
+    denial_count: int
     history: tuple[Change, ...]
+    """The latest ``SHOWN`` changes of hands, oldest first."""
+    history_count: int
     sub_places: tuple[SubPlace, ...]
     retracted: tuple[RetractionRef, ...]
+    """The latest ``SHOWN``."""
+    retracted_count: int
 
 
 _AFFECTS_CONTROL = (ControlChangedEvent, ForcesWithdrewEvent)
@@ -162,12 +179,37 @@ def _contested(
 
 
 @dataclass
+class _Held:
+    """A change of hands being folded: its reports are gathered, then cited."""
+
+    occurred_at: date | datetime
+    controller: ActorRef
+    previous: ActorRef | None
+    method: str
+    reports: list[EventBase]
+
+    def change(self, shown: int | None = SHOWN) -> Change:
+        cited = (
+            self.reports
+            if shown is None or len(self.reports) <= shown
+            else ([self.reports[0], *self.reports[len(self.reports) - shown + 1 :]])
+        )
+        return Change(
+            self.occurred_at,
+            self.controller,
+            self.previous,
+            self.method,
+            tuple(source_ref(e) for e in cited),
+            len(self.reports),
+        )
+
+
+@dataclass
 class _Fold:
     controller: ActorRef | None = None
     since: date | datetime | None = None
-    method: str = "unknown"
     claims: list[EventBase] = field(default_factory=list)
-    history: list[Change] = field(default_factory=list)
+    history: list[_Held] = field(default_factory=list)
 
 
 def _fold_control(events: Sequence[EventBase], registry: ActorRegistry) -> _Fold:
@@ -178,22 +220,21 @@ def _fold_control(events: Sequence[EventBase], registry: ActorRegistry) -> _Fold
         named = actor_ref(registry, event.data.controller)
         if fold.controller is not None and named.id == fold.controller.id:
             fold.claims.append(event)
-            last = fold.history[-1]
-            fold.history[-1] = Change(
-                last.occurred_at,
-                last.controller,
-                last.previous,
-                last.method,
-                (*last.sources, source_ref(event)),
-            )
+            fold.history[-1].reports.append(event)
             continue
         fold.history.append(
-            Change(
-                event.occurred_at, named, fold.controller, event.data.method, (source_ref(event),)
-            )
+            _Held(event.occurred_at, named, fold.controller, event.data.method, [event])
         )
         fold.controller, fold.since, fold.claims = named, event.occurred_at, [event]
     return fold
+
+
+def control_history(
+    ledger: Ledger, place_id: str, registry: ActorRegistry, asked: Asked
+) -> list[Change]:
+    """Every change of hands of ``place_id`` as asked, oldest first, each with every report."""
+    fold = _fold_control(_here(visible(ledger, asked), place_id), registry)
+    return [held.change(None) for held in fold.history]
 
 
 def control_view(
@@ -242,14 +283,12 @@ def _control(
     else:
         status = "held" if current is not None else "unknown"
 
-    denials = tuple(denial_ref(registry, d) for e in events for d in view.denied(e.id))
-    retracted: tuple[RetractionRef, ...] = ()
+    denied = [d for e in events for d in view.denied(e.id)]
+    retracted: list[EventRetractedEvent] = []
     if view.retractions:  # rare: the reports filed here are looked up only then
         here_ids = {f.event.id for f in ledger if f.place is not None and f.place.id == place_id}
-        retracted = tuple(
-            retraction_ref(r)
-            for target, r in sorted(view.retractions.items())
-            if target in here_ids
+        retracted = sorted(
+            (r for target, r in view.retractions.items() if target in here_ids), key=order_key
         )
     return ControlView(
         place=place,
@@ -257,12 +296,16 @@ def _control(
         since=fold.since,
         status=status,
         reasons=tuple(reasons),
-        claims=tuple(source_ref(c) for c in claims),
+        claims=tuple(source_ref(c) for c in claims[-SHOWN:]),
+        claim_count=len(claims),
         corroboration=len({originator(registry, c) for c in claims if not view.denied(c.id)}),
-        denials=denials,
-        history=tuple(fold.history),
+        denials=tuple(denial_ref(registry, d) for d in denied[-SHOWN:]),
+        denial_count=len(denied),
+        history=tuple(held.change() for held in fold.history[-SHOWN:]),
+        history_count=len(fold.history),
         sub_places=subs,
-        retracted=retracted,
+        retracted=tuple(retraction_ref(r) for r in retracted[-SHOWN:]),
+        retracted_count=len(retracted),
     )
 
 

@@ -11,7 +11,7 @@ from sitrep.api.asking import Asking, asking
 from sitrep.api.encoding import GEOJSON, csv_of, freshness_headers, geojson, plain
 from sitrep.api.filters import Country, places_page
 from sitrep.api.models import Listing, One
-from sitrep.api.paging import DEFAULT_LIMIT, Cursor, Limit
+from sitrep.api.paging import DEFAULT_LIMIT, Cursor, Limit, page_of
 from sitrep.api.problems import Problem, not_found
 from sitrep.views.control import Change, ControlView, Status
 
@@ -85,10 +85,19 @@ def place_json(ask: Asking, place: str) -> bytes | None:
 
 # Place ids may hold slashes ("sy/syria", a country-level place): both routes take the rest
 # of the path, the history first so that ".../history" is not read as part of an id.
-@router.get("/{place:path}/history", response_model=One[list[Change]])
-async def get_place_history(place: str, ask: Annotated[Asking, Depends(asking)]) -> Response:
-    """Every change of hands of a place, oldest first."""
-    return ask.one(_place(ask, place).history)
+@router.get("/{place:path}/history", response_model=Listing[Change])
+async def get_place_history(
+    place: str,
+    ask: Annotated[Asking, Depends(asking)],
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
+) -> Response:
+    """Every change of hands of a place as asked, the latest first, each with every report
+    of it; the place's own answer lists only the latest."""
+    history = ask.answers.history(place)
+    if history is None:
+        raise _unknown(place)
+    return ask.listing(page_of(history[::-1], limit, cursor))
 
 
 @router.get("/{place:path}", response_model=One[ControlView])

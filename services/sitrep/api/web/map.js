@@ -383,9 +383,10 @@
       return;
     }
     if (token !== state.token || placeId !== state.selected) return; // a newer question won
-    renderPlace(panel, one.view, history.view);
+    renderPlace(panel, one.view, history.items);
   }
 
+  // history: the first page of changes of hands, the latest first.
   function renderPlace(panel, view, history) {
     const place = view.place;
     clear(panel);
@@ -419,17 +420,22 @@
     if (!history.length) {
       panel.append(el("p", { class: "muted" }, "No change of hands reported."));
     } else {
-      const rows = history.slice().reverse().map((change) => el("tr", {},
+      const rows = history.map((change) => el("tr", {},
         el("td", {}, day(change.occurred_at)),
         el("td", {}, actorText(change.controller), change.previous ? el("div", { class: "muted" }, `from ${change.previous.name}`) : null),
         el("td", {}, change.method),
-        el("td", {}, el("ul", {}, change.sources.map(sourceItem)))));
+        el("td", {}, el("ul", {}, change.sources.map(sourceItem),
+          change.source_count > change.sources.length
+            ? el("li", { class: "muted" }, `and ${change.source_count - change.sources.length} more`) : null))));
       panel.append(el("table", { class: "history" },
         el("thead", {}, el("tr", {}, el("th", {}, "When"), el("th", {}, "Who"), el("th", {}, "How"), el("th", {}, "Sources"))),
         el("tbody", {}, rows)));
+      if (view.history_count > history.length) {
+        panel.append(el("p", { class: "muted" }, `The latest ${history.length} of ${view.history_count} changes of hands.`));
+      }
     }
-    if (view.retracted && view.retracted.length) {
-      panel.append(el("p", { class: "muted" }, `${view.retracted.length} report(s) retracted.`));
+    if (view.retracted_count) {
+      panel.append(el("p", { class: "muted" }, `${view.retracted_count} report(s) retracted.`));
     }
   }
 
