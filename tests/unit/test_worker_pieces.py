@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from pathlib import Path
 
 import orjson
@@ -18,6 +19,7 @@ from sitrep.engine.situation import Situation
 from sitrep.topics import TopicNames
 from sitrep.views.actors import HeldPlace
 from sitrep.views.ledger import Ledger
+from sitrep.worker.app import _flush_overlaps
 from sitrep.worker.engine import Commits, IncompatibleState, WorkerEngine
 from sitrep.worker.partitions import FlushPacing, by_partition, partition_of
 from sitrep.worker.records import ParsedEvents, bound_for, decode_filed, encode_filed
@@ -332,3 +334,16 @@ def test_a_long_batch_gives_the_loop_back_every_turn_and_only_then() -> None:
 
     # 5 ms and 15 ms after the start: no yield; 21 ms: the other task runs.
     assert asyncio.run(batch()) == [0, 0, 1]
+
+
+OVERLAPPING = "Timer %s is overlapping (interval=%r runtime=%r)"
+"""mode's warning, as its timers log it."""
+
+
+def test_only_the_flush_timers_expected_overlap_is_left_out_of_the_log() -> None:
+    def record(name: str) -> logging.LogRecord:
+        args = (name, 0.025, 0.06)
+        return logging.LogRecord("mode.timers", logging.WARNING, "", 0, OVERLAPPING, args, None)
+
+    assert not _flush_overlaps(record("sitrep.worker.app.create_app.<locals>.flush"))
+    assert _flush_overlaps(record("sitrep.worker.app.create_app.<locals>.age"))
