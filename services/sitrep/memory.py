@@ -1,44 +1,51 @@
-"""Keeping the garbage collector's pauses short in a process that holds every report in memory.
+"""Keeping the garbage collector's pauses short in a process that holds many objects for long.
 
 CPython's collector scans every tracked object of the oldest generation when it collects it,
-and the worker (its ledgers) and the API (its read model) hold each report as pydantic models,
-dicts and dataclasses: on a log of 2,000 events a full collection already held the worker up
-for 90–130 ms, every few seconds, and each event routed meanwhile waited (`bench.processors`,
-latency tail); 50,000 events take ≈ 0.7 s to walk.
+and the worker and the API keep up to tens of thousands of decoded reports (pydantic models,
+dicts and dataclasses) in their caches besides their indexes: a full collection of a worker
+at 100,000 events walked them for 3.3 s, while every event and flush waited.
 
 :class:`Ageing` moves what outlived a young collection out of the collector's sight
 (``gc.freeze``) every ``FREEZE_EVERY_S``, so the oldest generation stays small and its
-collections short. Reference counting still frees what is not in a cycle; cycles among frozen
-objects are found by a full collection every ``FULL_EVERY_S`` (one long pause in minutes, not
-one every few seconds).
+collections short. Reference counting still frees what is not in a cycle (a report leaving a
+cache, for one). Cycles among frozen objects are not collected unless ``full_every_s`` asks
+for a full collection that often: the worker at 100,000 events had made 40 such objects in
+ten minutes, a few kilobytes an hour, which a restart sheds; a pause of seconds it must not.
 """
 
 from __future__ import annotations
 
 import gc
 import logging
+import math
 import time
 from collections.abc import Callable
 
 log = logging.getLogger("sitrep.memory")
 
 FREEZE_EVERY_S = 1.0
-FULL_EVERY_S = 600.0
+FULL_EVERY_S: float | None = None
+"""Never, by default (see the module's docstring)."""
 
 
 class Ageing:
     """What a process calls every ``FREEZE_EVERY_S`` (the worker from a faust timer, the API
     from a task of its own once its read model caught up)."""
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        clock: Callable[[], float] = time.monotonic,
+        full_every_s: float | None = FULL_EVERY_S,
+    ) -> None:
         self.clock = clock
-        self.full_at = clock() + FULL_EVERY_S
+        self.full_every_s = math.inf if full_every_s is None else full_every_s
+        self.full_at = clock() + self.full_every_s
 
     def tick(self, *, full: bool = False) -> None:
         """Freeze what outlives a young collection (``full``, or when one is due: a full one)."""
         now = self.clock()
         if full or now >= self.full_at:
-            self.full_at = now + FULL_EVERY_S
+            self.full_at = now + self.full_every_s
             gc.unfreeze()
             started = time.perf_counter()
             found = gc.collect()

@@ -1,4 +1,4 @@
-"""The collector stays out of the way: survivors are frozen, cycles found in minutes."""
+"""The collector stays out of the way: survivors are frozen, cycles found only if asked."""
 
 from __future__ import annotations
 
@@ -8,7 +8,9 @@ from typing import Any
 
 import pytest
 
-from sitrep.memory import FULL_EVERY_S, Ageing
+from sitrep.memory import Ageing
+
+FULL_EVERY_S = 600.0
 
 
 @pytest.fixture
@@ -40,11 +42,11 @@ def test_a_tick_freezes_the_survivors_and_collects_only_the_young(
     assert max(collections) <= 1
 
 
-def test_cycles_among_frozen_objects_are_collected_by_the_full_collection(
+def test_cycles_among_frozen_objects_are_collected_by_a_full_collection_when_asked(
     collections: list[int],
 ) -> None:
     now = [0.0]
-    ageing = Ageing(clock=lambda: now[0])
+    ageing = Ageing(clock=lambda: now[0], full_every_s=FULL_EVERY_S)
 
     class Node:
         other: Any = None
@@ -61,3 +63,15 @@ def test_cycles_among_frozen_objects_are_collected_by_the_full_collection(
     assert 2 in collections
     gc.unfreeze()
     assert not any(type(o) is Node for o in gc.get_objects())
+
+
+def test_no_full_collection_by_default_however_long_the_process_runs(
+    collections: list[int],
+) -> None:
+    now = [0.0]
+    ageing = Ageing(clock=lambda: now[0])
+    for hour in range(1, 49):
+        now[0] = hour * 3600.0
+        ageing.tick()
+    assert collections
+    assert 2 not in collections

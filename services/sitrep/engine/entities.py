@@ -54,6 +54,9 @@ PLACE, MEMBER, ENTITY, ANSWER, STRUCK, NAME = (
     "name",
 )
 PERPETRATOR = "perpetrator"
+PLACES_KEPT = 50_000
+"""How many places read from the store are kept decoded (a few hundred bytes each); past it
+they are read again."""
 
 
 def control_entity(place_id: str) -> str:
@@ -134,6 +137,9 @@ class EntityIndex:
         self.for_views = for_views
         """False for a reader (the API): strike entities and the index of actor names serve
         only the making of view records, and are not kept."""
+        self._places: dict[tuple[str, str], Place | None] = {}
+        """Places read, by ledger and id: every report filed reads its place and the places
+        enclosing it, and a read from the store costs more than all the rest of filing."""
 
     def members(self, entity: str) -> list[str]:
         """The ids of an entity's reports, in id order."""
@@ -174,8 +180,15 @@ class EntityIndex:
         return True
 
     def _place(self, ledger: str, place_id: str) -> Place | None:
+        known = (ledger, place_id)
+        if known in self._places:
+            return self._places[known]
         found = self.kv.get(key(PLACE, ledger, place_id))
-        return None if found is None else place_from(orjson.loads(found))
+        place = None if found is None else place_from(orjson.loads(found))
+        if len(self._places) >= PLACES_KEPT:
+            self._places.clear()
+        self._places[known] = place
+        return place
 
     def _note_place(self, ledger: str, place: Place) -> Place | None:
         """Keep ``place`` as the ledger's place of its id if it is new there, or the first
@@ -183,6 +196,7 @@ class EntityIndex:
         known = self._place(ledger, place.id)
         if known is None or (known.lat is None and place.lat is not None):
             self.kv.put(key(PLACE, ledger, place.id), orjson.dumps(place))
+            self._places[(ledger, place.id)] = place
         return known
 
     def _take_place(self, ledger: str, place: Place) -> bool:
@@ -266,6 +280,7 @@ class EntityIndex:
         for prefix in (key(STRUCK, ledger, ""), key(ANSWER, ledger, ""), key(PLACE, ledger, "")):
             for found, _ in list(kv.scan(prefix)):
                 kv.delete(found)
+        self._places.clear()
         reports = list(reports)
         for _, place in reports:
             if place is not None:
