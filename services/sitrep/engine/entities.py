@@ -228,9 +228,11 @@ class EntityIndex:
             yield place_id
             place_id = place.parent
 
-    def _join(self, ledger: str, entity: str, event_id: str) -> bool:
+    def _join(self, ledger: str, entity: str, event_id: str, *, fresh: bool = False) -> bool:
+        """Make ``event_id`` a member of ``entity``; False if it was. ``fresh``: it cannot
+        have been (a report indexed for the first time, in the places it concerns)."""
         member = key(MEMBER, entity, event_id)
-        if self.kv.get(member) is not None:
+        if not fresh and self.kv.get(member) is not None:
             return False
         self.kv.put(member, b"")
         self.kv.put(key(ENTITY, ledger, entity), b"")
@@ -249,7 +251,9 @@ class EntityIndex:
         if place is None:
             return
         for place_id in self._chain(ledger, place.id):
-            self._join(ledger, control_entity(place_id), event.id)
+            # A report is indexed once in the places it concerns (filed once; a rebuild
+            # removes every member first): no need to ask the store whether it is in.
+            self._join(ledger, control_entity(place_id), event.id, fresh=True)
         if isinstance(event, StrikeReportedEvent) and self.for_views:
             self._strike(ledger, strike_id(event, place, registry), event.id)
 
