@@ -64,6 +64,7 @@ status: $(STAMP)
 
 bench: kafka-jars
 	$(BIN)/python -m bench.projection
+	$(BIN)/python -m bench.folding
 	$(BIN)/python -m bench.processors
 	$(BIN)/python -m bench.api
 	$(BIN)/python -m bench.scale --events $(SCALE_EVENTS)

@@ -33,6 +33,7 @@ Every record equals what :func:`sitrep.engine.projection.project` makes from the
 from __future__ import annotations
 
 import hashlib
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -62,6 +63,9 @@ from sitrep.views.statements import statement_of
 TALLY = "tally"
 REPORTS, CLAIMS, PERIODS, SUM, PARTIES, STALE = "r", "c", "g", "sum", "p", "stale"
 SAID, RETRACTED, AS_OF = "s", "x", "asof"
+
+CITED_KEPT = 20_000
+"""How many reports' citations are kept (a few hundred bytes each)."""
 
 Reader = Callable[[str, str], Filed]
 """A ledger's report by its event id."""
@@ -151,6 +155,28 @@ class Tallies:
     def __init__(self, kv: KeyValue, report: Reader) -> None:
         self.kv = kv
         self.report = report
+        self._cited: OrderedDict[str, tuple[ActorRegistry, list[str], Any]] = OrderedDict()
+        """How each report was last cited, with the registry and denials it was cited with:
+        a record cites its latest 50 or 100 reports again at each new one, and reading each
+        back and citing it again cost more than all the rest of making the record."""
+
+    def _cite(
+        self,
+        ledger: str,
+        event_id: str,
+        denial_ids: list[str],
+        registry: ActorRegistry,
+        cite: Callable[[Filed, tuple[ClaimDeniedEvent, ...]], Any],
+    ) -> Any:
+        known = self._cited.get(event_id)
+        if known is not None and known[0] is registry and known[1] == denial_ids:
+            self._cited.move_to_end(event_id)
+            return known[2]
+        cited = cite(self.report(ledger, event_id), self._denials(ledger, denial_ids))
+        self._cited[event_id] = (registry, denial_ids, cited)
+        if len(self._cited) > CITED_KEPT:
+            self._cited.popitem(last=False)
+        return cited
 
     # --- filing ----------------------------------------------------------------------------
 
@@ -503,12 +529,15 @@ class Tallies:
             orjson.loads(value)
             for _, value in _first(self.kv.scan(key(TALLY, PERIODS, ledger, "")), shown)
         ][::-1]
-        cited = []
-        for event_id, denial_ids in self._latest(prefix, shown):
-            item = self.report(ledger, event_id)
+
+        def cite(item: Filed, denied: tuple[ClaimDeniedEvent, ...]) -> Any:
             assert isinstance(item.event, CasualtiesReportedEvent)
-            denied = self._denials(ledger, denial_ids)
-            cited.append(read_report(item.event, item.place, denied, registry).cited)
+            return read_report(item.event, item.place, denied, registry).cited
+
+        cited = [
+            self._cite(ledger, event_id, denial_ids, registry, cite)
+            for event_id, denial_ids in self._latest(prefix, shown)
+        ]
         return Casualties(
             party=actor_ref(registry, party.data.party),
             killed=_total(sums[2:6]),
@@ -531,12 +560,15 @@ class Tallies:
 
     def statements(self, ledger: str, registry: ActorRegistry, count: int) -> list[Any]:
         """The latest ``count`` statements, newest first."""
-        out = []
-        for event_id, denial_ids in self._latest(key(TALLY, SAID, ledger, ""), count)[::-1]:
-            event = self.report(ledger, event_id).event
-            assert isinstance(event, StatementIssuedEvent)
-            out.append(statement_of(event, self._denials(ledger, denial_ids), registry))
-        return out
+
+        def cite(item: Filed, denied: tuple[ClaimDeniedEvent, ...]) -> Any:
+            assert isinstance(item.event, StatementIssuedEvent)
+            return statement_of(item.event, denied, registry)
+
+        return [
+            self._cite(ledger, event_id, denial_ids, registry, cite)
+            for event_id, denial_ids in self._latest(key(TALLY, SAID, ledger, ""), count)[::-1]
+        ]
 
 
 def _total(sums: list[int]) -> Figure:
