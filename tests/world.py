@@ -80,6 +80,25 @@ def kharkiv_strike() -> list[Event]:
     ]
 
 
+def sudan_toll() -> Event:
+    """A toll for the whole war, over nineteen months: it names no place (contract version 2)."""
+    return parse_event(
+        {
+            "id": "world-sudan-civilians-toll",
+            "type": "casualties.reported",
+            "occurred_at": "2024-11-30",
+            "reported_at": "2024-12-02T09:00:00Z",
+            "source": {"name": "ACLED", "kind": "monitor"},
+            "data": {
+                "party": "civilians",
+                "killed": {"low": 28700},
+                "period_start": "2023-04-15",
+                "period_end": "2024-11-30",
+            },
+        }
+    )
+
+
 def world_events() -> list[Event]:
     """Every report of this module."""
-    return [*kherson_retaken(), *wad_madani_retaken(), *kharkiv_strike()]
+    return [*kherson_retaken(), *wad_madani_retaken(), *kharkiv_strike(), sudan_toll()]

@@ -6,7 +6,8 @@ script each outlet writes.
 Kherson and Wad Madani reach the map's GeoJSON with GeoNames' coordinates, each found by every
 spelling; one strike on Kharkiv reported in English and in Ukrainian is one strike, on the
 worker's view topics and in the API alike; and the worker's views are byte for byte what the
-pure core makes of the same reports over the same gazetteer.
+pure core makes of the same reports over the same gazetteer. A toll for a whole war, which
+names no place, is filed and listed all the same.
 
 Uses the world index in the cache directory (``make test`` builds it first; otherwise the first
 process that needs it builds it, once per machine).
@@ -30,7 +31,15 @@ from sitrep.resolution.geonames import build_gazetteer
 from sitrep.resolution.places import Gazetteer
 from tests.integration.stack import Stack, all_views, new_stack, wait_for, wait_for_views
 from tests.seeded import SEEDS
-from tests.world import KHARKIV, KHERSON, WAD_MADANI, WHERE, kharkiv_strike, world_events
+from tests.world import (
+    KHARKIV,
+    KHERSON,
+    WAD_MADANI,
+    WHERE,
+    kharkiv_strike,
+    sudan_toll,
+    world_events,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -145,3 +154,13 @@ async def test_one_strike_reported_in_two_scripts_is_one_strike_on_the_topic_and
     view = orjson.loads(record)["view"]
     assert {s["event_id"] for s in view["sources"]} == reports
     assert view["place"]["id"] == strike["place"]["id"]
+
+
+async def test_a_toll_with_no_place_is_on_the_casualties_topic_and_in_the_api(
+    world: World,
+) -> None:
+    toll = sudan_toll()
+    [item] = (await _get(world, "/v1/casualties"))["items"]
+    [record] = (await all_views(world.stack))["casualties"].values()
+    for reports in (item["reports"], orjson.loads(record)["view"]["reports"]):
+        assert [(r["source"]["event_id"], r["place"]) for r in reports] == [(toll.id, None)]

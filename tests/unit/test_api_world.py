@@ -20,7 +20,15 @@ from sitrep.resolution.geonames import build_gazetteer
 from sitrep.resolution.places import Gazetteer
 from tests.seeded import SEEDS
 from tests.unit.test_api_app import serving
-from tests.world import KHARKIV, KHERSON, WAD_MADANI, WHERE, kharkiv_strike, world_events
+from tests.world import (
+    KHARKIV,
+    KHERSON,
+    WAD_MADANI,
+    WHERE,
+    kharkiv_strike,
+    sudan_toll,
+    world_events,
+)
 
 AFTER = {"at": "2025-02-01"}
 
@@ -95,3 +103,17 @@ async def test_one_strike_reported_in_two_scripts_is_one_strike() -> None:
         pytest.approx(WHERE["Kharkiv"][1], abs=0.05),
     )
     assert in_kharkiv["items"] == strikes
+
+
+async def test_a_toll_for_a_whole_war_is_listed_with_no_place() -> None:
+    toll = sudan_toll()
+    async with serving(fed_world(world_events())) as client:
+        listed = (await client.get("/v1/casualties", params=AFTER)).json()["items"]
+        in_kherson = await client.get("/v1/casualties", params={**AFTER, "place": "Kherson"})
+        fate = (await client.get(f"/v1/events/{toll.id}")).json()["view"]
+    [party] = listed
+    assert [(r["source"]["event_id"], r["place"]) for r in party["reports"]] == [(toll.id, None)]
+    assert party["killed"]["low"] == 28700
+    assert in_kherson.json()["items"] == []
+    assert fate["status"] == "applied"
+
