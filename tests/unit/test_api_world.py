@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from sitrep.api.readmodel import ReadModel
-from sitrep.contract import Event, encode_event
+from sitrep.contract import Event, encode_event, parse_event
 from sitrep.resolution.geonames import build_gazetteer
 from sitrep.resolution.places import Gazetteer
 from tests.seeded import SEEDS
@@ -117,3 +117,59 @@ async def test_a_toll_for_a_whole_war_is_listed_with_no_place() -> None:
     assert in_kherson.json()["items"] == []
     assert fate["status"] == "applied"
 
+
+def _control(event_id: str, where: dict[str, Any]) -> Event:
+    return parse_event(
+        {
+            "id": event_id,
+            "type": "control.changed",
+            "occurred_at": "2025-01-20",
+            "reported_at": "2025-01-20T12:00:00Z",
+            "source": {"name": "Reuters", "kind": "news_agency"},
+            "location": where,
+            "data": {"controller": "Government of National Unity", "method": "baseline"},
+        }
+    )
+
+
+async def test_a_fate_says_which_place_was_chosen_and_which_others_were_possible() -> None:
+    bare = _control("world-tripoli", {"name": "Tripoli"})
+    hinted = _control("world-tripoli-lb", {"name": "Tripoli", "country": "LB"})
+    async with serving(fed_world([bare, hinted])) as client:
+        chosen = (await client.get(f"/v1/events/{bare.id}")).json()["view"]["placed"]
+        only = (await client.get(f"/v1/events/{hinted.id}")).json()["view"]["placed"]
+        listed = (await client.get("/v1/places", params=AFTER)).json()["items"]
+    # Libya's capital, the most populous Tripoli; the Lebanese city was possible too.
+    assert (chosen["given"], chosen["place"]["country"], chosen["chosen_by"]) == (
+        "Tripoli",
+        "LY",
+        "ranked",
+    )
+    assert "LB" in {other["country"] for other in chosen["others"]}
+    assert chosen["other_count"] == len(chosen["others"]) >= 1
+    assert chosen["flag"] is None
+    assert chosen["place"]["id"] in {item["place"]["id"] for item in listed}
+    # A country given leaves one Tripoli: no choice was made.
+    assert (only["place"]["country"], only["chosen_by"], only["others"]) == ("LB", None, [])
+
+
+async def test_a_place_nothing_fits_is_kept_as_given_and_flagged() -> None:
+    nowhere = _control("world-nowhere", {"name": "Xyzzyvillka", "country": "UA"})
+    async with serving(fed_world([nowhere])) as client:
+        fate = (await client.get(f"/v1/events/{nowhere.id}")).json()["view"]
+        listed = (await client.get("/v1/places", params=AFTER)).json()["items"]
+    placed = fate["placed"]
+    assert fate["status"] == "applied"
+    assert placed["place"]["name"] == "Xyzzyvillka"
+    assert (placed["place"]["lat"], placed["place"]["lon"]) == (None, None)
+    assert "Xyzzyvillka" in placed["flag"]
+    assert "kept as given" in placed["flag"]
+    # Kept, never dropped: the place is listed.
+    [item] = listed
+    assert item["place"]["id"] == placed["place"]["id"]
+
+
+async def test_a_fate_of_a_report_with_no_place_has_none() -> None:
+    async with serving(fed_world([sudan_toll()])) as client:
+        fate = (await client.get(f"/v1/events/{sudan_toll().id}")).json()["view"]
+    assert fate["placed"] is None

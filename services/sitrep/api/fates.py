@@ -9,6 +9,7 @@ from sitrep.api.answers import Answers
 from sitrep.api.readmodel import Copy, ReadModel
 from sitrep.contract import event_to_dict
 from sitrep.contract.events import ControlChangedEvent, EventBase, StrikeReportedEvent
+from sitrep.resolution.places import Gazetteer, Place
 from sitrep.views.control import control_view
 from sitrep.views.ledger import visible
 from sitrep.views.moments import day_of
@@ -28,6 +29,71 @@ class CopyFate:
 
 
 @dataclass(frozen=True)
+class PlaceRef:
+    id: str
+    name: str
+    country: str | None
+    admin1: str | None
+    lat: float | None
+    lon: float | None
+
+    @classmethod
+    def of(cls, place: Place) -> PlaceRef:
+        return cls(place.id, place.name, place.country, place.admin1, place.lat, place.lon)
+
+
+SHOWN_OTHERS = 10
+"""How many of the other places a name could have meant a fate lists ("Springfield" has 34)."""
+
+
+@dataclass(frozen=True)
+class Placed:
+    """Where the event was placed, and what else its location could have named."""
+
+    given: str
+    """The location's name as reported."""
+    place: PlaceRef
+    chosen_by: Literal["nearest", "ranked"] | None
+    """How ``place`` was chosen among ``others``: the nearest to the coordinates given, or
+    first by rank (the project's own places, countries, populated places, population)."""
+    others: tuple[PlaceRef, ...]
+    """Other places the name could have meant, given the event's hints, best first (the first
+    ten)."""
+    other_count: int
+    flag: str | None
+    """Why the place is kept as given, when no known place fits."""
+
+
+def placed(gazetteer: Gazetteer, event: EventBase) -> Placed | None:
+    """Where ``event`` was placed, or None if it names no place."""
+    location = event.location
+    if location is None:
+        return None
+    choice = gazetteer.choose(location)
+    place = choice.place
+    flag = None
+    where = f" in {location.country}" if location.country else ""
+    if place.origin == "unresolved":
+        flag = (
+            f"no known place{where} is called {location.name!r}: kept as given, without "
+            "coordinates, so not on the map"
+        )
+    elif place.origin == "reported":
+        flag = (
+            f"no known place{where} called {location.name!r} lies within "
+            f"{gazetteer.MAX_MATCH_KM:g} km of the coordinates given: kept as a new place there"
+        )
+    return Placed(
+        given=location.name,
+        place=PlaceRef.of(place),
+        chosen_by=choice.by,
+        others=tuple(PlaceRef.of(p) for p in choice.others[:SHOWN_OTHERS]),
+        other_count=len(choice.others),
+        flag=flag,
+    )
+
+
+@dataclass(frozen=True)
 class Fate:
     event_id: str
     status: Status
@@ -35,6 +101,8 @@ class Fate:
     event: dict[str, Any] | None
     """The event as published (None when no copy of it kept to the contract)."""
     copies: tuple[CopyFate, ...]
+    placed: Placed | None = None
+    """Where the event was placed (None if it names no place, or was rejected)."""
 
 
 def _corroborates(answers: Answers, event: EventBase, keys: list[str]) -> str | None:
@@ -96,7 +164,8 @@ def fate_of(model: ReadModel, answers: Answers, event_id: str) -> Fate | None:
     ]
     status, reason = _status(answers, published.event)
     copies = tuple(c for _, c in sorted([*kept, *rejected], key=lambda r: _order(r[0])))
-    return Fate(event_id, status, reason, event_to_dict(published.event), copies)
+    where = placed(answers.situation.gazetteer, published.event)
+    return Fate(event_id, status, reason, event_to_dict(published.event), copies, where)
 
 
 def _order(copy: Copy) -> tuple[int, int]:
