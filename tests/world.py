@@ -16,6 +16,7 @@ KHARKIV = ("Kharkiv", "Харків")
 WHERE = {"Kherson": (46.64, 32.61), "Wad Madani": (14.40, 33.52), "Kharkiv": (49.98, 36.25)}
 """Where each place is (lat, lon), to two decimals."""
 
+UKRAINE_ARMY = "Armed Forces of Ukraine"
 _OUTLETS = ("Reuters", "Ukrainska Pravda", "Al Jazeera")
 
 
@@ -44,7 +45,7 @@ def kherson_retaken() -> list[Event]:
             "2022-11-11",
             outlet,
             {"name": name, "country": "UA"},
-            {"controller": "Armed Forces of Ukraine", "method": "captured"},
+            {"controller": UKRAINE_ARMY, "method": "captured"},
         )
         for number, (name, outlet) in enumerate(zip(KHERSON, _OUTLETS, strict=True))
     ]
@@ -99,6 +100,31 @@ def sudan_toll() -> Event:
     )
 
 
+def ukraine_army() -> Event:
+    """The registry's entry for Ukraine's army: a misspelling of its name is warned of."""
+    return parse_event(
+        {
+            "id": "world-actor-zsu",
+            "type": "actor.described",
+            "occurred_at": "2022-02-24",
+            "reported_at": "2022-02-24T12:00:00Z",
+            "source": {"name": "Sitrep desk", "kind": "monitor"},
+            "data": {
+                "name": UKRAINE_ARMY,
+                "aliases": ["ZSU", "Ukrainian army"],
+                "kind": "state_forces",
+                "country": "UA",
+            },
+        }
+    )
+
+
 def world_events() -> list[Event]:
     """Every report of this module."""
-    return [*kherson_retaken(), *wad_madani_retaken(), *kharkiv_strike(), sudan_toll()]
+    return [
+        ukraine_army(),
+        *kherson_retaken(),
+        *wad_madani_retaken(),
+        *kharkiv_strike(),
+        sudan_toll(),
+    ]

@@ -7,7 +7,9 @@ Kherson and Wad Madani reach the map's GeoJSON with GeoNames' coordinates, each 
 spelling; one strike on Kharkiv reported in English and in Ukrainian is one strike, on the
 worker's view topics and in the API alike; and the worker's views are byte for byte what the
 pure core makes of the same reports over the same gazetteer. A toll for a whole war, which
-names no place, is filed and listed all the same.
+names no place, is filed and listed all the same. A misspelt place and actor are accepted, and
+the publish receipt, the event's fate and `sitrep publish`'s summary warn of each with the name
+it likely meant.
 
 Uses the world index in the cache directory (``make test`` builds it first; otherwise the first
 process that needs it builds it, once per machine).
@@ -15,9 +17,14 @@ process that needs it builds it, once per machine).
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
-from collections.abc import AsyncIterator
+import os
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -27,6 +34,7 @@ import pytest_asyncio
 
 from sitrep.contract import Event, encode_event
 from sitrep.kafka.ports import free_port_block
+from sitrep.publishing.known import latest_registry
 from sitrep.resolution.geonames import build_gazetteer
 from sitrep.resolution.places import Gazetteer
 from tests.integration.stack import Stack, all_views, new_stack, wait_for, wait_for_views
@@ -34,6 +42,7 @@ from tests.seeded import SEEDS
 from tests.world import (
     KHARKIV,
     KHERSON,
+    UKRAINE_ARMY,
     WAD_MADANI,
     WHERE,
     kharkiv_strike,
@@ -164,3 +173,79 @@ async def test_a_toll_with_no_place_is_on_the_casualties_topic_and_in_the_api(
     [record] = (await all_views(world.stack))["casualties"].values()
     for reports in (item["reports"], orjson.loads(record)["view"]["reports"]):
         assert [(r["source"]["event_id"], r["place"]) for r in reports] == [(toll.id, None)]
+
+
+MISSPELT: dict[str, Any] = {
+    "id": "world-misspelt",
+    "type": "control.changed",
+    "occurred_at": "2023-06-01",
+    "reported_at": "2023-06-01T12:00:00Z",
+    "source": {"name": "Reuters", "kind": "news_agency"},
+    "location": {"name": "Kramatorks", "country": "UA"},
+    "data": {"controller": "Armed Forces of Ukrane", "method": "baseline"},
+}
+"""Kramatorsk and Ukraine's army, each misspelt as a scraper might."""
+
+
+def _meant(warnings: list[str]) -> None:
+    """``warnings`` are MISSPELT's: its place and its actor, each with the name it meant."""
+    place, actor = warnings
+    assert place.startswith("location: ")
+    assert "did you mean 'Kramatorsk'" in place
+    assert actor.startswith("data.controller: ")
+    assert f"did you mean {UKRAINE_ARMY!r}" in actor
+
+
+async def test_a_misspelt_place_and_actor_are_accepted_with_warnings_in_receipt_and_fate(
+    world: World,
+) -> None:
+    response = await world.client.post(
+        "/v1/events", json=MISSPELT, headers={"Authorization": f"Bearer {TOKEN}"}
+    )
+    assert response.status_code == 200, response.text
+    [result] = response.json()["results"]
+    assert result["status"] == "accepted"
+    _meant(result["warnings"])
+
+    async def fate() -> Any:
+        found = await world.client.get(f"/v1/events/{MISSPELT['id']}")
+        return found.json()["view"] if found.status_code == 200 else None
+
+    folded = await wait_for(fate, within=WITHIN_S, every=0.1)
+    assert folded["warnings"] == result["warnings"]
+    assert folded["placed"]["flag"] is not None
+
+
+async def test_the_cli_summary_warns_of_names_nobody_knows(
+    world: World, topic_factory: Callable[..., str], tmp_path: Path
+) -> None:
+    async def described() -> bool:
+        registry = await latest_registry(world.stack.bootstrap, world.stack.names.registry)
+        return registry.lookup(UKRAINE_ARMY) is not None
+
+    await wait_for(described, within=WITHIN_S)  # the worker wrote the registry topic
+    path = tmp_path / "misspelt.jsonl"
+    path.write_bytes(orjson.dumps({**MISSPELT, "id": "world-cli-misspelt"}) + b"\n")
+    topic = topic_factory(partitions=1)
+    env = {
+        **os.environ,
+        "KAFKA_BOOTSTRAP_SERVERS": world.stack.bootstrap,
+        "SITREP_TOPIC_NAMESPACE": world.stack.names.namespace,
+    }
+
+    def publish(*options: str) -> subprocess.CompletedProcess[bytes]:
+        command = [sys.executable, "-m", "sitrep.cli.main", "publish", str(path), *options]
+        return subprocess.run(command, capture_output=True, env=env, timeout=120, check=False)
+
+    as_json = await asyncio.to_thread(publish, "--topic", topic, "--json")
+    assert as_json.returncode == 0, as_json.stderr.decode()
+    report = orjson.loads(as_json.stdout)
+    assert report["published"] == 1
+    [warned] = report["warnings"]
+    assert (warned["line"], warned["id"]) == (1, "world-cli-misspelt")
+    _meant(warned["warnings"])
+    readable = await asyncio.to_thread(publish, "--topic", topic)
+    assert readable.returncode == 0, readable.stderr.decode()
+    assert "Kramatorsk" in readable.stdout.decode()
+    unchecked = await asyncio.to_thread(publish, "--topic", topic, "--json", "--no-check-names")
+    assert orjson.loads(unchecked.stdout)["warnings"] == []

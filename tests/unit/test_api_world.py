@@ -23,10 +23,12 @@ from tests.unit.test_api_app import serving
 from tests.world import (
     KHARKIV,
     KHERSON,
+    UKRAINE_ARMY,
     WAD_MADANI,
     WHERE,
     kharkiv_strike,
     sudan_toll,
+    ukraine_army,
     world_events,
 )
 
@@ -118,7 +120,9 @@ async def test_a_toll_for_a_whole_war_is_listed_with_no_place() -> None:
     assert fate["status"] == "applied"
 
 
-def _control(event_id: str, where: dict[str, Any]) -> Event:
+def _control(
+    event_id: str, where: dict[str, Any], controller: str = "Government of National Unity"
+) -> Event:
     return parse_event(
         {
             "id": event_id,
@@ -127,7 +131,7 @@ def _control(event_id: str, where: dict[str, Any]) -> Event:
             "reported_at": "2025-01-20T12:00:00Z",
             "source": {"name": "Reuters", "kind": "news_agency"},
             "location": where,
-            "data": {"controller": "Government of National Unity", "method": "baseline"},
+            "data": {"controller": controller, "method": "baseline"},
         }
     )
 
@@ -173,3 +177,17 @@ async def test_a_fate_of_a_report_with_no_place_has_none() -> None:
     async with serving(fed_world([sudan_toll()])) as client:
         fate = (await client.get(f"/v1/events/{sudan_toll().id}")).json()["view"]
     assert fate["placed"] is None
+
+
+async def test_a_fate_carries_the_warnings_of_names_nobody_knows() -> None:
+    where = {"name": "Kramatorks", "country": "UA"}
+    misspelt = _control("world-misspelt", where, "Armed Forces of Ukrane")
+    spelt = _control("world-spelt", {"name": "Kramatorsk", "country": "UA"}, UKRAINE_ARMY)
+    async with serving(fed_world([ukraine_army(), misspelt, spelt])) as client:
+        warned = (await client.get(f"/v1/events/{misspelt.id}")).json()["view"]
+        clean = (await client.get(f"/v1/events/{spelt.id}")).json()["view"]
+    place, actor = warned["warnings"]
+    assert "did you mean 'Kramatorsk'" in place
+    assert f"did you mean {UKRAINE_ARMY!r}" in actor
+    assert warned["status"] == "applied"  # accepted all the same: somebody reported it
+    assert clean["warnings"] == []

@@ -10,6 +10,7 @@ from sitrep.api.readmodel import Copy, ReadModel
 from sitrep.contract import event_to_dict
 from sitrep.contract.events import ControlChangedEvent, EventBase, StrikeReportedEvent
 from sitrep.resolution.places import Gazetteer, Place
+from sitrep.resolution.suggestions import name_warnings, place_flag
 from sitrep.views.control import control_view
 from sitrep.views.ledger import visible
 from sitrep.views.moments import day_of
@@ -71,25 +72,13 @@ def placed(gazetteer: Gazetteer, event: EventBase) -> Placed | None:
         return None
     choice = gazetteer.choose(location)
     place = choice.place
-    flag = None
-    where = f" in {location.country}" if location.country else ""
-    if place.origin == "unresolved":
-        flag = (
-            f"no known place{where} is called {location.name!r}: kept as given, without "
-            "coordinates, so not on the map"
-        )
-    elif place.origin == "reported":
-        flag = (
-            f"no known place{where} called {location.name!r} lies within "
-            f"{gazetteer.MAX_MATCH_KM:g} km of the coordinates given: kept as a new place there"
-        )
     return Placed(
         given=location.name,
         place=PlaceRef.of(place),
         chosen_by=choice.by,
         others=tuple(PlaceRef.of(p) for p in choice.others[:SHOWN_OTHERS]),
         other_count=len(choice.others),
-        flag=flag,
+        flag=place_flag(location, place),
     )
 
 
@@ -103,6 +92,9 @@ class Fate:
     copies: tuple[CopyFate, ...]
     placed: Placed | None = None
     """Where the event was placed (None if it names no place, or was rejected)."""
+    warnings: tuple[str, ...] = ()
+    """Names the event gives that nobody knows, with the closest known ones (as its publish
+    receipt said, but for the actors known as asked)."""
 
 
 def _corroborates(answers: Answers, event: EventBase, keys: list[str]) -> str | None:
@@ -164,8 +156,11 @@ def fate_of(model: ReadModel, answers: Answers, event_id: str) -> Fate | None:
     ]
     status, reason = _status(answers, published.event)
     copies = tuple(c for _, c in sorted([*kept, *rejected], key=lambda r: _order(r[0])))
-    where = placed(answers.situation.gazetteer, published.event)
-    return Fate(event_id, status, reason, event_to_dict(published.event), copies, where)
+    event = published.event
+    gazetteer = answers.situation.gazetteer
+    warnings = tuple(name_warnings(event, gazetteer, answers.registry))
+    where = placed(gazetteer, event)
+    return Fate(event_id, status, reason, event_to_dict(event), copies, where, warnings)
 
 
 def _order(copy: Copy) -> tuple[int, int]:

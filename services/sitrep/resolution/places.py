@@ -141,6 +141,11 @@ class PlaceIndex(Protocol):
 
     def get(self, place_id: str) -> Place | None: ...
 
+    def names(self, country: str | None) -> list[str]:
+        """The names a misspelt place name may have meant: of every place in ``country``, or
+        in the whole world of the larger places, the countries and the regions."""
+        ...
+
     def __len__(self) -> int: ...
 
 
@@ -192,6 +197,17 @@ class Gazetteer:
         if place is None and self._world is not None and place_id not in self._twins:
             place = self._world.get(place_id)
         return place
+
+    def known_names(self, country: str | None) -> list[str]:
+        """The names a misspelt place name in ``country`` (None: anywhere) may have meant:
+        every name of the places given, and the world's (:meth:`PlaceIndex.names`)."""
+        given = [
+            name
+            for place in self._places.values()
+            if country is None or place.country == country
+            for name in (place.name, *place.alternate_names)
+        ]
+        return given + (self._world.names(country) if self._world is not None else [])
 
     def find(self, name: str, country: str | None = None) -> list[Place]:
         """Places called ``name``, best first.

@@ -21,6 +21,9 @@ from sitrep.resolution.names import skeleton
 from sitrep.resolution.places import TIERS, Place, Tier
 
 _COLUMNS = "id, name, kind, country, admin1_code, admin1, lat, lon, population, alternate_names"
+SUGGESTED_POPULATION = 15_000
+"""Across the world, the places offered for a misspelt name are those of this many people at
+least (some 34,000), with every country and region; within a country, all of them."""
 _CACHE_KIB = 4096
 """SQLite's page cache per process: the index is read a few pages per lookup."""
 
@@ -121,6 +124,17 @@ class WorldIndex:
             (place_id, *self._params),
         )
         return self._place(rows[0]) if rows else None
+
+    def names(self, country: str | None) -> list[str]:
+        params: tuple[object, ...]
+        if country is not None:
+            where, params = "p.country = ?", (country.upper(),)
+        else:
+            where, params = "(p.population >= ? OR p.kind = 'region')", (SUGGESTED_POPULATION,)
+        rows = self._query(
+            f"SELECT name FROM places p WHERE {where} AND {self._where}", (*params, *self._params)
+        )
+        return [name for (name,) in rows]
 
     def places(self) -> list[Place]:
         """Every place of the index within its countries and sizes (a benchmark's sample of

@@ -1,0 +1,177 @@
+"""Did you mean: the known names closest to a name nobody knows, and the warnings that name
+them for an event's unknown places and actors.
+
+An unknown name is accepted (it is a fact somebody reported); the warning is there so that
+whoever published it sees a misspelling at once. Names are compared by their normal key
+(:func:`sitrep.resolution.names.normal`: no case, marks or articles, in Latin letters), so a
+misspelling in Cyrillic meets its Latin twin, with rapidfuzz's edit-distance ratio.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from functools import lru_cache
+
+from rapidfuzz import fuzz, process
+
+from sitrep.contract.events import (
+    CasualtiesReportedEvent,
+    ClaimDeniedEvent,
+    ClashReportedEvent,
+    ControlChangedEvent,
+    EventBase,
+    ForcesWithdrewEvent,
+    StatementIssuedEvent,
+    StrikeReportedEvent,
+)
+from sitrep.contract.values import Location
+from sitrep.resolution.actors import ActorRegistry
+from sitrep.resolution.names import fold, normal
+from sitrep.resolution.places import Gazetteer, Place
+
+CLOSEST = 3
+"""How many known names a warning offers."""
+CUTOFF = 75.0
+"""How alike (0-100, rapidfuzz's ratio of normal keys) a known name must be to be offered:
+"Kramatorks" is 90 like "Kramatorsk", "Aleppo" 40 like "Idlib"."""
+UNCOUNTED_PARTIES = frozenset({"civilians"})
+"""Parties the contract names that are no actor: never unknown."""
+
+
+class Closest:
+    """Known names, and the closest of them to any other name."""
+
+    def __init__(self, names: Iterable[str]) -> None:
+        keyed: dict[str, str] = {}
+        for name in names:
+            key = normal(name)
+            if key:
+                keyed.setdefault(key, name)
+        self._keys = list(keyed)
+        self._names = list(keyed.values())
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def to(self, name: str, limit: int = CLOSEST) -> list[str]:
+        """The known names most like ``name``, closest first (none as alike as :data:`CUTOFF`:
+        an empty list)."""
+        key = normal(name)
+        if not key:
+            return []
+        # More than ``limit``: namesakes in several places share one display name.
+        found = process.extract(
+            key, self._keys, scorer=fuzz.ratio, limit=limit * 4, score_cutoff=CUTOFF
+        )
+        shown: dict[str, None] = {}
+        for _, _, index in found:
+            shown.setdefault(self._names[index])
+            if len(shown) == limit:
+                break
+        return list(shown)
+
+
+def did_you_mean(names: list[str]) -> str:
+    return f"; did you mean {', '.join(map(repr, names))}?" if names else ""
+
+
+def actor_names(event: EventBase) -> Iterator[tuple[str, str]]:
+    """``(field, name)`` for every actor ``event`` names (not the actor it describes)."""
+    if event.claimed_by is not None:
+        yield "claimed_by", event.claimed_by
+    match event:
+        case ControlChangedEvent():
+            yield "data.controller", event.data.controller
+            if event.data.previous_controller is not None:
+                yield "data.previous_controller", event.data.previous_controller
+        case ClashReportedEvent():
+            for index, party in enumerate(event.data.parties):
+                yield f"data.parties.{index}", party
+        case ForcesWithdrewEvent():
+            yield "data.actor", event.data.actor
+        case StrikeReportedEvent() if event.data.perpetrator is not None:
+            yield "data.perpetrator", event.data.perpetrator
+        case CasualtiesReportedEvent() if fold(event.data.party) not in UNCOUNTED_PARTIES:
+            yield "data.party", event.data.party
+        case StatementIssuedEvent():
+            yield "data.actor", event.data.actor
+            yield "data.speaker", event.data.speaker
+        case ClaimDeniedEvent():
+            yield "data.denied_by", event.data.denied_by
+
+
+def actor_warnings(event: EventBase, registry: ActorRegistry, known: Closest) -> list[str]:
+    """A warning for each actor ``event`` names that the registry does not know, when known
+    actors are called something close (``known``: their names and aliases); a name like no
+    known one is a new actor, named without a warning."""
+    warnings = []
+    for field, name in actor_names(event):
+        if registry.lookup(name) is not None:
+            continue
+        closest = known.to(name)
+        if closest:
+            warnings.append(f"{field}: {name!r} is no known actor{did_you_mean(closest)}")
+    return warnings
+
+
+def known_actors(registry: ActorRegistry) -> Closest:
+    """The names and aliases of every actor the registry describes."""
+    return Closest(name for actor in registry.actors.values() for name in actor.names)
+
+
+def place_flag(location: Location, place: Place) -> str | None:
+    """Why ``place``, resolved from ``location``, is kept as given: no known place fits."""
+    where = f" in {location.country}" if location.country else ""
+    if place.origin == "unresolved":
+        return (
+            f"no known place{where} is called {location.name!r}: kept as given, without "
+            "coordinates, so not on the map"
+        )
+    if place.origin == "reported":
+        return (
+            f"no known place{where} called {location.name!r} lies within "
+            f"{Gazetteer.MAX_MATCH_KM:g} km of the coordinates given: kept as a new place there"
+        )
+    return None
+
+
+@lru_cache(maxsize=16)
+def _known_places(gazetteer: Gazetteer, country: str | None) -> Closest:
+    """The names a misspelt place name in ``country`` may have meant, made once per country:
+    a few tenths of a second for a country's few thousand places."""
+    return Closest(gazetteer.known_names(country))
+
+
+def place_warnings(event: EventBase, gazetteer: Gazetteer) -> list[str]:
+    """A warning if no known place fits ``event``'s location, with the closest known names."""
+    location = event.location
+    if location is None:
+        return []
+    flag = place_flag(location, gazetteer.resolve(location))
+    if flag is None:
+        return []
+    closest = _known_places(gazetteer, location.country).to(location.name)
+    return [f"location: {flag}{did_you_mean(closest)}"]
+
+
+_ACTORS: dict[int, tuple[ActorRegistry, Closest]] = {}
+"""The known actors' names of the last few registries, by identity (a registry is never
+changed: describing an actor makes a new one)."""
+
+
+def _known_actors(registry: ActorRegistry) -> Closest:
+    found = _ACTORS.get(id(registry))
+    if found is None or found[0] is not registry:
+        if len(_ACTORS) >= 8:
+            _ACTORS.clear()
+        found = _ACTORS[id(registry)] = (registry, known_actors(registry))
+    return found[1]
+
+
+def name_warnings(event: EventBase, gazetteer: Gazetteer, registry: ActorRegistry) -> list[str]:
+    """Warnings for the names ``event`` gives that nobody knows: its place, if none fits, and
+    its actors, where known ones are called something close."""
+    return [
+        *place_warnings(event, gazetteer),
+        *actor_warnings(event, registry, _known_actors(registry)),
+    ]
