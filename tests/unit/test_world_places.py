@@ -101,6 +101,22 @@ def test_a_choice_among_namesakes_names_the_others_and_how_it_was_made(
     assert world.choose(here("Nowhere Junction", country="UA")).by is None
 
 
+def test_a_place_is_shown_by_its_common_english_name_with_its_local_names_beside(
+    world: Gazetteer,
+) -> None:
+    tartus = world.resolve(here("Tartus"))
+    assert (tartus.name, tartus.id) == ("Tartus", world.resolve(here("طرطوس")).id)
+    assert "Ţarţūs" in tartus.alternate_names  # GeoNames' own spelling, beside it
+    assert world.resolve(here("Şanlıurfa")).name == "Sanliurfa"
+    # Kobani is known to GeoNames by its Arabic name; the seeds say what English reports say.
+    for name in ("Kobani", "Kobanê", "‘Ayn al ‘Arab", "عين العرب"):
+        kobani = world.resolve(here(name, country="SY"))
+        assert (kobani.name, kobani.lat) == ("Kobani", pytest.approx(36.89, abs=0.05))
+    assert "عين العرب" in kobani.alternate_names
+    # Another script than Latin is never written over: a name is only stripped of its marks.
+    assert world.resolve(here("Kyiv")).name == "Kyiv"
+
+
 def test_within_a_country_the_place_called_so_now_wins_over_one_called_so_once(
     world: Gazetteer,
 ) -> None:

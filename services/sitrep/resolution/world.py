@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+from anyascii import anyascii
 
-from sitrep.resolution.names import skeleton
+from sitrep.resolution.names import fold, skeleton
 from sitrep.resolution.places import TIERS, Place, Tier
 
 _COLUMNS = "id, name, kind, country, admin1_code, admin1, lat, lon, population, alternate_names"
@@ -55,6 +56,19 @@ def ensure_index(cache_dir: Path) -> Path:
                 if stale != path:
                     stale.unlink(missing_ok=True)
     return path
+
+
+def display_name(name: str, others: tuple[str, ...]) -> tuple[str, tuple[str, ...]]:
+    """The name a place is shown by, and its other names: GeoNames' name without its
+    diacritics when it is in Latin letters ("Ţarţūs" is "Tartus", as English-language reports
+    write it; scholarly transliterations mark what English leaves out), the name as GeoNames
+    has it first among the others."""
+    if name.isascii():
+        return name, others
+    plain = anyascii(name)
+    if fold(plain) != fold(name):  # not merely diacritics: another script, kept as it is
+        return name, others
+    return plain, (name, *others)
 
 
 class WorldIndex:
@@ -159,6 +173,7 @@ class WorldIndex:
             # so filters by admin1 find the region with its places.
             matches = (self._region_admin1.get((country, skeleton(n))) for n in (name, *names))
             admin1 = next((m for m in matches if m is not None), admin1)
+        name, names = display_name(name, names)
         return Place(
             id=place_id,
             name=name,
