@@ -9,7 +9,7 @@ misspelling in Cyrillic meets its Latin twin, with rapidfuzz's edit-distance rat
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from functools import lru_cache
 
 from rapidfuzz import fuzz, process
@@ -71,7 +71,7 @@ class Closest:
         return list(shown)
 
 
-def did_you_mean(names: list[str]) -> str:
+def did_you_mean(names: Sequence[str]) -> str:
     return f"; did you mean {', '.join(map(repr, names))}?" if names else ""
 
 
@@ -150,8 +150,15 @@ def place_warnings(event: EventBase, gazetteer: Gazetteer) -> list[str]:
     flag = place_flag(location, gazetteer.resolve(location))
     if flag is None:
         return []
-    closest = _known_places(gazetteer, location.country).to(location.name)
+    closest = _closest_places(gazetteer, location.country, location.name)
     return [f"location: {flag}{did_you_mean(closest)}"]
+
+
+@lru_cache(maxsize=10_000)
+def _closest_places(gazetteer: Gazetteer, country: str | None, name: str) -> tuple[str, ...]:
+    """The known place names closest to ``name``, remembered: a file of reports names the
+    same unknown village again and again, and each search takes a millisecond or more."""
+    return tuple(_known_places(gazetteer, country).to(name))
 
 
 _ACTORS: dict[int, tuple[ActorRegistry, Closest]] = {}
