@@ -100,23 +100,37 @@ def actor_names(event: EventBase) -> Iterator[tuple[str, str]]:
             yield "data.denied_by", event.data.denied_by
 
 
-def actor_warnings(event: EventBase, registry: ActorRegistry, known: Closest) -> list[str]:
-    """A warning for each actor ``event`` names that the registry does not know, when known
-    actors are called something close (``known``: their names and aliases); a name like no
-    known one is a new actor, named without a warning."""
+class KnownActors:
+    """The actors a registry describes, and for any name, the closest of theirs if the name is
+    none of them (remembered: a file of reports names the same few actors again and again)."""
+
+    REMEMBERED = 10_000
+
+    def __init__(self, registry: ActorRegistry) -> None:
+        self.registry = registry
+        self._names = Closest(n for actor in registry.actors.values() for n in actor.names)
+        self._closest: dict[str, tuple[str, ...]] = {}
+
+    def closest(self, name: str) -> tuple[str, ...]:
+        """The known names most like ``name`` when it is none of them (else none)."""
+        found = self._closest.get(name)
+        if found is None:
+            if len(self._closest) >= self.REMEMBERED:
+                self._closest.clear()
+            unknown = self.registry.lookup(name) is None
+            found = self._closest[name] = tuple(self._names.to(name)) if unknown else ()
+        return found
+
+
+def actor_warnings(event: EventBase, known: KnownActors) -> list[str]:
+    """A warning for each actor ``event`` names that is no known actor but is called much like
+    one; a name like no known one is a new actor, named without a warning."""
     warnings = []
     for field, name in actor_names(event):
-        if registry.lookup(name) is not None:
-            continue
-        closest = known.to(name)
+        closest = known.closest(name)
         if closest:
             warnings.append(f"{field}: {name!r} is no known actor{did_you_mean(closest)}")
     return warnings
-
-
-def known_actors(registry: ActorRegistry) -> Closest:
-    """The names and aliases of every actor the registry describes."""
-    return Closest(name for actor in registry.actors.values() for name in actor.names)
 
 
 def place_flag(location: Location, place: Place) -> str | None:
@@ -161,18 +175,18 @@ def _closest_places(gazetteer: Gazetteer, country: str | None, name: str) -> tup
     return tuple(_known_places(gazetteer, country).to(name))
 
 
-_ACTORS: dict[int, tuple[ActorRegistry, Closest]] = {}
-"""The known actors' names of the last few registries, by identity (a registry is never
-changed: describing an actor makes a new one)."""
+_ACTORS: dict[int, KnownActors] = {}
+"""The known actors of the last few registries, by identity (a registry is never changed:
+describing an actor makes a new one)."""
 
 
-def _known_actors(registry: ActorRegistry) -> Closest:
+def _known_actors(registry: ActorRegistry) -> KnownActors:
     found = _ACTORS.get(id(registry))
-    if found is None or found[0] is not registry:
+    if found is None or found.registry is not registry:
         if len(_ACTORS) >= 8:
             _ACTORS.clear()
-        found = _ACTORS[id(registry)] = (registry, known_actors(registry))
-    return found[1]
+        found = _ACTORS[id(registry)] = KnownActors(registry)
+    return found
 
 
 def name_warnings(event: EventBase, gazetteer: Gazetteer, registry: ActorRegistry) -> list[str]:
@@ -180,5 +194,5 @@ def name_warnings(event: EventBase, gazetteer: Gazetteer, registry: ActorRegistr
     its actors, where known ones are called something close."""
     return [
         *place_warnings(event, gazetteer),
-        *actor_warnings(event, registry, _known_actors(registry)),
+        *actor_warnings(event, _known_actors(registry)),
     ]
