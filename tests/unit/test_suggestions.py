@@ -93,6 +93,27 @@ def test_a_place_far_from_every_namesake_is_a_new_place_and_warned_of() -> None:
     assert "kept as a new place there" in warning
 
 
+def test_a_misspelt_parent_and_destination_are_warned_of_too() -> None:
+    where = {"name": "Shumenskyi", "country": "UA", "parent": "Khersom", "kind": "neighbourhood"}
+    withdrew = parse_event(
+        {
+            "id": "suggested-withdrawal",
+            "type": "forces.withdrew",
+            "occurred_at": "2022-11-11",
+            "reported_at": "2022-11-11T12:00:00Z",
+            "source": {"name": "Reuters", "kind": "news_agency"},
+            "location": {"name": "Nova Kakhovka", "country": "UA"},
+            "data": {"actor": "Russian Armed Forces", "to": "Kherzon"},
+        }
+    )
+    warnings = name_warnings(control(where), world(), registry())
+    [parent] = [w for w in warnings if w.startswith("location.parent: ")]
+    assert "did you mean 'Kherson'" in parent
+    [to] = name_warnings(withdrew, world(), registry())
+    assert to.startswith("data.to: ")
+    assert "did you mean 'Kherson'" in to
+
+
 def test_who_claims_it_is_checked_too_and_civilians_are_no_actor() -> None:
     claimed = control({"name": "Kherson"}, claimed_by="Armed Forces of Ukraina")
     [warning] = name_warnings(claimed, world(), registry())

@@ -156,16 +156,29 @@ def _known_places(gazetteer: Gazetteer, country: str | None) -> Closest:
     return Closest(gazetteer.known_names(country))
 
 
-def place_warnings(event: EventBase, gazetteer: Gazetteer) -> list[str]:
-    """A warning if no known place fits ``event``'s location, with the closest known names."""
+def place_names(event: EventBase) -> Iterator[tuple[str, Location]]:
+    """``(field, location)`` for every place ``event`` names: its location, the location's
+    parent, where forces withdrew to."""
     location = event.location
     if location is None:
-        return []
-    flag = place_flag(location, gazetteer.resolve(location))
-    if flag is None:
-        return []
-    closest = _closest_places(gazetteer, location.country, location.name)
-    return [f"location: {flag}{did_you_mean(closest)}"]
+        return
+    yield "location", location
+    if location.parent is not None:
+        yield "location.parent", Location(name=location.parent, country=location.country)
+    if isinstance(event, ForcesWithdrewEvent) and event.data.to is not None:
+        yield "data.to", Location(name=event.data.to, country=location.country)
+
+
+def place_warnings(event: EventBase, gazetteer: Gazetteer) -> list[str]:
+    """A warning for each place ``event`` names that no known place fits, with the closest
+    known names."""
+    warnings = []
+    for field, location in place_names(event):
+        flag = place_flag(location, gazetteer.resolve(location))
+        if flag is not None:
+            closest = _closest_places(gazetteer, location.country, location.name)
+            warnings.append(f"{field}: {flag}{did_you_mean(closest)}")
+    return warnings
 
 
 @lru_cache(maxsize=10_000)
