@@ -31,8 +31,9 @@ def seed_gazetteer() -> Gazetteer:
     return Gazetteer(seed_places(orjson.loads((SEEDS / "places.json").read_bytes())))
 
 
-def seeded(events: list[Event] | None = None) -> Situation:
-    situation = Situation(seed_gazetteer())
+def seeded(events: list[Event] | None = None, gazetteer: Gazetteer | None = None) -> Situation:
+    """``events`` (the seeds by default) folded over ``gazetteer`` (the seed places by default)."""
+    situation = Situation(seed_gazetteer() if gazetteer is None else gazetteer)
     for event in events if events is not None else seed_events():
         situation.fold(event)
     return situation

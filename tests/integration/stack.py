@@ -17,6 +17,7 @@ from sitrep.contract import Event
 from sitrep.engine.projection import project_all
 from sitrep.kafka import ensure_topics
 from sitrep.publishing import Publisher
+from sitrep.resolution.places import Gazetteer
 from sitrep.topics import TopicNames, all_topics
 from sitrep.views.actors import registry_of
 from sitrep.views.routing import REGISTRY_KEY
@@ -40,21 +41,28 @@ class Stack:
     async def create_topics(self) -> None:
         await ensure_topics(self.bootstrap, all_topics(PARTITIONS, 1, self.names), 1)
 
-    def start_worker(self, worker_id: str | None = None) -> subprocess.Popen[bytes]:
+    def start_worker(
+        self, worker_id: str | None = None, *, world: bool = False
+    ) -> subprocess.Popen[bytes]:
+        """`sitrep worker` on this namespace: with the seed places alone (quick to load), or
+        the ``world`` gazetteer as users run it."""
         env = {
             "SITREP_WORKER_ID": worker_id or f"{self.names.namespace}-views",
             "SITREP_EVENTS_PARTITIONS": str(PARTITIONS),
         }
         loglevel = os.environ.get("SITREP_TEST_WORKER_LOGLEVEL", "info")
-        command = ["worker", "--seeds-only", "--loglevel", loglevel]
+        command = ["worker", *_gazetteer_option(world), "--loglevel", loglevel]
         proc = self._sitrep(command, env, f"worker-{len(self.workers)}.log")
         self.workers.append(proc)
         return proc
 
-    def start_api(self, port: int, env: Mapping[str, str] | None = None) -> subprocess.Popen[bytes]:
-        """`sitrep api --seeds-only` on ``port``, following this namespace's log; ``env`` adds
-        to its environment (tokens, for one). Stopped by :meth:`stop_all`."""
-        command = ["api", "--seeds-only", "--port", str(port), "--log-level", "warning"]
+    def start_api(
+        self, port: int, env: Mapping[str, str] | None = None, *, world: bool = False
+    ) -> subprocess.Popen[bytes]:
+        """`sitrep api` on ``port``, following this namespace's log, with the seed places alone
+        or the ``world`` gazetteer; ``env`` adds to its environment (tokens, for one). Stopped
+        by :meth:`stop_all`."""
+        command = ["api", *_gazetteer_option(world), "--port", str(port), "--log-level", "warning"]
         proc = self._sitrep(command, env or {}, f"api-{len(self.apis)}.log")
         self.apis.append(proc)
         return proc
@@ -108,6 +116,10 @@ class Stack:
             await asyncio.gather(*futures)
 
 
+def _gazetteer_option(world: bool) -> list[str]:
+    return [] if world else ["--seeds-only"]
+
+
 def new_stack(bootstrap: str, tmp_path: Path) -> Stack:
     return Stack(bootstrap, TopicNames(f"t{uuid.uuid4().hex[:10]}"), tmp_path)
 
@@ -122,9 +134,12 @@ async def all_views(stack: Stack) -> dict[str, dict[bytes, bytes]]:
     return out
 
 
-def expected_views(events: list[Event], names: TopicNames) -> dict[str, dict[bytes, bytes]]:
-    """What the views must say: the pure core's projection of the same events."""
-    situation = seeded(events)
+def expected_views(
+    events: list[Event], names: TopicNames, gazetteer: Gazetteer | None = None
+) -> dict[str, dict[bytes, bytes]]:
+    """What the views must say: the pure core's projection of the same events, over
+    ``gazetteer`` (the seed places by default)."""
+    situation = seeded(events, gazetteer)
     registry = registry_of(situation.ledgers.get(REGISTRY_KEY))
     by_topic: dict[str, dict[bytes, bytes]] = {topic: {} for topic in names.views().values()}
     for (topic, key), value in project_all(situation.ledgers.values(), registry, names).items():
@@ -153,10 +168,17 @@ def view_differences(
     return lines
 
 
-async def wait_for_views(stack: Stack, events: list[Event], *, within: float = 90.0) -> None:
-    """Wait until the view topics say what the pure core says of ``events``; else fail, saying
-    which records differ and how each worker's log ends."""
-    expected = expected_views(events, stack.names)
+async def wait_for_views(
+    stack: Stack,
+    events: list[Event],
+    *,
+    within: float = 90.0,
+    gazetteer: Gazetteer | None = None,
+) -> None:
+    """Wait until the view topics say what the pure core says of ``events`` (over
+    ``gazetteer``, the seed places by default); else fail, saying which records differ and how
+    each worker's log ends."""
+    expected = expected_views(events, stack.names, gazetteer)
     deadline = asyncio.get_running_loop().time() + within
     differences: list[str] = []
     while asyncio.get_running_loop().time() < deadline:

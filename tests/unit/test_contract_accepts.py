@@ -7,7 +7,13 @@ from datetime import UTC, date, datetime
 import orjson
 import pytest
 
-from sitrep.contract import EVENT_TYPES, encode_event, event_key, parse_event
+from sitrep.contract import (
+    CURRENT_SCHEMA_VERSION,
+    EVENT_TYPES,
+    encode_event,
+    event_key,
+    parse_event,
+)
 from sitrep.contract.values import CountRange
 from tests.examples import BY_TYPE, example, with_data
 
@@ -27,7 +33,7 @@ def test_every_type_parses_and_round_trips(event_type: str) -> None:
 def test_encoding_keeps_every_field_published(event_type: str) -> None:
     raw = BY_TYPE[event_type]
     encoded = orjson.loads(encode_event(parse_event(raw, now=NOW)))
-    assert encoded.pop("schema_version") == 1
+    assert encoded.pop("schema_version") == CURRENT_SCHEMA_VERSION
     if event_type == "control.changed":
         assert encoded["data"]["method"] == raw["data"]["method"]
     assert encoded == raw
@@ -40,6 +46,21 @@ def test_location_is_optional_for_types_not_about_a_place(event_type: str) -> No
     event = example(event_type)
     event.pop("location", None)
     assert parse_event(event, now=NOW).location is None
+
+
+def test_a_casualty_figure_may_name_no_place_from_version_2() -> None:
+    """A toll for a whole offensive or country has no one place."""
+    event = example("casualties.reported")
+    event.pop("location")
+    parsed = parse_event(event, now=NOW)
+    assert (parsed.location, parsed.schema_version) == (None, 2)
+    assert "location" not in orjson.loads(encode_event(parsed))
+
+
+def test_an_event_of_version_1_stays_valid_and_of_version_1() -> None:
+    for event_type in EVENT_TYPES:
+        event = parse_event(example(event_type, schema_version=1), now=NOW)
+        assert orjson.loads(encode_event(event))["schema_version"] == 1
 
 
 def test_counts_are_exact_numbers_or_ranges() -> None:

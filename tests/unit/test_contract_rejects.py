@@ -71,6 +71,12 @@ CASES: list[tuple[str, Any, str, str]] = [
         "is required",
     ),
     (
+        "a version 1 casualty figure without a place",
+        without(example("casualties.reported", schema_version=1), "location"),
+        "location",
+        "required by schema_version 1",
+    ),
+    (
         "lat out of range",
         example("control.changed", location={"name": "X", "lat": 91, "lon": 0}),
         "location.lat",
@@ -172,7 +178,7 @@ CASES: list[tuple[str, Any, str, str]] = [
     ),
     (
         "schema from the future",
-        example("control.changed", schema_version=2),
+        example("control.changed", schema_version=3),
         "schema_version",
         "newer than this service",
     ),

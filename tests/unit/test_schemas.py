@@ -48,6 +48,16 @@ def test_valid_examples_satisfy_their_schemas(event_type: str) -> None:
         assert list(validator.iter_errors(BY_TYPE[event_type])) == [], name
 
 
+def test_a_casualty_figure_needs_a_place_in_version_1_only() -> None:
+    unplaced = {k: v for k, v in BY_TYPE["casualties.reported"].items() if k != "location"}
+    for name in ("casualties.reported.schema.json", "event.schema.json"):
+        validator = Draft202012Validator(load(name))
+        assert validator.is_valid(unplaced), name
+        assert validator.is_valid({**unplaced, "schema_version": 2}), name
+        assert not validator.is_valid({**unplaced, "schema_version": 1}), name
+        assert validator.is_valid({**BY_TYPE["casualties.reported"], "schema_version": 1}), name
+
+
 def test_schemas_refuse_unknown_fields_and_bad_vocabulary() -> None:
     validator = Draft202012Validator(load("strike.reported.schema.json"))
     assert not validator.is_valid(with_data("strike.reported", means="laser"))

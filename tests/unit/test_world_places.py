@@ -83,6 +83,40 @@ def test_a_namesake_is_told_apart_by_country_and_by_coordinates(world: Gazetteer
     assert world.resolve(here("Goma", country="PH")).country == "PH"
 
 
+def test_a_choice_among_namesakes_names_the_others_and_how_it_was_made(
+    world: Gazetteer,
+) -> None:
+    unhinted = world.choose(here("Tripoli"))
+    assert unhinted.place == world.resolve(here("Tripoli"))
+    assert unhinted.by == "ranked"
+    assert {"LB", "GR"} <= {p.country for p in unhinted.others}
+    assert unhinted.place not in unhinted.others
+    # Two villages called Mykolaivka 24 km apart in Sumy oblast: the nearer, the other beside.
+    nearest = world.choose(here("Mykolaivka", lat=50.95, lon=34.37))
+    assert (nearest.place.id, nearest.by) == ("gn:687064", "nearest")
+    assert [p.id for p in nearest.others] == ["gn:700099"]
+    alone = world.choose(here("Tripoli", lat=34.43, lon=35.84))
+    assert (alone.place.country, alone.by, alone.others) == ("LB", None, ())
+    assert world.choose(here("Tripoli", country="LB")).others == ()
+    assert world.choose(here("Nowhere Junction", country="UA")).by is None
+
+
+def test_a_place_is_shown_by_its_common_english_name_with_its_local_names_beside(
+    world: Gazetteer,
+) -> None:
+    tartus = world.resolve(here("Tartus"))
+    assert (tartus.name, tartus.id) == ("Tartus", world.resolve(here("طرطوس")).id)
+    assert "Ţarţūs" in tartus.alternate_names  # GeoNames' own spelling, beside it
+    assert world.resolve(here("Şanlıurfa")).name == "Sanliurfa"
+    # Kobani is known to GeoNames by its Arabic name; the seeds say what English reports say.
+    for name in ("Kobani", "Kobanê", "‘Ayn al ‘Arab", "عين العرب"):
+        kobani = world.resolve(here(name, country="SY"))
+        assert (kobani.name, kobani.lat) == ("Kobani", pytest.approx(36.89, abs=0.05))
+    assert "عين العرب" in kobani.alternate_names
+    # Another script than Latin is never written over: a name is only stripped of its marks.
+    assert world.resolve(here("Kyiv")).name == "Kyiv"
+
+
 def test_within_a_country_the_place_called_so_now_wins_over_one_called_so_once(
     world: Gazetteer,
 ) -> None:

@@ -9,6 +9,8 @@ from sitrep.api.answers import Answers
 from sitrep.api.readmodel import Copy, ReadModel
 from sitrep.contract import event_to_dict
 from sitrep.contract.events import ControlChangedEvent, EventBase, StrikeReportedEvent
+from sitrep.resolution.places import Gazetteer, Place
+from sitrep.resolution.suggestions import name_warnings, place_flag
 from sitrep.views.control import control_history
 from sitrep.views.ledger import visible
 from sitrep.views.moments import day_of
@@ -28,6 +30,59 @@ class CopyFate:
 
 
 @dataclass(frozen=True)
+class PlaceRef:
+    id: str
+    name: str
+    country: str | None
+    admin1: str | None
+    lat: float | None
+    lon: float | None
+
+    @classmethod
+    def of(cls, place: Place) -> PlaceRef:
+        return cls(place.id, place.name, place.country, place.admin1, place.lat, place.lon)
+
+
+SHOWN_OTHERS = 10
+"""How many of the other places a name could have meant a fate lists ("Springfield" has 34)."""
+
+
+@dataclass(frozen=True)
+class Placed:
+    """Where the event was placed, and what else its location could have named."""
+
+    given: str
+    """The location's name as reported."""
+    place: PlaceRef
+    chosen_by: Literal["nearest", "ranked"] | None
+    """How ``place`` was chosen among ``others``: the nearest to the coordinates given, or
+    first by rank (the project's own places, countries, populated places, population)."""
+    others: tuple[PlaceRef, ...]
+    """Other places the name could have meant, given the event's hints, best first (the first
+    ten)."""
+    other_count: int
+    flag: str | None
+    """Why the place is kept as given, when no known place fits."""
+
+
+def placed(gazetteer: Gazetteer, event: EventBase) -> Placed | None:
+    """Where ``event`` was placed, or None if it names no place."""
+    location = event.location
+    if location is None:
+        return None
+    choice = gazetteer.choose(location)
+    place = choice.place
+    return Placed(
+        given=location.name,
+        place=PlaceRef.of(place),
+        chosen_by=choice.by,
+        others=tuple(PlaceRef.of(p) for p in choice.others[:SHOWN_OTHERS]),
+        other_count=len(choice.others),
+        flag=place_flag(location, place),
+    )
+
+
+@dataclass(frozen=True)
 class Fate:
     event_id: str
     status: Status
@@ -35,6 +90,11 @@ class Fate:
     event: dict[str, Any] | None
     """The event as published (None when no copy of it kept to the contract)."""
     copies: tuple[CopyFate, ...]
+    placed: Placed | None = None
+    """Where the event was placed (None if it names no place, or was rejected)."""
+    warnings: tuple[str, ...] = ()
+    """Names the event gives that nobody knows, with the closest known ones (as its publish
+    receipt said, but for the actors known as asked)."""
 
 
 def _corroborates(answers: Answers, event: EventBase, keys: list[str]) -> str | None:
@@ -98,7 +158,11 @@ def fate_of(model: ReadModel, answers: Answers, event_id: str) -> Fate | None:
     ]
     status, reason = _status(answers, published.event)
     copies = tuple(c for _, c in sorted([*kept, *rejected], key=lambda r: _order(r[0])))
-    return Fate(event_id, status, reason, event_to_dict(published.event), copies)
+    event = published.event
+    gazetteer = answers.situation.gazetteer
+    warnings = tuple(name_warnings(event, gazetteer, answers.registry))
+    where = placed(gazetteer, event)
+    return Fate(event_id, status, reason, event_to_dict(event), copies, where, warnings)
 
 
 def _order(copy: Copy) -> tuple[int, int]:

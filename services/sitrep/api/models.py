@@ -48,6 +48,9 @@ class PublishResult(BaseModel):
     partition: int | None = None
     offset: int | None = None
     errors: list[FieldProblemModel] = []
+    warnings: list[str] = []
+    """An accepted event's names that nobody knows, with the closest known ones: accepted all
+    the same (somebody reported them), but likely misspelt."""
 
 
 class PublishAnswer(BaseModel):

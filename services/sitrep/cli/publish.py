@@ -30,6 +30,7 @@ from sitrep.publishing import (
     DETAILS,
     WINDOW,
     BatchReport,
+    Notice,
     Publisher,
     PublishFailed,
     publish_lines,
@@ -94,18 +95,44 @@ class _Reading:
         self.progress.update(self._task, completed=done)
 
 
+async def _name_checks(settings: Settings) -> Notice:
+    """Warnings for the names of an event nobody knows: places by the gazetteer, actors by the
+    registry the workers last wrote (not checked, with a warning, when it cannot be read)."""
+    from sitrep.cli.worker import load_gazetteer
+    from sitrep.publishing.known import RegistryUnreadable, latest_registry
+    from sitrep.resolution.actors import ActorRegistry
+    from sitrep.resolution.suggestions import name_warnings
+
+    gazetteer = load_gazetteer(settings)
+    try:
+        registry = await latest_registry(settings.bootstrap_servers(), settings.topics().registry)
+    except RegistryUnreadable as exc:
+        err.print(f"[yellow]warning:[/yellow] {exc}: actor names are not checked")
+        registry = ActorRegistry()
+    return lambda event: name_warnings(event, gazetteer, registry)
+
+
 async def _publish(
-    bootstrap: str, topic: str, stream: BinaryIO, *, window: int, details: int, quiet: bool
+    settings: Settings,
+    topic: str,
+    stream: BinaryIO,
+    *,
+    window: int,
+    details: int,
+    quiet: bool,
+    check_names: bool,
 ) -> BatchReport:
+    notice = await _name_checks(settings) if check_names else None
     reading = _Reading(stream, quiet=quiet)
     with reading.progress:
-        async with Publisher(bootstrap, topic=topic) as publisher:
+        async with Publisher(settings.bootstrap_servers(), topic=topic) as publisher:
             report = await publish_lines(
                 publisher,
                 read_lines(stream),
                 window=window,
                 details=details,
                 on_line=reading.line_read,
+                notice=notice,
             )
         reading.show()
     return report
@@ -129,17 +156,23 @@ def _as_json(report: BatchReport) -> dict[str, Any]:
         "failed": [
             {"line": f.line, "id": f.event_id, "reason": f.reason} for f in report.failed.items
         ],
+        "warnings": [
+            {"line": w.line, "id": w.event_id, "warnings": list(w.warnings)}
+            for w in report.warned.items
+        ],
         "counts": {
             "lines": report.lines,
             "published": report.published,
             "duplicates": report.duplicates.total,
             "rejected": report.rejected.total,
             "failed": report.failed.total,
+            "warned": report.warned.total,
         },
         "omitted": {
             "duplicates": report.duplicates.omitted,
             "rejected": report.rejected.omitted,
             "failed": report.failed.omitted,
+            "warned": report.warned.omitted,
         },
         "stopped_at_line": report.stopped_at,
     }
@@ -168,12 +201,19 @@ def _print(report: BatchReport, out: Console) -> None:
         for row in rows:
             table.add_row(*row)
         out.print(table)
+    if report.warned.items:
+        warned = Table("line", "id", "warning", title="published, with names nobody knows")
+        for w in report.warned.items:
+            for warning in w.warnings:
+                warned.add_row(str(w.line), w.event_id, warning)
+        out.print(warned)
     omitted = [
         f"{listed.omitted} {kind}"
         for kind, listed in (
             ("duplicates", report.duplicates),
             ("rejected", report.rejected),
             ("failed", report.failed),
+            ("warned", report.warned),
         )
         if listed.omitted
     ]
@@ -206,24 +246,31 @@ def publish(
         typer.Option(min=0, help="Lines listed of each kind (duplicate, rejected, failed)."),
     ] = DETAILS,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    check_names: Annotated[
+        bool,
+        typer.Option(
+            "--check-names/--no-check-names",
+            help="Warn of places and actors nobody knows, with the closest known names.",
+        ),
+    ] = True,
 ) -> None:
     """Publish a JSON Lines file of events, reading it line by line.
 
     Exits 1 if any line was rejected or not acknowledged.
     """
     settings = Settings()
-    bootstrap = settings.bootstrap_servers()
     topic = topic or settings.topics().events
     with _opened(file) as stream:
         try:
             report = asyncio.run(
                 _publish(
-                    bootstrap,
+                    settings,
                     topic,
                     stream,
                     window=window,
                     details=details,
                     quiet=quiet or json_report,
+                    check_names=check_names,
                 )
             )
         except PublishFailed as exc:

@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from functools import cached_property
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import Field, ValidationInfo, field_validator, model_validator
+from pydantic import ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from sitrep.contract.values import (
     ActorName,
@@ -30,7 +30,10 @@ from sitrep.contract.values import (
 )
 from sitrep.contract.vocabulary import ActorKind, ControlMethod, EventType, Stance, StrikeMeans
 
-CURRENT_SCHEMA_VERSION = 1
+CURRENT_SCHEMA_VERSION = 2
+"""The contract's version (docs/CONTRACT.md lists what each changed). 2: a
+``casualties.reported`` may leave out ``location`` (a toll for a whole offensive has no one
+place); an event that says it follows version 1 must still give it."""
 CLOCK_SKEW = timedelta(minutes=5)
 """How far in the future of the validating clock ``reported_at`` may lie."""
 
@@ -245,10 +248,36 @@ class StrikeReportedEvent(EventBase):
     data: StrikeReported
 
 
+LOCATION_OPTIONAL_FROM = 2
+"""The version from which a casualty figure may name no place."""
+
+
 class CasualtiesReportedEvent(EventBase):
+    # JSON Schema says what the validator below does: version 1 requires a location.
+    model_config = ConfigDict(
+        json_schema_extra={
+            "if": {
+                "properties": {"schema_version": {"maximum": LOCATION_OPTIONAL_FROM - 1}},
+                "required": ["schema_version"],
+            },
+            "then": {"required": ["location"]},
+        }
+    )
+
     type: Literal["casualties.reported"]
-    location: Location
+    location: Location | None = None
+    """The place the figure is for; none for a toll over a whole offensive or country."""
     data: CasualtiesReported
+
+    @model_validator(mode="after")
+    def _located_before_version_2(self) -> CasualtiesReportedEvent:
+        if self.location is None and self.schema_version < LOCATION_OPTIONAL_FROM:
+            raise contract_error(
+                f"is required by schema_version {self.schema_version}; a casualty figure may "
+                f"leave it out from schema_version {LOCATION_OPTIONAL_FROM}",
+                field="location",
+            )
+        return self
 
 
 class StatementIssuedEvent(EventBase):

@@ -1,6 +1,15 @@
 """Publishing events onto the log: the async client scrapers use, and publishing a file."""
 
-from sitrep.publishing.batch import DETAILS, WINDOW, BatchReport, Failed, Listed, publish_lines
+from sitrep.publishing.batch import (
+    DETAILS,
+    WINDOW,
+    BatchReport,
+    Failed,
+    Listed,
+    Notice,
+    Warned,
+    publish_lines,
+)
 from sitrep.publishing.first_seen import FirstSeen
 from sitrep.publishing.lines import Duplicate, Line, Rejected, check_line, read_lines
 from sitrep.publishing.publisher import Publisher, PublishFailed, Receipt, event_producer
@@ -14,10 +23,12 @@ __all__ = [
     "FirstSeen",
     "Line",
     "Listed",
+    "Notice",
     "PublishFailed",
     "Publisher",
     "Receipt",
     "Rejected",
+    "Warned",
     "check_line",
     "event_producer",
     "publish_lines",

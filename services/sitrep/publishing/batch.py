@@ -33,6 +33,19 @@ class Failed:
     reason: str
 
 
+@dataclass(frozen=True)
+class Warned:
+    """A published line whose names nobody knows, with the closest known ones."""
+
+    line: int
+    event_id: str
+    warnings: tuple[str, ...]
+
+
+Notice = Callable[[EventBase], list[str]]
+"""What to warn of in an event that is published all the same (names nobody knows)."""
+
+
 @dataclass
 class Listed(Generic[T]):
     """The first ``limit`` lines of one kind, and how many there were in all."""
@@ -60,6 +73,8 @@ class BatchReport:
     duplicates: Listed[Duplicate] = field(init=False)
     rejected: Listed[Rejected] = field(init=False)
     failed: Listed[Failed] = field(init=False)
+    warned: Listed[Warned] = field(init=False)
+    """Lines sent with warnings (counted apart: a warned line is also published or failed)."""
     stopped_at: int | None = None
     """The first line left unpublished and unreported, when a failed send stopped the run."""
 
@@ -67,6 +82,7 @@ class BatchReport:
         self.duplicates = Listed(self.details)
         self.rejected = Listed(self.details)
         self.failed = Listed(self.details)
+        self.warned = Listed(self.details)
 
     @property
     def ok(self) -> bool:
@@ -136,6 +152,7 @@ async def publish_lines(
     window: int = WINDOW,
     details: int = DETAILS,
     on_line: Callable[[], None] = lambda: None,
+    notice: Notice | None = None,
 ) -> BatchReport:
     """Send each valid line's event once, with at most ``window`` awaiting acknowledgement.
 
@@ -143,6 +160,7 @@ async def publish_lines(
     producer's own retries: the broker is down, or refuses the topic or the record) stops the
     run: the sends in flight settle, later lines are left for the next attempt, which may send
     the whole file again since an event's id makes a resent event the same event.
+    ``notice`` says what to warn of in each event sent.
     """
     report = BatchReport(details)
     sender = _Window(publisher, report, window)
@@ -167,6 +185,9 @@ async def publish_lines(
                 if not await sender.send(number, outcome):
                     report.stopped_at = number
                     break
+                warnings = notice(outcome) if notice is not None else []
+                if warnings:
+                    report.warned.add(Warned(number, outcome.id, tuple(warnings)))
     await sender.drain()
     report.failed.items.sort(key=lambda failed: failed.line)
     return report

@@ -115,6 +115,23 @@ def _ranking(name: str, country: str | None) -> Callable[[Place], tuple[object, 
     return rank
 
 
+@dataclass(frozen=True)
+class Choice:
+    """The place a location names, and the others it could have named, best first."""
+
+    place: Place
+    others: tuple[Place, ...] = ()
+    by: Literal["nearest", "ranked"] | None = None
+    """How the place was chosen among others: the nearest to the coordinates given, or the
+    first by :func:`_ranking` (seed places, countries, populated places, population)."""
+
+    @classmethod
+    def among(cls, candidates: list[Place], by: Literal["nearest", "ranked"]) -> Choice:
+        """The first of ``candidates`` (best first), and the others if there are any."""
+        first, *others = candidates
+        return cls(first, tuple(others), by if others else None)
+
+
 class PlaceIndex(Protocol):
     """Known places kept outside the gazetteer (the world index on disk)."""
 
@@ -123,6 +140,11 @@ class PlaceIndex(Protocol):
         ...
 
     def get(self, place_id: str) -> Place | None: ...
+
+    def names(self, country: str | None) -> list[str]:
+        """The names a misspelt place name may have meant: of every place in ``country``, or
+        in the whole world of the larger places, the countries and the regions."""
+        ...
 
     def __len__(self) -> int: ...
 
@@ -175,6 +197,17 @@ class Gazetteer:
         if place is None and self._world is not None and place_id not in self._twins:
             place = self._world.get(place_id)
         return place
+
+    def known_names(self, country: str | None) -> list[str]:
+        """The names a misspelt place name in ``country`` (None: anywhere) may have meant:
+        every name of the places given, and the world's (:meth:`PlaceIndex.names`)."""
+        given = [
+            name
+            for place in self._places.values()
+            if country is None or place.country == country
+            for name in (place.name, *place.alternate_names)
+        ]
+        return given + (self._world.names(country) if self._world is not None else [])
 
     def find(self, name: str, country: str | None = None) -> list[Place]:
         """Places called ``name``, best first.
@@ -248,6 +281,11 @@ class Gazetteer:
         return known
 
     def _resolve(self, location: Location) -> Place:
+        return self.choose(location).place
+
+    def choose(self, location: Location) -> Choice:
+        """:meth:`resolve`, with the other places the location could have named (not
+        remembered: it is asked when someone wants to know why, not for every report)."""
         parent = self.resolve_name(location.parent, location.country) if location.parent else None
         here = (
             None if location.lat is None or location.lon is None else (location.lat, location.lon)
@@ -267,17 +305,18 @@ class Gazetteer:
                 near = [(d, p) for p in tier if (d := _distance(p, here)) is not None]
                 near = [(d, p) for d, p in near if d <= self.MAX_MATCH_KM]
                 if near:
-                    return min(near, key=lambda item: (item[0], rank(item[1])))[1]
+                    by_distance = sorted(near, key=lambda item: (item[0], rank(item[1])))
+                    return Choice.among([p for _, p in by_distance], "nearest")
                 # A known place without coordinates (a facility) cannot be too far away.
                 unplaced = [p for p in tier if p.lat is None or p.lon is None]
                 if unplaced:
-                    return min(unplaced, key=rank)
-            return self._new(location, parent, "reported")
+                    return Choice.among(sorted(unplaced, key=rank), "ranked")
+            return Choice(self._new(location, parent, "reported"))
         for tier in tiers:
             if tier:
                 in_admin1 = [p for p in tier if _same_admin1(p.admin1, location.admin1)]
-                return min(in_admin1 or tier, key=rank)
-        return self._new(location, parent, "unresolved")
+                return Choice.among(sorted(in_admin1 or tier, key=rank), "ranked")
+        return Choice(self._new(location, parent, "unresolved"))
 
     def _inside(self, candidates: list[Place], parent: Place) -> list[Place]:
         """The candidates that can be the named place inside ``parent``.

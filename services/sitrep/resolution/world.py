@@ -16,11 +16,15 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+from anyascii import anyascii
 
-from sitrep.resolution.names import skeleton
+from sitrep.resolution.names import fold, skeleton
 from sitrep.resolution.places import TIERS, Place, Tier
 
 _COLUMNS = "id, name, kind, country, admin1_code, admin1, lat, lon, population, alternate_names"
+SUGGESTED_POPULATION = 15_000
+"""Across the world, the places offered for a misspelt name are those of this many people at
+least (some 34,000), with every country and region; within a country, all of them."""
 _CACHE_KIB = 4096
 """SQLite's page cache per process: the index is read a few pages per lookup."""
 
@@ -52,6 +56,19 @@ def ensure_index(cache_dir: Path) -> Path:
                 if stale != path:
                     stale.unlink(missing_ok=True)
     return path
+
+
+def display_name(name: str, others: tuple[str, ...]) -> tuple[str, tuple[str, ...]]:
+    """The name a place is shown by, and its other names: GeoNames' name without its
+    diacritics when it is in Latin letters ("Ţarţūs" is "Tartus", as English-language reports
+    write it; scholarly transliterations mark what English leaves out), the name as GeoNames
+    has it first among the others."""
+    if name.isascii():
+        return name, others
+    plain = anyascii(name)
+    if fold(plain) != fold(name):  # not merely diacritics: another script, kept as it is
+        return name, others
+    return plain, (name, *others)
 
 
 class WorldIndex:
@@ -122,6 +139,17 @@ class WorldIndex:
         )
         return self._place(rows[0]) if rows else None
 
+    def names(self, country: str | None) -> list[str]:
+        params: tuple[object, ...]
+        if country is not None:
+            where, params = "p.country = ?", (country.upper(),)
+        else:
+            where, params = "(p.population >= ? OR p.kind = 'region')", (SUGGESTED_POPULATION,)
+        rows = self._query(
+            f"SELECT name FROM places p WHERE {where} AND {self._where}", (*params, *self._params)
+        )
+        return [name for (name,) in rows]
+
     def places(self) -> list[Place]:
         """Every place of the index within its countries and sizes (a benchmark's sample of
         the world; lookups go through :meth:`find`)."""
@@ -145,6 +173,7 @@ class WorldIndex:
             # so filters by admin1 find the region with its places.
             matches = (self._region_admin1.get((country, skeleton(n))) for n in (name, *names))
             admin1 = next((m for m in matches if m is not None), admin1)
+        name, names = display_name(name, names)
         return Place(
             id=place_id,
             name=name,

@@ -72,9 +72,14 @@ def destinations(event: Event, gazetteer: Gazetteer) -> list[Destination]:
         return [Destination(statements_key(event.data.actor))]
     if isinstance(event, ClaimDeniedEvent | EventRetractedEvent):
         raise ValueError("a denial or retraction is filed where the event it concerns went")
-    assert event.location is not None  # the contract requires it for every other type
     # Ledgers keep a place's identity and position; its other names stay in the gazetteer.
-    place = replace(gazetteer.resolve(event.location), alternate_names=())
+    place = (
+        None
+        if event.location is None
+        else replace(gazetteer.resolve(event.location), alternate_names=())
+    )
     if isinstance(event, CasualtiesReportedEvent):
+        # A toll for a whole offensive or country may name no place (contract version 2).
         return [Destination(casualties_key(event.data.party), place)]
+    assert place is not None  # the contract requires a location for every other type
     return [Destination(place_key(root_of(place, gazetteer)), place)]

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
 from sitrep.api.access import Caller, Role
-from sitrep.api.asking import Asking, asking, read_model
+from sitrep.api.asking import Asking, ask, asking, read_model
 from sitrep.api.authorize import may_publish, may_read
 from sitrep.api.encoding import ViewResponse
 from sitrep.api.fates import Fate, fate_of
@@ -22,6 +22,7 @@ from sitrep.api.readmodel import PUBLISHER_HEADER, ReadModel
 from sitrep.contract import EventBase, FieldError, InvalidEvent
 from sitrep.contract.events import EventRetractedEvent
 from sitrep.publishing import PublishFailed, Receipt
+from sitrep.resolution.suggestions import name_warnings
 
 router = APIRouter(prefix="/v1/events", tags=["events"])
 
@@ -119,9 +120,10 @@ async def publish_events(
     """Publish one event or an array of up to 1,000; answers once the broker acknowledged.
 
     Each item is accepted, a duplicate (its id is already on the log, or earlier in the
-    array), or rejected with each field and why. A single event that breaks the contract is
-    a 422; a broker out of reach a 503 with Retry-After. Needs a publisher or admin token; a
-    publisher may retract only the events it published itself (else a 403).
+    array), or rejected with each field and why; an accepted event whose place, or an actor,
+    nobody knows carries ``warnings`` with the closest known names. A single event that breaks
+    the contract is a 422; a broker out of reach a 503 with Retry-After. Needs a publisher or
+    admin token; a publisher may retract only the events it published itself (else a 403).
     """
     gate: PublishGate = request.app.state.gate
     metrics = metrics_of(request)
@@ -157,8 +159,12 @@ async def publish_events(
         metrics.count_published(settled, sum(r.get("status") == settled for r in results))
     if to_send:
         receipts = await _send(gate, [event for _, event in to_send], caller, metrics)
-        for (result, _), receipt in zip(to_send, receipts, strict=True):
+        now = ask(request.app.state.answers, request.app.state.clock, None, None).answers
+        for (result, event), receipt in zip(to_send, receipts, strict=True):
             result.update(status="accepted", partition=receipt.partition, offset=receipt.offset)
+            warnings = name_warnings(event, now.situation.gazetteer, now.registry)
+            if warnings:
+                result["warnings"] = warnings
     statuses = ("accepted", "duplicate", "rejected")
     counts = {status: sum(r["status"] == status for r in results) for status in statuses}
     return ViewResponse({"results": results, **counts})
