@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+import httpx
+
 from sitrep.contract import Event
 from sitrep.engine.projection import project_all
 from sitrep.kafka import ensure_topics
@@ -192,6 +194,23 @@ async def wait_for_views(
         + "\n"
         + stack.log_tails()
     )
+
+
+async def api_answering(
+    stack: Stack, api: subprocess.Popen[bytes], client: Any, *, within: float = 90.0
+) -> None:
+    """Wait until ``api`` (one of ``stack``'s) answers ``/healthz`` through ``client`` (an
+    ``httpx.AsyncClient``); fail at once, with the logs, if it ended."""
+
+    async def answers() -> bool:
+        if api.poll() is not None:
+            raise AssertionError(f"`sitrep api` ended:\n{stack.log_tails()}")
+        try:
+            return bool((await client.get("/healthz")).status_code == 200)
+        except httpx.TransportError:
+            return False
+
+    await wait_for(answers, within=within, every=0.1)
 
 
 async def wait_for(check: Callable[[], Any], *, within: float = 90.0, every: float = 0.5) -> Any:

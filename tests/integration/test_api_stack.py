@@ -49,6 +49,7 @@ from sitrep.views.routing import REGISTRY_KEY
 from tests.integration.stack import (
     Stack,
     all_views,
+    api_answering,
     expected_views,
     new_stack,
     wait_for,
@@ -226,16 +227,7 @@ async def live(
         async with httpx.AsyncClient(
             base_url=f"http://127.0.0.1:{port}", timeout=30, headers=_as("rita")
         ) as client:
-
-            async def answers() -> bool:
-                if api.poll() is not None:
-                    raise AssertionError(f"`sitrep api` ended:\n{stack.log_tails()}")
-                try:
-                    return (await client.get("/healthz")).status_code == 200
-                except httpx.TransportError:
-                    return False
-
-            await wait_for(answers, within=WITHIN_S, every=0.1)
+            await api_answering(stack, api, client, within=WITHIN_S)
             running = Live(stack, client)
             for path in SEED_FILES:  # in publishing order: the registry, the baseline, the article
                 response = await running.post(_raw_seeds(path), "alice")

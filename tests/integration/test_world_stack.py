@@ -37,7 +37,14 @@ from sitrep.kafka.ports import free_port_block
 from sitrep.publishing.known import latest_registry
 from sitrep.resolution.geonames import build_gazetteer
 from sitrep.resolution.places import Gazetteer
-from tests.integration.stack import Stack, all_views, new_stack, wait_for, wait_for_views
+from tests.integration.stack import (
+    Stack,
+    all_views,
+    api_answering,
+    new_stack,
+    wait_for,
+    wait_for_views,
+)
 from tests.seeded import SEEDS
 from tests.world import (
     KHARKIV,
@@ -79,16 +86,7 @@ async def world(
         stack.start_worker(world=True)
         api = stack.start_api(port, {"SITREP_API_TOKENS": tokens}, world=True)
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
-
-            async def answers() -> bool:
-                if api.poll() is not None:
-                    raise AssertionError(f"`sitrep api` ended:\n{stack.log_tails()}")
-                try:
-                    return (await client.get("/healthz")).status_code == 200
-                except httpx.TransportError:
-                    return False
-
-            await wait_for(answers, within=WITHIN_S, every=0.1)
+            await api_answering(stack, api, client, within=WITHIN_S)
             events = world_events()
             # As a scraper posts them: the JSON of each report, not a model.
             posted = [orjson.loads(encode_event(e)) for e in events]

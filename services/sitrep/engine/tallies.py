@@ -277,11 +277,28 @@ class Tallies:
 
     # --- casualties: counting and uncounting a report --------------------------------------
 
-    def _read(
-        self, event: CasualtiesReportedEvent, place: Place | None, registry: ActorRegistry
-    ) -> ReadReport:
-        # Denials only change how a report is cited, which the record reads when it is made.
-        return read_report(event, place, (), registry)
+    def _tally(
+        self,
+        ledger: str,
+        event: CasualtiesReportedEvent,
+        place: Place | None,
+        registry: ActorRegistry,
+        change: int,
+    ) -> tuple[ReadReport, tuple[str, str, str], bytes, tuple[bytes, bytes] | None]:
+        """Count a report in or out (``change``) of the ledger's reports, its party and its
+        sums; what it reads, its order, its claim's key prefix and the claim's first report
+        before this change."""
+        read = read_report(event, place, (), registry)  # denials: cited when a record is made
+        order = _order(event)
+        entry = key(TALLY, REPORTS, ledger, *order)
+        if change > 0:
+            self.kv.put(entry, b"[]")
+        else:
+            self.kv.delete(entry)
+        self._party(ledger, read.party, change)
+        self._add_to_sum(ledger, reports=change)
+        claim = key(TALLY, CLAIMS, ledger, _claim_key(read), "")
+        return read, order, claim, next(self.kv.scan(claim), None)
 
     def _count(
         self,
@@ -290,15 +307,8 @@ class Tallies:
         place: Place | None,
         registry: ActorRegistry,
     ) -> None:
-        kv = self.kv
-        read = self._read(event, place, registry)
-        order = _order(event)
-        kv.put(key(TALLY, REPORTS, ledger, *order), b"[]")
-        self._party(ledger, read.party, +1)
-        self._add_to_sum(ledger, reports=1)
-        claim = key(TALLY, CLAIMS, ledger, _claim_key(read), "")
-        first = next(kv.scan(claim), None)
-        kv.put(claim + SEP.join(p.encode() for p in order), b"")
+        read, order, claim, first = self._tally(ledger, event, place, registry, +1)
+        self.kv.put(claim + SEP.join(p.encode() for p in order), b"")
         member = self._member(read, event.id)
         if first is None:
             self._merge(ledger, member)
@@ -314,13 +324,7 @@ class Tallies:
         registry: ActorRegistry,
     ) -> None:
         kv = self.kv
-        read = self._read(event, place, registry)
-        order = _order(event)
-        kv.delete(key(TALLY, REPORTS, ledger, *order))
-        self._party(ledger, read.party, -1)
-        self._add_to_sum(ledger, reports=-1)
-        claim = key(TALLY, CLAIMS, ledger, _claim_key(read), "")
-        first = next(kv.scan(claim), None)
+        read, order, claim, first = self._tally(ledger, event, place, registry, -1)
         assert first is not None, f"{event.id} was counted in {ledger}"
         kv.delete(claim + SEP.join(p.encode() for p in order))
         if _split_order(first[0]) != order:
