@@ -22,6 +22,7 @@ from sitrep.views.casualties import Casualties, casualties
 from sitrep.views.control import ControlView, control_view
 from sitrep.views.ledger import Ledger, visible
 from sitrep.views.moments import Asked
+from sitrep.views.refs import actor_ref
 from sitrep.views.routing import REGISTRY_KEY
 from sitrep.views.statements import Statement, statements
 from sitrep.views.strikes import Strike, strikes
@@ -291,6 +292,22 @@ class Answers:
     @cached_property
     def casualties(self) -> list[Casualties]:
         return casualties(_ledgers(self.situation, "casualties"), self.registry, self.asked)
+
+    def latest_statements(self, country: str | None, limit: int) -> list[Statement]:
+        """The latest ``limit`` statements as asked, newest first; with ``country``, of the
+        actors of that country: read from the newest back, only as far as it takes."""
+        out: list[Statement] = []
+        wanted = country.upper() if country is not None else None
+        for ledger, event_id, actor in self.situation.said(self.asked.at):
+            if len(out) >= limit:
+                break
+            if wanted is not None:
+                found = self.registry.actors.get(actor_ref(self.registry, actor).id)
+                if found is None or not found.country or found.country.upper() != wanted:
+                    continue
+            reports = self.situation.with_answers(ledger, [event_id])
+            out.extend(statements([reports], self.registry, self.asked))
+        return out[:limit]
 
     @cached_property
     def statements(self) -> list[Statement]:

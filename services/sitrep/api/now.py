@@ -1,0 +1,331 @@
+"""The control of every place now, kept made in the read model's store with indexes over it,
+so that questions about the present (the situation of a region, who holds what) read a few
+index entries instead of projecting every place.
+
+Filing a report marks the places whose control it may change as due (the place and those
+enclosing it; every place of the ledger when the place is new there; every place when the
+registry changes). :meth:`NowIndex.make` makes the due places' control views as they stand at
+a moment, a slice at a time within a time budget, and files each under the indexes the
+situation reads, for each region it lies in (everywhere, its country, its admin1, both):
+
+- ``nowrec/<place id>`` → the index keys the place is filed under, and the moments between
+  which its view holds (below);
+- ``nowhold/<region>/<actor id>/<folded name>\\0<place id>`` → the holder as the place's
+  view names it, and the place as an actor's view lists it;
+- ``nowheldn/<region>/<actor id>`` → how many places the actor holds there, and
+  ``nowrank/<region>/<10^10 - count>/<actor id>`` → ``b""``: holders, most places first;
+- ``nowunset/<region>/<folded name>\\0<place id>`` → a disputed or contested place and why,
+  with ``nowunsetn/<region>`` counting them;
+- ``nowchg/<region>/<start>/<place id>/<999999 - i>`` → the place's i-th change of hands
+  (baselines left out), by when it happened;
+- ``nowexp/<until>/<place id>`` → ``b""``: when a view stops holding;
+- ``nowdue/<place id>`` → the ledger of a place to make again.
+
+A view made at ``T`` from every report known holds for any moment ``at`` from the latest of
+its reports' starts and starts + 72 hours at or before ``T``, until the first after ``T``:
+nothing else in a control view depends on ``at`` (a report becomes visible at its start; a
+clash or withdrawal stops contesting a place 72 hours after). :meth:`NowIndex.fresh_for` says
+whether every view holds for a question, which then reads the indexes alone.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from datetime import datetime
+
+import orjson
+
+from sitrep.api.answers import Shared
+from sitrep.api.stored import StoredSituation, moment_key
+from sitrep.contract.events import start_of
+from sitrep.engine.entities import PLACE, is_place_ledger, last_part
+from sitrep.engine.keyvalue import SEP, KeyValue, key
+from sitrep.resolution.names import fold, skeleton
+from sitrep.resolution.places import Place
+from sitrep.views.control import ControlView, control_view
+from sitrep.views.ledger import Ledger, visible
+from sitrep.views.moments import CONTESTED_WINDOW, Asked
+from sitrep.views.routing import REGISTRY_KEY
+
+REC, HOLD, HELD_N, RANK = "nowrec", "nowhold", "nowheldn", "nowrank"
+UNSETTLED, UNSETTLED_N, CHANGE, EXPIRES, DUE = (
+    "nowunset",
+    "nowunsetn",
+    "nowchg",
+    "nowexp",
+    "nowdue",
+)
+FROM = key("meta", "now-from")
+"""The latest moment from which every view made holds (it only grows)."""
+COUNT_BASE = 10**10
+EVERYWHERE = "*"
+
+
+def regions_of(place: Place) -> list[str]:
+    """The regions a place is listed in: everywhere, its country, its admin1, both."""
+    out = [EVERYWHERE]
+    country = (place.country or "").upper() or None
+    admin1 = skeleton(place.admin1) if place.admin1 is not None else None
+    if country is not None:
+        out.append(f"c={country}")
+    if admin1 is not None:
+        out.append(f"a={admin1}")
+        if country is not None:
+            out.append(f"c={country};a={admin1}")
+    return out
+
+
+def region_of(country: str | None, admin1: str | None) -> str:
+    """The region a question names (``admin1`` as the gazetteer names the region)."""
+    parts = []
+    if country is not None:
+        parts.append(f"c={country.upper()}")
+    if admin1 is not None:
+        parts.append(f"a={skeleton(admin1)}")
+    return ";".join(parts) or EVERYWHERE
+
+
+def seen_at(ledger: Ledger, place_id: str, asked: Asked) -> bool:
+    """Whether any report about the place is visible as asked (else it is not listed)."""
+    return any(
+        f.place is not None and f.place.id == place_id for f in visible(ledger, asked).reports
+    )
+
+
+def _held(place_id: str, name: str) -> str:
+    return f"{fold(name)}\x00{place_id}"
+
+
+def entries(view: ControlView) -> dict[bytes, bytes]:
+    """The index entries of one place's view."""
+    place = view.place
+    out: dict[bytes, bytes] = {}
+    by_name = _held(place.id, place.name)
+    changes = [
+        (i, change)
+        for i, change in enumerate(view.history)
+        # A baseline says who held a place all along: not a change of hands.
+        if change.method != "baseline"
+    ]
+    for region in regions_of(place):
+        if view.controller is not None:
+            since = view.since.isoformat() if view.since is not None else None
+            held = {"place_id": place.id, "name": place.name, "since": since}
+            out[key(HOLD, region, view.controller.id, by_name)] = orjson.dumps(
+                {"actor": view.controller, "held": {**held, "status": view.status}}
+            )
+        if view.status in ("disputed", "contested"):
+            out[key(UNSETTLED, region, by_name)] = orjson.dumps(
+                {
+                    "place_id": place.id,
+                    "name": place.name,
+                    "status": view.status,
+                    "reasons": view.reasons,
+                }
+            )
+        for i, change in changes:
+            at = moment_key(start_of(change.occurred_at))
+            out[key(CHANGE, region, at, place.id, f"{999_999 - i:06d}")] = orjson.dumps(
+                {"place_id": place.id, "name": place.name, "change": change}
+            )
+    return out
+
+
+def holds(ledger: Ledger, made_at: datetime) -> tuple[datetime | None, datetime | None]:
+    """Between which moments a view made at ``made_at`` from ``ledger`` holds."""
+    marks = [m for f in ledger for s in [f.event.starts_at] for m in (s, s + CONTESTED_WINDOW)]
+    since = max((m for m in marks if m <= made_at), default=None)
+    until = min((m for m in marks if m > made_at), default=None)
+    return since, until
+
+
+class NowIndex:
+    """The control of every place now and its indexes, in ``situation``'s store."""
+
+    def __init__(
+        self, situation: StoredSituation, *, timer: Callable[[], float] = time.perf_counter
+    ) -> None:
+        self.situation = situation
+        self.kv: KeyValue = situation.kv
+        self.timer = timer
+        self._due: dict[str, str] = {
+            last_part(found): value.decode() for found, value in self.kv.scan(key(DUE, ""))
+        }
+        """Place id → its ledger, in the order they became due."""
+        found = self.kv.get(FROM)
+        self.since: datetime | None = (
+            datetime.fromisoformat(found.decode()) if found is not None else None
+        )
+        self._shared = Shared(situation)
+
+    # --- what filing changes ---------------------------------------------------------------
+
+    def filed(self, ledger: str, place: Place | None, new_place: bool) -> None:
+        """A report was filed in ``ledger`` about ``place`` (``new_place``: new there)."""
+        if ledger == REGISTRY_KEY:
+            self._shared = Shared(self.situation)
+            for found, _ in self.kv.scan(key(PLACE, "")):
+                _, place_ledger, place_id = found.decode().split("\x00", 2)
+                if is_place_ledger(place_ledger):
+                    self._mark(place_id, place_ledger)
+            return
+        if not is_place_ledger(ledger) or place is None:
+            return
+        places = self.situation.ledgers.folder.index.places(ledger)
+        if new_place:
+            for place_id in places:
+                self._mark(place_id, ledger)
+            return
+        current: str | None = place.id
+        seen: set[str] = set()
+        while current is not None and current in places and current not in seen:
+            seen.add(current)
+            self._mark(current, ledger)
+            current = places[current].parent
+
+    def _mark(self, place_id: str, ledger: str) -> None:
+        if place_id not in self._due:
+            self._due[place_id] = ledger
+            self.kv.put(key(DUE, place_id), ledger.encode())
+
+    @property
+    def due(self) -> int:
+        """How many places wait to be made again."""
+        return len(self._due)
+
+    def expire(self, at: datetime) -> None:
+        """Mark due the places whose view no longer holds at ``at``."""
+        end = key(EXPIRES, moment_key(at), b"\xff")
+        for found, _ in self.kv.scan(key(EXPIRES, "")):
+            if found > end:
+                break
+            place_id = last_part(found)
+            record = self.kv.get(key(REC, place_id))
+            if record is not None:
+                self._mark(place_id, orjson.loads(record)["ledger"])
+
+    # --- making ----------------------------------------------------------------------------
+
+    def make(self, at: datetime, known_at: datetime, budget_s: float = float("inf")) -> int:
+        """Make the due places' views as they stand at ``at`` (from the reports known at
+        ``known_at``: all of them), first come first served, while ``budget_s`` lasts (at
+        least one); how many were made."""
+        asked = Asked(at, known_at)
+        registry = self._shared.registry(asked)
+        started = self.timer()
+        made = 0
+        while self._due and (not made or self.timer() - started < budget_s):
+            place_id, ledger = next(iter(self._due.items()))
+            reports = self.situation.control(ledger, place_id)
+            view = (
+                control_view(reports, place_id, registry, asked)
+                if seen_at(reports, place_id, asked)
+                else None
+            )
+            since, until = holds(reports, at)
+            self._file(place_id, ledger, view, until)
+            if since is not None and (self.since is None or since > self.since):
+                self.since = since
+                self.kv.put(FROM, since.isoformat().encode())
+            del self._due[place_id]
+            self.kv.delete(key(DUE, place_id))
+            made += 1
+        return made
+
+    def _file(
+        self, place_id: str, ledger: str, view: ControlView | None, until: datetime | None
+    ) -> None:
+        kv = self.kv
+        rec_key = key(REC, place_id)
+        found = kv.get(rec_key)
+        before: set[bytes] = set()
+        if found is not None:
+            record = orjson.loads(found)
+            before = {k.encode() for k in record["keys"]}
+            if record["until"] is not None:
+                kv.delete(key(EXPIRES, record["until"], place_id))
+        after = entries(view) if view is not None else {}
+        for gone in before - after.keys():
+            kv.delete(gone)
+            self._count(gone, -1)
+        for entry, value in after.items():
+            kv.put(entry, value)
+            if entry not in before:
+                self._count(entry, +1)
+        if view is None:
+            kv.delete(rec_key)
+            return
+        expires = moment_key(until) if until is not None else None
+        if expires is not None:
+            kv.put(key(EXPIRES, expires, place_id), b"")
+        kv.put(
+            rec_key,
+            orjson.dumps({"ledger": ledger, "until": expires, "keys": [k.decode() for k in after]}),
+        )
+
+    def _count(self, entry: bytes, delta: int) -> None:
+        kind, region, rest = entry.decode().split("\x00", 2)
+        if kind == HOLD:
+            actor = rest.split("\x00", 1)[0]
+            count_key = key(HELD_N, region, actor)
+            was = int(self.kv.get(count_key) or b"0")
+            if was:
+                self.kv.delete(key(RANK, region, f"{COUNT_BASE - was:010d}", actor))
+            now = was + delta
+            if now:
+                self.kv.put(count_key, str(now).encode())
+                self.kv.put(key(RANK, region, f"{COUNT_BASE - now:010d}", actor), b"")
+            else:
+                self.kv.delete(count_key)
+        elif kind == UNSETTLED:
+            count_key = key(UNSETTLED_N, region)
+            self.kv.put(count_key, str(int(self.kv.get(count_key) or b"0") + delta).encode())
+
+    # --- reading ---------------------------------------------------------------------------
+
+    def fresh_for(self, asked: Asked, latest_report: datetime | None) -> bool:
+        """Whether every place's view made holds for ``asked``: reading the indexes then
+        answers as projecting every place would."""
+        if self._due:
+            return False
+        if latest_report is not None and asked.known_at < latest_report:
+            return False
+        if self.since is not None and asked.at < self.since:
+            return False
+        first = next(self.kv.scan(key(EXPIRES, "")), None)
+        if first is None:
+            return True
+        until = first[0].split(SEP)[1].decode()
+        return moment_key(asked.at) < until
+
+    def holders(self, region: str) -> Iterator[str]:
+        """The ids of the actors holding places in ``region``, most places first."""
+        for found, _ in self.kv.scan(key(RANK, region, "")):
+            yield last_part(found)
+
+    def held_count(self, region: str, actor: str) -> int:
+        return int(self.kv.get(key(HELD_N, region, actor)) or b"0")
+
+    def held(self, region: str, actor: str) -> Iterator[bytes]:
+        """What each place ``actor`` holds in ``region`` says of it (JSON), by name."""
+        for _, value in self.kv.scan(key(HOLD, region, actor, "")):
+            yield value
+
+    def unsettled(self, region: str) -> Iterator[bytes]:
+        """The disputed or contested places of ``region`` (JSON), by name."""
+        for _, value in self.kv.scan(key(UNSETTLED, region, "")):
+            yield value
+
+    def unsettled_count(self, region: str) -> int:
+        return int(self.kv.get(key(UNSETTLED_N, region)) or b"0")
+
+    def changes(self, region: str, since: datetime, until: datetime) -> Iterator[bytes]:
+        """The changes of hands in ``region`` that started after ``since`` and by ``until``
+        (JSON), newest first."""
+        low = moment_key(since)
+        top = key(CHANGE, region, moment_key(until), b"\xff")
+        for found, value in self.kv.scan(key(CHANGE, region, ""), start=top, reverse=True):
+            if found.split(SEP)[2].decode() <= low:
+                return
+            yield value

@@ -1,0 +1,146 @@
+"""The index of the present (sitrep.api.now) answers as projecting every place would: on the
+seeds and on generated histories, at the moment it was made and as time passes after it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from itertools import islice
+from typing import Any
+
+import orjson
+import pytest
+from bench.history import COUNTRIES, History
+
+from sitrep.api.answers import Answers
+from sitrep.api.filters import ReportFilter
+from sitrep.api.overview import indexed, overview
+from sitrep.api.readmodel import ReadModel
+from sitrep.contract import Event, parse_event
+from sitrep.resolution.geonames import build_gazetteer
+from sitrep.resolution.places import Gazetteer
+from sitrep.views.moments import Asked
+from tests.unit.test_api_app import NOW, fed, serving
+
+REGIONS = [
+    (None, None),
+    ("SY", None),
+    ("IQ", None),
+    ("SY", "Aleppo"),
+    ("SY", "Idlib"),
+    (None, "Aleppo"),
+    ("IQ", "Nineveh"),
+]
+
+
+def _json(value: Any) -> Any:
+    return orjson.loads(orjson.dumps(value))
+
+
+def made_for(model: ReadModel, at: datetime) -> Answers:
+    """The answers at ``at`` (every report known), the index made for that moment."""
+    latest = model.latest_report or at
+    model.now.expire(at)
+    model.now.make(at, latest)
+    asked = Asked(at, latest)
+    assert model.now.fresh_for(asked, model.latest_report)
+    return Answers(model.situation, asked)
+
+
+def assert_agree(model: ReadModel, answers: Answers) -> None:
+    for country, admin1 in REGIONS:
+        fast = indexed(model.now, answers, country=country, admin1=admin1)
+        slow = overview(answers, country=country, admin1=admin1)
+        assert _json(fast) == _json(slow), (country, admin1)
+
+
+def test_the_seeds_read_from_the_index_as_projected() -> None:
+    model = fed()
+    answers = made_for(model, NOW)
+    assert_agree(model, answers)
+    syria = indexed(model.now, answers, country="SY", admin1=None)
+    assert syria["holders"]
+    assert syria["holder_count"] == len(syria["holders"])
+
+
+@pytest.fixture(scope="module")
+def gazetteer() -> Gazetteer:
+    return build_gazetteer(countries=COUNTRIES)
+
+
+def history(count: int) -> Iterator[Event]:
+    # One year, not four: a few events a day, so that moments fall in the 72 hours in which
+    # a clash contests a place.
+    for raw in History(seed=5, years=1).events(count):
+        yield parse_event(raw)
+
+
+@pytest.mark.parametrize("count", [800, 2500])
+def test_a_generated_history_reads_from_the_index_as_projected_as_time_passes(
+    gazetteer: Gazetteer, count: int
+) -> None:
+    model = fed(history(count), gazetteer)
+    assert model.latest_report is not None
+    unsettled = 0
+    for later in (timedelta(0), timedelta(hours=30), timedelta(days=3), timedelta(days=9)):
+        answers = made_for(model, model.latest_report + later)
+        assert_agree(model, answers)
+        unsettled += indexed(model.now, answers, country=None, admin1=None)["unsettled_count"]
+    assert unsettled  # the moments asked did see places contested
+
+
+def test_reports_filed_after_the_index_was_made_are_in_it_once_made_again(
+    gazetteer: Gazetteer,
+) -> None:
+    events = list(history(1200))
+    model = fed(events[:900], gazetteer)
+    assert model.latest_report is not None
+    made_for(model, model.latest_report)
+    more = fed(islice(events, 900, None), gazetteer, model, offset=900)
+    assert more.now.due
+    assert more.latest_report is not None
+    assert not more.now.fresh_for(Asked(more.latest_report, more.latest_report), more.latest_report)
+    assert_agree(more, made_for(more, more.latest_report))
+
+
+def test_a_moment_before_what_the_views_were_made_from_is_not_read_from_the_index() -> None:
+    model = fed()
+    made_for(model, NOW)
+    assert model.latest_report is not None
+    assert model.now.since is not None
+    before = Asked(model.now.since - timedelta(seconds=1), model.latest_report)
+    assert not model.now.fresh_for(before, model.latest_report)
+    earlier_known = Asked(NOW, model.latest_report - timedelta(days=1))
+    assert not model.now.fresh_for(earlier_known, model.latest_report)
+
+
+async def test_the_situation_now_is_answered_from_the_index_made_in_the_background() -> None:
+    model = fed()
+    async with serving(model) as client:
+        body = (await client.get("/v1/situation", params={"country": "SY"})).json()
+    assert not model.now.due
+    assert body["view"] == _json(
+        overview(
+            Answers(model.situation, Asked(NOW, model.latest_report or NOW)),
+            country="SY",
+            admin1=None,
+        )
+    )
+
+
+@pytest.mark.parametrize("country", [None, "SY", "IQ", "IR"])
+def test_the_latest_statements_read_by_time_are_the_first_of_every_statement(
+    gazetteer: Gazetteer, country: str | None
+) -> None:
+    model = fed(history(2500), gazetteer)
+    assert model.latest_report is not None
+    latest = model.latest_report
+    for asked in (
+        Asked(latest, latest),
+        Asked(latest - timedelta(days=60), latest),
+        Asked(latest, latest - timedelta(days=90)),
+    ):
+        answers = Answers(model.situation, asked)
+        every = ReportFilter(country=country).statements(answers)
+        assert answers.latest_statements(country, 10) == every[:10]
+    assert every
