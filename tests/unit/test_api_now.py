@@ -4,7 +4,7 @@ seeds and on generated histories, at the moment it was made and as time passes a
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from itertools import islice
 from typing import Any
 
@@ -12,15 +12,20 @@ import orjson
 import pytest
 from bench.history import COUNTRIES, History
 
+from sitrep.api import app as app_module
+from sitrep.api import asking as asking_module
 from sitrep.api.answers import Answers
-from sitrep.api.filters import ReportFilter
+from sitrep.api.filters import Ranked, ReportFilter, ranked_list
+from sitrep.api.holdings import actor_named, actors_page
+from sitrep.api.now import NowIndex
+from sitrep.api.now_parties import rank_of
 from sitrep.api.overview import indexed, overview
 from sitrep.api.readmodel import ReadModel
 from sitrep.contract import Event, parse_event
 from sitrep.resolution.geonames import build_gazetteer
 from sitrep.resolution.places import Gazetteer
 from sitrep.views.moments import Asked
-from tests.unit.test_api_app import NOW, fed, serving
+from tests.unit.test_api_app import NOW, fed, problem, serving
 
 REGIONS = [
     (None, None),
@@ -68,6 +73,12 @@ def gazetteer() -> Gazetteer:
     return build_gazetteer(countries=COUNTRIES)
 
 
+@pytest.fixture(scope="module")
+def generated(gazetteer: Gazetteer) -> ReadModel:
+    """A read model of a generated history of 2,500 events."""
+    return fed(history(2500), gazetteer)
+
+
 def history(count: int) -> Iterator[Event]:
     # One year, not four: a few events a day, so that moments fall in the 72 hours in which
     # a clash contests a place.
@@ -75,18 +86,23 @@ def history(count: int) -> Iterator[Event]:
         yield parse_event(raw)
 
 
-@pytest.mark.parametrize("count", [800, 2500])
+@pytest.mark.parametrize("count", [1500, 3000])
 def test_a_generated_history_reads_from_the_index_as_projected_as_time_passes(
     gazetteer: Gazetteer, count: int
 ) -> None:
     model = fed(history(count), gazetteer)
     assert model.latest_report is not None
-    unsettled = 0
-    for later in (timedelta(0), timedelta(hours=30), timedelta(days=3), timedelta(days=9)):
+    unsettled = losses = 0
+    # In order: the index holds from the moment it was last made on.
+    for later in (-timedelta(days=9), -timedelta(days=2), timedelta(0), timedelta(days=9)):
         answers = made_for(model, model.latest_report + later)
         assert_agree(model, answers)
-        unsettled += indexed(model.now, answers, country=None, admin1=None)["unsettled_count"]
-    assert unsettled  # the moments asked did see places contested
+        everywhere = indexed(model.now, answers, country=None, admin1=None)
+        unsettled += everywhere["unsettled_count"]
+        losses += len(everywhere["casualties"])
+    # The moments asked did see places contested, and losses in their last day.
+    assert unsettled
+    assert losses
 
 
 def test_reports_filed_after_the_index_was_made_are_in_it_once_made_again(
@@ -130,9 +146,9 @@ async def test_the_situation_now_is_answered_from_the_index_made_in_the_backgrou
 
 @pytest.mark.parametrize("country", [None, "SY", "IQ", "IR"])
 def test_the_latest_statements_read_by_time_are_the_first_of_every_statement(
-    gazetteer: Gazetteer, country: str | None
+    generated: ReadModel, country: str | None
 ) -> None:
-    model = fed(history(2500), gazetteer)
+    model = generated
     assert model.latest_report is not None
     latest = model.latest_report
     for asked in (
@@ -144,3 +160,88 @@ def test_the_latest_statements_read_by_time_are_the_first_of_every_statement(
         every = ReportFilter(country=country).statements(answers)
         assert answers.latest_statements(country, 10) == every[:10]
     assert every
+
+
+def pages(answers: Answers, where: ReportFilter, limit: int, ranked: Ranked) -> list[list[Any]]:
+    out, cursor = [], None
+    while True:
+        page = where.casualties_page(answers, limit, cursor, ranked)
+        out.append(_json(list(page.items)))
+        cursor = page.next_cursor
+        if cursor is None:
+            return out
+
+
+@pytest.mark.parametrize(
+    "where",
+    [
+        ReportFilter(),
+        ReportFilter(country="SY"),
+        ReportFilter(country="IQ", admin1="Nineveh"),
+        ReportFilter(since=datetime(2021, 10, 1, tzinfo=UTC)),
+        ReportFilter(until=datetime(2021, 9, 1, tzinfo=UTC)),
+    ],
+)
+def test_casualties_pages_read_from_the_index_are_those_projected(
+    generated: ReadModel, where: ReportFilter
+) -> None:
+    model = generated
+    assert model.latest_report is not None
+    answers = made_for(model, model.latest_report)
+    every = where.casualties(answers)
+    assert every
+    for limit in (1, 7, 100):
+        fast = pages(answers, where, limit, model.now.parties.ranked)
+        slow = pages(answers, where, limit, ranked_list(answers.casualties, rank_of))
+        assert fast == slow
+        assert [c for page in fast for c in page] == _json(every)
+
+
+def actor_pages(answers: Answers, limit: int, now: NowIndex | None) -> list[list[Any]]:
+    out, cursor = [], None
+    while True:
+        page = actors_page(answers, limit, cursor, now)
+        out.append(_json(list(page.items)))
+        cursor = page.next_cursor
+        if cursor is None:
+            return out
+
+
+def test_actors_read_from_the_index_are_those_made_from_every_place(
+    generated: ReadModel,
+) -> None:
+    model = generated
+    assert model.latest_report is not None
+    answers = made_for(model, model.latest_report)
+    for limit in (1, 9, 1000):
+        assert actor_pages(answers, limit, model.now) == actor_pages(answers, limit, None)
+    listed = [a for page in actor_pages(answers, 1000, model.now) for a in page]
+    assert listed == _json(answers.actors)
+    assert any(a["controls"] for a in listed)
+    for actor in answers.actors[::7]:
+        for name in (actor.id, actor.name, *actor.aliases):
+            assert actor_named(answers, name, model.now) == actor_named(answers, name, None)
+    assert actor_named(answers, "nobody at all", model.now) is None
+
+
+async def test_while_the_present_is_made_questions_about_now_wait_then_are_a_503(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async def not_in_the_background(*_: object) -> None:
+        return None
+
+    # Nothing made in the background, one place or party made per try, no time to wait.
+    monkeypatch.setattr(app_module, "keep_present", not_in_the_background)
+    monkeypatch.setattr(asking_module, "INLINE_BUDGET_S", 0.0)
+    monkeypatch.setattr(asking_module, "PRESENT_WAIT_S", 0.0)
+    model = fed()
+    async with serving(model) as client:
+        busy = await client.get("/v1/situation")
+        past = await client.get("/v1/situation", params={"at": "2024-12-01"})
+        monkeypatch.setattr(asking_module, "PRESENT_WAIT_S", 30.0)
+        waited = await client.get("/v1/situation")
+    problem(busy, 503)
+    assert busy.headers["Retry-After"] == "1"
+    assert past.status_code == 200
+    assert waited.status_code == 200
+    assert not model.now.due

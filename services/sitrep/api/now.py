@@ -30,21 +30,25 @@ whether every view holds for a question, which then reads the indexes alone.
 
 from __future__ import annotations
 
+import hashlib
 import time
-from collections.abc import Callable, Iterator
-from datetime import datetime
+from collections.abc import Callable, Hashable, Iterable, Iterator
+from datetime import datetime, timedelta
 
 import orjson
 
 from sitrep.api.answers import Shared
+from sitrep.api.now_parties import CASUALTIES, RANKED, PartyIndex
 from sitrep.api.stored import StoredSituation, moment_key
-from sitrep.contract.events import start_of
+from sitrep.contract import Event
+from sitrep.contract.events import CasualtiesReportedEvent, start_of
 from sitrep.engine.entities import PLACE, is_place_ledger, last_part
 from sitrep.engine.keyvalue import SEP, KeyValue, key
 from sitrep.resolution.names import fold, skeleton
 from sitrep.resolution.places import Place
+from sitrep.views.actors import descriptions
 from sitrep.views.control import ControlView, control_view
-from sitrep.views.ledger import Ledger, visible
+from sitrep.views.ledger import Filed, Ledger, visible
 from sitrep.views.moments import CONTESTED_WINDOW, Asked
 from sitrep.views.routing import REGISTRY_KEY
 
@@ -56,9 +60,12 @@ UNSETTLED, UNSETTLED_N, CHANGE, EXPIRES, DUE = (
     "nowexp",
     "nowdue",
 )
+DESCRIBED = key("meta", "now-described")
 FROM = key("meta", "now-from")
 """The latest moment from which every view made holds (it only grows)."""
 COUNT_BASE = 10**10
+ENCODED_KEPT = 64
+"""How many lists read from the index are kept encoded (a page of casualties is ≈ 1.4 MB)."""
 EVERYWHERE = "*"
 
 
@@ -132,9 +139,14 @@ def entries(view: ControlView) -> dict[bytes, bytes]:
     return out
 
 
-def holds(ledger: Ledger, made_at: datetime) -> tuple[datetime | None, datetime | None]:
-    """Between which moments a view made at ``made_at`` from ``ledger`` holds."""
-    marks = [m for f in ledger for s in [f.event.starts_at] for m in (s, s + CONTESTED_WINDOW)]
+def holds(
+    reports: Iterable[Filed], made_at: datetime, window: timedelta | None = None
+) -> tuple[datetime | None, datetime | None]:
+    """Between which moments a view made at ``made_at`` from ``reports`` holds: from the
+    latest start of a report (and, with ``window``, that start + ``window``) at or before
+    ``made_at``, until the first after."""
+    shifts = (timedelta(0),) if window is None else (timedelta(0), window)
+    marks = [f.event.starts_at + shift for f in reports for shift in shifts]
     since = max((m for m in marks if m <= made_at), default=None)
     until = min((m for m in marks if m > made_at), default=None)
     return since, until
@@ -152,58 +164,98 @@ class NowIndex:
         self._due: dict[str, str] = {
             last_part(found): value.decode() for found, value in self.kv.scan(key(DUE, ""))
         }
-        """Place id → its ledger, in the order they became due."""
+        """What is due, in the order it became due: ``p:<place id>`` → its ledger,
+        ``l:<casualties ledger>`` (its parties), ``k:<party id>``."""
+        self.parties = PartyIndex(self.kv)
+        self._settled = False
+        self._last_described: tuple[tuple[Ledger | None, Asked], str] | None = None
+        self.version = 0
+        """How many times a view was made: what was read from the index at one version
+        holds until the next."""
+        self._encoded: dict[Hashable, bytes] = {}
+        self._encoded_version = -1
         found = self.kv.get(FROM)
         self.since: datetime | None = (
             datetime.fromisoformat(found.decode()) if found is not None else None
         )
         self._shared = Shared(situation)
+        found = self.kv.get(DESCRIBED)
+        self.described = found.decode() if found is not None else None
+        """Which descriptions made the registry the views were made with (:meth:`_described`)."""
 
     # --- what filing changes ---------------------------------------------------------------
 
-    def filed(self, ledger: str, place: Place | None, new_place: bool) -> None:
-        """A report was filed in ``ledger`` about ``place`` (``new_place``: new there)."""
-        if ledger == REGISTRY_KEY:
-            self._shared = Shared(self.situation)
-            for found, _ in self.kv.scan(key(PLACE, "")):
-                _, place_ledger, place_id = found.decode().split("\x00", 2)
-                if is_place_ledger(place_ledger):
-                    self._mark(place_id, place_ledger)
+    def filed(self, ledger: str, event: Event, place: Place | None, new_place: bool) -> None:
+        """``event`` was filed in ``ledger`` about ``place`` (``new_place``: new there)."""
+        if ledger.startswith(CASUALTIES):
+            if isinstance(event, CasualtiesReportedEvent):
+                self.parties.named(ledger, event.data.party)
+            self._mark(f"l:{ledger}")
             return
         if not is_place_ledger(ledger) or place is None:
             return
         places = self.situation.ledgers.folder.index.places(ledger)
         if new_place:
             for place_id in places:
-                self._mark(place_id, ledger)
+                self._mark(f"p:{place_id}", ledger)
             return
         current: str | None = place.id
         seen: set[str] = set()
         while current is not None and current in places and current not in seen:
             seen.add(current)
-            self._mark(current, ledger)
+            self._mark(f"p:{current}", ledger)
             current = places[current].parent
 
-    def _mark(self, place_id: str, ledger: str) -> None:
-        if place_id not in self._due:
-            self._due[place_id] = ledger
-            self.kv.put(key(DUE, place_id), ledger.encode())
+    def _remake_all(self) -> None:
+        """Mark every place and party due: any name may resolve otherwise now."""
+        for found, _ in self.kv.scan(key(PLACE, "")):
+            _, place_ledger, place_id = found.decode().split("\x00", 2)
+            if is_place_ledger(place_ledger):
+                self._mark(f"p:{place_id}", place_ledger)
+        for party in self.parties.made():
+            self._mark(f"k:{party}")
+        for casualties in self.parties.ledgers():
+            self._mark(f"l:{casualties}")
+
+    def _described(self, asked: Asked) -> str:
+        """Which descriptions of actors make the registry as asked (a digest of their ids)."""
+        ledger = self.situation.ledgers.get(REGISTRY_KEY)
+        # Asked at every request: the registry's ledger is read again only once filed in.
+        if self._last_described is not None:
+            (known, known_asked), digest = self._last_described
+            if known is ledger and known_asked == asked:
+                return digest
+        described = descriptions(ledger, asked)
+        digest = hashlib.sha256("\x00".join(e.id for e in described).encode()).hexdigest()
+        self._last_described = ((ledger, asked), digest)
+        return digest
+
+    def _mark(self, unit: str, ledger: str = "") -> None:
+        if unit not in self._due:
+            self._due[unit] = ledger
+            self.kv.put(key(DUE, unit), ledger.encode())
 
     @property
     def due(self) -> int:
-        """How many places wait to be made again."""
+        """How many places and parties wait to be made again."""
         return len(self._due)
 
+    @property
+    def settled(self) -> bool:
+        """Whether nothing has been due at some point since the process started: the index
+        of the present was whole once (it stays so but for what the latest reports changed,
+        made within milliseconds, or a registry change, made again in the background)."""
+        if not self._settled and not self._due:
+            self._settled = True
+        return self._settled
+
     def expire(self, at: datetime) -> None:
-        """Mark due the places whose view no longer holds at ``at``."""
+        """Mark due the places and parties whose view no longer holds at ``at``."""
         end = key(EXPIRES, moment_key(at), b"\xff")
-        for found, _ in self.kv.scan(key(EXPIRES, "")):
+        for found, ledger in self.kv.scan(key(EXPIRES, "")):
             if found > end:
                 break
-            place_id = last_part(found)
-            record = self.kv.get(key(REC, place_id))
-            if record is not None:
-                self._mark(place_id, orjson.loads(record)["ledger"])
+            self._mark(last_part(found), ledger.decode())
 
     # --- making ----------------------------------------------------------------------------
 
@@ -213,39 +265,60 @@ class NowIndex:
         least one); how many were made."""
         asked = Asked(at, known_at)
         registry = self._shared.registry(asked)
+        described = self._described(asked)
+        if described != self.described:
+            # Views made with another registry (descriptions filed or, asked at another
+            # moment, seen) are all made again, and none is read until they are.
+            self._remake_all()
+            self.described = described
+            self.kv.put(DESCRIBED, described.encode())
         started = self.timer()
         made = 0
         while self._due and (not made or self.timer() - started < budget_s):
-            place_id, ledger = next(iter(self._due.items()))
-            reports = self.situation.control(ledger, place_id)
-            view = (
-                control_view(reports, place_id, registry, asked)
-                if seen_at(reports, place_id, asked)
-                else None
-            )
-            since, until = holds(reports, at)
-            self._file(place_id, ledger, view, until)
+            unit, ledger = next(iter(self._due.items()))
+            kind, _, name = unit.partition(":")
+            since: datetime | None = None
+            if kind == "p":
+                control = self.situation.control(ledger, name)
+                view = (
+                    control_view(control, name, registry, asked)
+                    if seen_at(control, name, asked)
+                    else None
+                )
+                since, until = holds(control, at, CONTESTED_WINDOW)
+                self._file(unit, ledger, entries(view) if view is not None else {}, until)
+            elif kind == "l":
+                for party in self.parties.of(name, registry):
+                    self._mark(f"k:{party}")
+            else:
+                party_of = self.parties.ledgers_of(name, registry)
+                reports, made_entries = self.parties.make(
+                    name, [self.situation.ledgers[k] for k in party_of], registry, asked
+                )
+                since, until = holds(reports, at)
+                self._file(unit, "", made_entries, until)
             if since is not None and (self.since is None or since > self.since):
                 self.since = since
                 self.kv.put(FROM, since.isoformat().encode())
-            del self._due[place_id]
-            self.kv.delete(key(DUE, place_id))
+            del self._due[unit]
+            self.kv.delete(key(DUE, unit))
             made += 1
         return made
 
     def _file(
-        self, place_id: str, ledger: str, view: ControlView | None, until: datetime | None
+        self, unit: str, ledger: str, after: dict[bytes, bytes], until: datetime | None
     ) -> None:
+        """File a unit's index entries (none: it is gone), and when they stop holding."""
+        self.version += 1
         kv = self.kv
-        rec_key = key(REC, place_id)
+        rec_key = key(REC, unit)
         found = kv.get(rec_key)
         before: set[bytes] = set()
         if found is not None:
             record = orjson.loads(found)
             before = {k.encode() for k in record["keys"]}
             if record["until"] is not None:
-                kv.delete(key(EXPIRES, record["until"], place_id))
-        after = entries(view) if view is not None else {}
+                kv.delete(key(EXPIRES, record["until"], unit))
         for gone in before - after.keys():
             kv.delete(gone)
             self._count(gone, -1)
@@ -253,16 +326,13 @@ class NowIndex:
             kv.put(entry, value)
             if entry not in before:
                 self._count(entry, +1)
-        if view is None:
+        if not after and until is None:
             kv.delete(rec_key)
             return
         expires = moment_key(until) if until is not None else None
         if expires is not None:
-            kv.put(key(EXPIRES, expires, place_id), b"")
-        kv.put(
-            rec_key,
-            orjson.dumps({"ledger": ledger, "until": expires, "keys": [k.decode() for k in after]}),
-        )
+            kv.put(key(EXPIRES, expires, unit), ledger.encode())
+        kv.put(rec_key, orjson.dumps({"until": expires, "keys": [k.decode() for k in after]}))
 
     def _count(self, entry: bytes, delta: int) -> None:
         kind, region, rest = entry.decode().split("\x00", 2)
@@ -284,10 +354,34 @@ class NowIndex:
 
     # --- reading ---------------------------------------------------------------------------
 
+    def encoded(self, key: Hashable, make: Callable[[], bytes]) -> bytes:
+        """``make()``, kept for ``key`` (which names the question whole) until a view is made
+        again: lists read from the index change only then."""
+        if self._encoded_version != self.version:
+            self._encoded.clear()
+            self._encoded_version = self.version
+        found = self._encoded.get(key)
+        if found is None:
+            if len(self._encoded) >= ENCODED_KEPT:
+                self._encoded.clear()
+            found = self._encoded[key] = make()
+        return found
+
+    def ready(
+        self, asked: Asked, latest_report: datetime | None, *, present: bool, budget_s: float
+    ) -> bool:
+        """:meth:`fresh_for`, once what is due is made (for a question about the present,
+        within ``budget_s``)."""
+        knows_all = latest_report is None or asked.known_at >= latest_report
+        if present and knows_all and not self.fresh_for(asked, latest_report):
+            self.expire(asked.at)
+            self.make(asked.at, asked.known_at, budget_s)
+        return self.fresh_for(asked, latest_report)
+
     def fresh_for(self, asked: Asked, latest_report: datetime | None) -> bool:
         """Whether every place's view made holds for ``asked``: reading the indexes then
         answers as projecting every place would."""
-        if self._due:
+        if self._due or self._described(asked) != self.described:
             return False
         if latest_report is not None and asked.known_at < latest_report:
             return False
@@ -304,6 +398,11 @@ class NowIndex:
         for found, _ in self.kv.scan(key(RANK, region, "")):
             yield last_part(found)
 
+    def holder_ids(self, region: str) -> Iterator[str]:
+        """The ids of the actors holding places in ``region``, by id."""
+        for found, _ in self.kv.scan(key(HELD_N, region, "")):
+            yield last_part(found)
+
     def held_count(self, region: str, actor: str) -> int:
         return int(self.kv.get(key(HELD_N, region, actor)) or b"0")
 
@@ -316,6 +415,14 @@ class NowIndex:
         """The disputed or contested places of ``region`` (JSON), by name."""
         for _, value in self.kv.scan(key(UNSETTLED, region, "")):
             yield value
+
+    def casualties_of(self, party: str) -> bytes | None:
+        """A party's casualties now (JSON), if it has any."""
+        found = self.kv.get(key(REC, f"k:{party}"))
+        if found is None:
+            return None
+        ranked = next(k for k in orjson.loads(found)["keys"] if k.startswith(RANKED + "\x00"))
+        return self.kv.get(ranked.encode())
 
     def unsettled_count(self, region: str) -> int:
         return int(self.kv.get(key(UNSETTLED_N, region)) or b"0")

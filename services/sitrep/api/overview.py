@@ -12,7 +12,7 @@ control is projected for the moment asked (:func:`overview`), which gives the sa
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from itertools import islice
 from typing import Any
 
@@ -21,6 +21,7 @@ import orjson
 from sitrep.api.answers import Answers
 from sitrep.api.filters import ReportFilter, places_matching
 from sitrep.api.now import NowIndex, region_of
+from sitrep.api.now_parties import rank_of_json
 from sitrep.contract.events import start_of
 from sitrep.views.casualties import Casualties
 from sitrep.views.control import Change, Status
@@ -149,17 +150,31 @@ def indexed(
         "recent_change_count": len(changes),
         "unsettled": [orjson.Fragment(u) for u in islice(now.unsettled(region), UNSETTLED_SHOWN)],
         "unsettled_count": now.unsettled_count(region),
-        **_reports(answers, country, admin1),
+        **_reports(answers, country, admin1, now),
     }
 
 
-def _reports(answers: Answers, country: str | None, admin1: str | None) -> dict[str, Any]:
-    """The last day's strikes and casualties and the latest statements."""
+def _reports(
+    answers: Answers, country: str | None, admin1: str | None, now: NowIndex | None = None
+) -> dict[str, Any]:
+    """The last day's strikes and casualties and the latest statements; with ``now``, the
+    casualties of the parties whose periods end in the last day or after, read from it."""
     at = answers.asked.at
     last_day = ReportFilter(country=country, admin1=admin1, since=at - LAST_DAY, until=at)
+    casualties: tuple[Any, ...]
+    if now is None:
+        casualties = tuple(last_day.casualties(answers))
+    else:
+        named = last_day._named(answers)
+        found = []
+        for party in now.parties.ending_from((at - LAST_DAY).astimezone(UTC).date()):
+            value = now.casualties_of(party)
+            if value is not None and named.passes(parsed := orjson.loads(value), None, None):
+                found.append((rank_of_json(parsed), orjson.Fragment(value)))
+        casualties = tuple(value for _, value in sorted(found, key=lambda f: f[0]))
     return {
         "strikes": tuple(last_day.strikes(answers)),
-        "casualties": tuple(last_day.casualties(answers)),
+        "casualties": casualties,
         "statements": tuple(answers.latest_statements(country, LATEST_STATEMENTS)),
     }
 

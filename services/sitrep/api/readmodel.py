@@ -229,7 +229,7 @@ class ReadModel:
                 situation.note_statement(ledger, event)
             elif isinstance(event, ClaimDeniedEvent | EventRetractedEvent):
                 situation.note_answer(ledger, event)
-            self.now.filed(ledger, place, new_place)
+            self.now.filed(ledger, event, place, new_place)
         self.situation.ledgers.note(ledger)
 
     def _reject(self, rejection: Rejection) -> None:

@@ -80,24 +80,23 @@ class ActorView:
 
 def actor_views(registry: ActorRegistry, holdings: Holdings) -> list[ActorView]:
     """Every registered actor, and every actor holding a place, with the places it holds."""
-    out = []
-    for actor_id in sorted(set(registry.actors) | set(holdings)):
-        actor = registry.actors.get(actor_id) or Actor(id=actor_id, name=actor_id)
-        out.append(
-            ActorView(
-                id=actor.id,
-                name=actor.name,
-                aliases=actor.aliases,
-                kind=actor.kind,
-                country=actor.country,
-                designations=tuple(
-                    Designation({"by": d.by, "as": d.as_}) for d in actor.designations
-                ),
-                allies=tuple(actor_ref(registry, a) for a in actor.allies),
-                controls=tuple(
-                    sorted(holdings.get(actor_id, ()), key=lambda h: (h.name, h.place_id))
-                ),
-                described_by=actor.described_by,
-            )
-        )
-    return out
+    return [
+        actor_view(registry, actor_id, holdings.get(actor_id, ()))
+        for actor_id in sorted(set(registry.actors) | set(holdings))
+    ]
+
+
+def actor_view(registry: ActorRegistry, actor_id: str, holds: Iterable[HeldPlace]) -> ActorView:
+    """One actor (registered or not) with the places it holds."""
+    actor = registry.actors.get(actor_id) or Actor(id=actor_id, name=actor_id)
+    return ActorView(
+        id=actor.id,
+        name=actor.name,
+        aliases=actor.aliases,
+        kind=actor.kind,
+        country=actor.country,
+        designations=tuple(Designation({"by": d.by, "as": d.as_}) for d in actor.designations),
+        allies=tuple(actor_ref(registry, a) for a in actor.allies),
+        controls=tuple(sorted(holds, key=lambda h: (h.name, h.place_id))),
+        described_by=actor.described_by,
+    )
