@@ -22,9 +22,11 @@ from sitrep.api.now_parties import rank_of
 from sitrep.api.overview import indexed, overview
 from sitrep.api.readmodel import ReadModel
 from sitrep.contract import Event, parse_event
+from sitrep.contract.events import ActorDescribedEvent
 from sitrep.resolution.geonames import build_gazetteer
 from sitrep.resolution.places import Gazetteer
 from sitrep.views.moments import Asked
+from sitrep.views.statements import Statement
 from tests.unit.test_api_app import NOW, fed, problem, serving
 
 REGIONS = [
@@ -245,3 +247,67 @@ async def test_while_the_present_is_made_questions_about_now_wait_then_are_a_503
     assert past.status_code == 200
     assert waited.status_code == 200
     assert not model.now.due
+
+
+def test_a_registry_change_makes_every_view_again(gazetteer: Gazetteer) -> None:
+    events = list(history(1500))
+    descriptions = [e for e in events if isinstance(e, ActorDescribedEvent)]
+    # An actor described once: without its description, its names resolve to none.
+    described = next(
+        e
+        for e in reversed(descriptions)
+        if sum(d.data.name == e.data.name for d in descriptions) == 1
+    )
+    rest = [e for e in events if e is not described]
+    model = fed(rest, gazetteer)
+    assert model.latest_report is not None
+    before = made_for(model, model.latest_report).registry
+    fed([described], gazetteer, model, offset=len(rest))
+    assert model.latest_report is not None
+    assert not model.now.fresh_for(Asked(model.latest_report, model.latest_report), None)
+    after = made_for(model, model.latest_report)
+    assert_agree(model, after)
+    assert before.actors != after.registry.actors
+
+
+@pytest.mark.parametrize(
+    "where",
+    [
+        ReportFilter(),
+        ReportFilter(country="SY"),
+        ReportFilter(country="IR"),
+        ReportFilter(
+            since=datetime(2021, 11, 1, tzinfo=UTC), until=datetime(2021, 11, 20, tzinfo=UTC)
+        ),
+    ],
+)
+def test_statement_pages_read_by_time_are_every_statement_in_order(
+    generated: ReadModel, where: ReportFilter
+) -> None:
+    model = generated
+    assert model.latest_report is not None
+    latest = model.latest_report
+    for asked in (Asked(latest, latest), Asked(latest - timedelta(days=30), latest)):
+        answers = Answers(model.situation, asked)
+        every = where.statements(answers)
+        assert every
+        for limit in (1, 7, 1000):
+            read: list[Statement] = []
+            cursor = None
+            while True:
+                page = where.statements_page(answers, limit, cursor)
+                assert len(page.items) <= limit
+                read.extend(page.items)
+                cursor = page.next_cursor
+                if cursor is None:
+                    break
+            assert read == every
+
+
+def test_statements_of_an_actor_as_spoken_for_or_speaking(generated: ReadModel) -> None:
+    model = generated
+    assert model.latest_report is not None
+    answers = Answers(model.situation, Asked(model.latest_report, model.latest_report))
+    speaker = ReportFilter().statements(answers)[0].speaker.name
+    where = ReportFilter(actor=speaker)
+    assert where.statements_page(answers, 1000, None).items == where.statements(answers)

@@ -297,17 +297,27 @@ class Answers:
         """The latest ``limit`` statements as asked, newest first; with ``country``, of the
         actors of that country: read from the newest back, only as far as it takes."""
         out: list[Statement] = []
-        wanted = country.upper() if country is not None else None
-        for ledger, event_id, actor in self.situation.said(self.asked.at):
+        for sort_key, actor in self.situation.said(self.asked.at):
             if len(out) >= limit:
                 break
-            if wanted is not None:
-                found = self.registry.actors.get(actor_ref(self.registry, actor).id)
-                if found is None or not found.country or found.country.upper() != wanted:
-                    continue
-            reports = self.situation.with_answers(ledger, [event_id])
-            out.extend(statements([reports], self.registry, self.asked))
+            if self.of_country(actor, country):
+                out.extend(self.statement(sort_key))
         return out[:limit]
+
+    def of_country(self, actor: str, country: str | None) -> bool:
+        """Whether the actor named ``actor`` is of ``country`` (any, when None)."""
+        if country is None:
+            return True
+        found = self.registry.actors.get(actor_ref(self.registry, actor).id)
+        own = found.country if found is not None else None
+        return own is not None and own.upper() == country.upper()
+
+    def statement(self, sort_key: tuple[str, ...]) -> list[Statement]:
+        """The statement of a sort key :meth:`StoredSituation.said` gave, if seen as asked."""
+        *_, event_id, ledger = sort_key
+        return statements(
+            [self.situation.with_answers(ledger, [event_id])], self.registry, self.asked
+        )
 
     @cached_property
     def statements(self) -> list[Statement]:

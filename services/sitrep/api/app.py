@@ -94,8 +94,9 @@ async def keep_present(
             began = loop.time()
             model.now.make(at, model.latest_report or at, budget_s)
             model.commit()
-            # At most half the loop's time, however much is due.
-            await asyncio.sleep(loop.time() - began)
+            # At most half the loop's time, however much is due, once serving (before,
+            # requests about now wait for it, and /readyz keeps traffic away).
+            await asyncio.sleep(loop.time() - began if model.now.settled else 0)
 
 
 def create_api(

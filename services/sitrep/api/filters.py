@@ -13,6 +13,7 @@ from fastapi import Query
 
 from sitrep.api.answers import Answers
 from sitrep.api.paging import Page, after_key, key_cursor
+from sitrep.api.stored import moment_key
 from sitrep.contract.events import start_of
 from sitrep.contract.values import CountryCode
 from sitrep.resolution.names import skeleton
@@ -278,6 +279,34 @@ class ReportFilter:
             and (self.country is None or self._country_of(answers, s) == self.country.upper())
             and self._when(start_of(s.occurred_at))
         ]
+
+    def statements_page(self, answers: Answers, limit: int, cursor: str | None) -> Page[Statement]:
+        """A page of :meth:`statements`, read newest first from the cursor by the index of
+        statements by time: only the statements a page looks at are made."""
+        actor = answers.actor_id(self.actor) if self.actor is not None else None
+        until = answers.asked.at if self.until is None else min(self.until, answers.asked.at)
+        since = moment_key(self.since) if self.since is not None else None
+        items: list[Statement] = []
+        looks = _looks(limit)
+        looked: tuple[str, ...] | None = None
+        for sort_key, named in answers.situation.said(
+            until, after_key(cursor, 4) if cursor else None
+        ):
+            if since is not None and sort_key[0] < since:
+                break
+            if len(items) == limit or looks == 0:
+                assert looked is not None
+                return Page(items, key_cursor(looked))
+            looked = sort_key
+            looks -= 1
+            if not answers.of_country(named, self.country):
+                continue
+            items.extend(
+                s
+                for s in answers.statement(sort_key)
+                if actor is None or actor in (s.actor.id, s.speaker.id)
+            )
+        return Page(items, None)
 
     @staticmethod
     def _country_of(answers: Answers, statement: Statement) -> str | None:

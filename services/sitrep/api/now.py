@@ -1,15 +1,15 @@
-"""The control of every place now, kept made in the read model's store with indexes over it,
-so that questions about the present (the situation of a region, who holds what) read a few
-index entries instead of projecting every place.
+"""The present, kept made in the read model's store with indexes over it: every place's
+control and every party's casualties now, so that questions about now (the situation of a
+region, who holds what, the parties' losses) read a few index entries instead of projecting
+every place or party.
 
-Filing a report marks the places whose control it may change as due (the place and those
-enclosing it; every place of the ledger when the place is new there; every place when the
-registry changes). :meth:`NowIndex.make` makes the due places' control views as they stand at
-a moment, a slice at a time within a time budget, and files each under the indexes the
-situation reads, for each region it lies in (everywhere, its country, its admin1, both):
+Filing a report marks what it may change as due: the place and those enclosing it (every
+place of the ledger when the place is new there), the parties of a casualties ledger
+(:mod:`sitrep.api.now_parties`), everything when the registry changes. :meth:`NowIndex.make`
+makes what is due as it stands at a moment, a slice at a time within a time budget, and
+files each place under the indexes the situation reads, for each region it lies in
+(everywhere, its country, its admin1, both):
 
-- ``nowrec/<place id>`` → the index keys the place is filed under, and the moments between
-  which its view holds (below);
 - ``nowhold/<region>/<actor id>/<folded name>\\0<place id>`` → the holder as the place's
   view names it, and the place as an actor's view lists it;
 - ``nowheldn/<region>/<actor id>`` → how many places the actor holds there, and
@@ -17,15 +17,21 @@ situation reads, for each region it lies in (everywhere, its country, its admin1
 - ``nowunset/<region>/<folded name>\\0<place id>`` → a disputed or contested place and why,
   with ``nowunsetn/<region>`` counting them;
 - ``nowchg/<region>/<start>/<place id>/<999999 - i>`` → the place's i-th change of hands
-  (baselines left out), by when it happened;
-- ``nowexp/<until>/<place id>`` → ``b""``: when a view stops holding;
-- ``nowdue/<place id>`` → the ledger of a place to make again.
+  (baselines left out), by when it happened.
+
+What is made is a unit: ``p:<place id>``, ``l:<casualties ledger>`` (whose parties are then
+due), ``k:<party id>``, ``r:`` (the registry changed). Besides:
+
+- ``nowrec/<unit>`` → the index keys a unit is filed under, and when its view stops holding;
+- ``nowexp/<until>/<unit>`` → the unit's ledger: when a view stops holding;
+- ``nowdue/<unit>`` → its ledger: a unit to make again.
 
 A view made at ``T`` from every report known holds for any moment ``at`` from the latest of
-its reports' starts and starts + 72 hours at or before ``T``, until the first after ``T``:
-nothing else in a control view depends on ``at`` (a report becomes visible at its start; a
-clash or withdrawal stops contesting a place 72 hours after). :meth:`NowIndex.fresh_for` says
-whether every view holds for a question, which then reads the indexes alone.
+its reports' starts (and, for a place, starts + 72 hours) at or before ``T``, until the first
+after ``T``: nothing else in a control view or a party's casualties depends on ``at`` (a
+report becomes visible at its start; a clash or withdrawal stops contesting a place 72 hours
+after). :meth:`NowIndex.fresh_for` says whether every view holds for a question, which then
+reads the indexes alone.
 """
 
 from __future__ import annotations
@@ -165,7 +171,7 @@ class NowIndex:
             last_part(found): value.decode() for found, value in self.kv.scan(key(DUE, ""))
         }
         """What is due, in the order it became due: ``p:<place id>`` → its ledger,
-        ``l:<casualties ledger>`` (its parties), ``k:<party id>``."""
+        ``l:<casualties ledger>`` (its parties), ``k:<party id>``, ``r:`` (the registry)."""
         self.parties = PartyIndex(self.kv)
         self._settled = False
         self._last_described: tuple[tuple[Ledger | None, Asked], str] | None = None
@@ -187,6 +193,10 @@ class NowIndex:
 
     def filed(self, ledger: str, event: Event, place: Place | None, new_place: bool) -> None:
         """``event`` was filed in ``ledger`` about ``place`` (``new_place``: new there)."""
+        if ledger == REGISTRY_KEY:
+            # Made at once by :meth:`make`, which finds the registry changed: everything.
+            self._mark("r:")
+            return
         if ledger.startswith(CASUALTIES):
             if isinstance(event, CasualtiesReportedEvent):
                 self.parties.named(ledger, event.data.party)
@@ -287,6 +297,8 @@ class NowIndex:
                 )
                 since, until = holds(control, at, CONTESTED_WINDOW)
                 self._file(unit, ledger, entries(view) if view is not None else {}, until)
+            elif kind == "r":
+                pass  # the registry, taken in above
             elif kind == "l":
                 for party in self.parties.of(name, registry):
                     self._mark(f"k:{party}")
@@ -421,8 +433,9 @@ class NowIndex:
         found = self.kv.get(key(REC, f"k:{party}"))
         if found is None:
             return None
-        ranked = next(k for k in orjson.loads(found)["keys"] if k.startswith(RANKED + "\x00"))
-        return self.kv.get(ranked.encode())
+        keys = orjson.loads(found)["keys"]
+        ranked = next((k for k in keys if k.startswith(RANKED + "\x00")), None)
+        return self.kv.get(ranked.encode()) if ranked is not None else None
 
     def unsettled_count(self, region: str) -> int:
         return int(self.kv.get(key(UNSETTLED_N, region)) or b"0")

@@ -155,13 +155,18 @@ class StoredSituation:
             event.data.actor.encode(),
         )
 
-    def said(self, until: datetime) -> Iterator[tuple[str, str, str]]:
-        """Each statement made by ``until``, newest first: its ledger, id, and the actor it
-        speaks for as named."""
+    def said(
+        self, until: datetime, after: tuple[str, ...] | None = None
+    ) -> Iterator[tuple[tuple[str, ...], str]]:
+        """Each statement made by ``until`` (from just after the sort key ``after``), newest
+        first: its sort key (made, reported, id, ledger) and the actor it speaks for as named."""
         top = key(SAID, moment_key(until), b"\xff")
+        if after is not None:
+            top = min(top, key(SAID, *after))
         for entry, actor in self.kv.scan(key(SAID, ""), start=top, reverse=True):
-            _, _, _, event_id, ledger = entry.decode().split("\x00")
-            yield ledger, event_id, actor.decode()
+            sort_key = tuple(entry.decode().split("\x00")[1:])
+            if sort_key != after:
+                yield sort_key, actor.decode()
 
     def strike_days(self, first: date | None = None) -> Iterator[tuple[date, dict[str, list[str]]]]:
         """Each day with a strike reported, from ``first`` on: the ids of its strike reports,

@@ -19,7 +19,7 @@ from sitrep.api.filters import Country, ReportFilter, ranked_list
 from sitrep.api.models import Listing
 from sitrep.api.moments import EXPECTED
 from sitrep.api.now_parties import rank_of
-from sitrep.api.paging import DEFAULT_LIMIT, Cursor, Limit, page_of
+from sitrep.api.paging import DEFAULT_LIMIT, Cursor, Limit
 from sitrep.views.casualties import Casualties
 from sitrep.views.statements import Statement
 from sitrep.views.strikes import Strike
@@ -93,5 +93,7 @@ async def list_casualties(
 async def list_statements(
     ask: Asked, where: Filter, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None
 ) -> Response:
-    """Statements, newest first; ``country`` is that of the actor spoken for."""
-    return ask.listing(page_of(where.statements(ask.answers), limit, cursor))
+    """Statements, newest first; ``country`` is that of the actor spoken for. A page may hold
+    fewer than ``limit`` statements when a filter passes few of those looked at: follow
+    ``next_cursor`` until it is null."""
+    return ask.listing(where.statements_page(ask.answers, limit, cursor))
