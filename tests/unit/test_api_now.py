@@ -311,3 +311,29 @@ def test_statements_of_an_actor_as_spoken_for_or_speaking(generated: ReadModel) 
     speaker = ReportFilter().statements(answers)[0].speaker.name
     where = ReportFilter(actor=speaker)
     assert where.statements_page(answers, 1000, None).items == where.statements(answers)
+
+
+async def test_a_report_filed_while_serving_reaches_the_lists_about_now() -> None:
+    model = fed()
+    taken = parse_event(
+        {
+            "id": "taken-by-a-new-militia",
+            "type": "control.changed",
+            "occurred_at": "2025-06-01",
+            "reported_at": "2025-06-01T12:00:00Z",
+            "source": {"name": "AFP", "kind": "news_agency"},
+            "location": {"name": "Aleppo", "country": "SY", "admin1": "Aleppo", "kind": "city"},
+            "data": {"controller": "Brand New Militia", "method": "captured"},
+        }
+    )
+    async with serving(model) as client:
+        before = (await client.get("/v1/actors", params={"limit": "1000"})).json()
+        fed([taken], model=model, offset=1000)
+        after = (await client.get("/v1/actors", params={"limit": "1000"})).json()
+        situation = (await client.get("/v1/situation", params={"country": "SY"})).json()
+    held = {a["id"]: [c["place_id"] for c in a["controls"]] for a in after["items"]}
+    assert "brand-new-militia" not in {a["id"] for a in before["items"]}
+    assert held["brand-new-militia"] == ["sy-aleppo"]
+    assert "sy-aleppo" not in held["hayat-tahrir-al-sham"]
+    holders = {h["actor"]["id"]: h for h in situation["view"]["holders"]}
+    assert "sy-aleppo" in holders["brand-new-militia"]["places"]

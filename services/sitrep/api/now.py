@@ -71,7 +71,9 @@ FROM = key("meta", "now-from")
 """The latest moment from which every view made holds (it only grows)."""
 COUNT_BASE = 10**10
 ENCODED_KEPT = 64
-"""How many lists read from the index are kept encoded (a page of casualties is ≈ 1.4 MB)."""
+ENCODED_BYTES_KEPT = 16 * 1024 * 1024
+"""How many pages read from the index are kept encoded, and how many bytes of them: past
+either, all are forgotten (a page of 20 parties' casualties is over half a megabyte)."""
 EVERYWHERE = "*"
 
 
@@ -180,6 +182,7 @@ class NowIndex:
         holds until the next."""
         self._encoded: dict[Hashable, bytes] = {}
         self._encoded_version = -1
+        self._encoded_bytes = 0
         found = self.kv.get(FROM)
         self.since: datetime | None = (
             datetime.fromisoformat(found.decode()) if found is not None else None
@@ -371,12 +374,15 @@ class NowIndex:
         again: lists read from the index change only then."""
         if self._encoded_version != self.version:
             self._encoded.clear()
+            self._encoded_bytes = 0
             self._encoded_version = self.version
         found = self._encoded.get(key)
         if found is None:
-            if len(self._encoded) >= ENCODED_KEPT:
+            if len(self._encoded) >= ENCODED_KEPT or self._encoded_bytes > ENCODED_BYTES_KEPT:
                 self._encoded.clear()
+                self._encoded_bytes = 0
             found = self._encoded[key] = make()
+            self._encoded_bytes += len(found)
         return found
 
     def ready(

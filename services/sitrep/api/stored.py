@@ -71,17 +71,18 @@ class StoredLedgers(Mapping[str, Ledger]):
             return found
         if self.kv.get(key(LEDGER, ledger)) is None:
             raise KeyError(ledger)
-        return self._keep(ledger, "", self.folder.ledger(ledger))
+        return self._keep(ledger, "", self.folder.scanned(ledger))
 
     def entity(self, ledger: str, entity: str) -> Ledger:
-        """The reports of ``ledger`` that make ``entity``, as the engine indexes them."""
+        """The reports of ``ledger`` that make ``entity``, as the engine indexes them (taken
+        from the whole ledger, read in one scan)."""
         found = self._cache.get((ledger, entity))
         if found is not None:
             self._cache.move_to_end((ledger, entity))
             return found
-        return self._keep(
-            ledger, entity, self.folder.ledger(ledger, self.folder.index.members(entity))
-        )
+        whole = self[ledger].filed
+        members = self.folder.index.members(entity)
+        return self._keep(ledger, entity, Ledger(ledger, {i: whole[i] for i in members}))
 
     def _keep(self, ledger: str, entity: str, found: Ledger) -> Ledger:
         self._cache[(ledger, entity)] = found
