@@ -20,6 +20,7 @@ from sitrep.contract import Event, encode_event
 from sitrep.kafka.ports import free_port_block
 from sitrep.memory import FREEZE_EVERY_S, Ageing
 from sitrep.publishing import Publisher
+from sitrep.resolution.places import Gazetteer
 from sitrep.settings import Settings
 from tests.seeded import seed_events, seed_gazetteer
 
@@ -29,15 +30,19 @@ TOKEN = "token-of-the-tests"
 """An admin token: publishing needs one (reading, by default, does not)."""
 
 
-def fed(events: Iterable[Event] | None = None) -> ReadModel:
+def fed(
+    events: Iterable[Event] | None = None,
+    gazetteer: Gazetteer | None = None,
+    model: ReadModel | None = None,
+    offset: int = 0,
+) -> ReadModel:
     """A read model that has folded ``events`` (the seed events by default), spread over
-    partitions as the log would hold them."""
-    model = ReadModel(seed_gazetteer())
-    offsets = [0] * PARTITIONS
-    for number, event in enumerate(events if events is not None else seed_events()):
+    partitions as the log would hold them; ``model`` goes on from the ``offset``-th record."""
+    if model is None:
+        model = ReadModel(gazetteer or seed_gazetteer())
+    for number, event in enumerate(events if events is not None else seed_events(), offset):
         partition = number % PARTITIONS
-        model.apply(partition, offsets[partition], encode_event(event))
-        offsets[partition] += 1
+        model.apply(partition, number // PARTITIONS, encode_event(event))
     return model
 
 

@@ -22,6 +22,7 @@ from sitrep.views.casualties import Casualties, casualties
 from sitrep.views.control import Change, ControlView, control_history, control_view
 from sitrep.views.ledger import Ledger, visible
 from sitrep.views.moments import Asked
+from sitrep.views.refs import actor_ref
 from sitrep.views.routing import REGISTRY_KEY
 from sitrep.views.statements import Statement, statements
 from sitrep.views.strikes import Strike, strikes
@@ -298,6 +299,32 @@ class Answers:
     @cached_property
     def casualties(self) -> list[Casualties]:
         return casualties(_ledgers(self.situation, "casualties"), self.registry, self.asked)
+
+    def latest_statements(self, country: str | None, limit: int) -> list[Statement]:
+        """The latest ``limit`` statements as asked, newest first; with ``country``, of the
+        actors of that country: read from the newest back, only as far as it takes."""
+        out: list[Statement] = []
+        for sort_key, actor in self.situation.said(self.asked.at):
+            if len(out) >= limit:
+                break
+            if self.of_country(actor, country):
+                out.extend(self.statement(sort_key))
+        return out[:limit]
+
+    def of_country(self, actor: str, country: str | None) -> bool:
+        """Whether the actor named ``actor`` is of ``country`` (any, when None)."""
+        if country is None:
+            return True
+        found = self.registry.actors.get(actor_ref(self.registry, actor).id)
+        own = found.country if found is not None else None
+        return own is not None and own.upper() == country.upper()
+
+    def statement(self, sort_key: tuple[str, ...]) -> list[Statement]:
+        """The statement of a sort key :meth:`StoredSituation.said` gave, if seen as asked."""
+        *_, event_id, ledger = sort_key
+        return statements(
+            [self.situation.with_answers(ledger, [event_id])], self.registry, self.asked
+        )
 
     @cached_property
     def statements(self) -> list[Statement]:

@@ -12,7 +12,7 @@ from fastapi import Depends, FastAPI
 from sitrep import __version__, loopprobe
 from sitrep.api import problems
 from sitrep.api.access import Access
-from sitrep.api.asking import Clock
+from sitrep.api.asking import Clock, whole_second_after
 from sitrep.api.authorize import may_read
 from sitrep.api.background import cancel
 from sitrep.api.encoding import ViewResponse
@@ -69,6 +69,36 @@ async def age_when_caught_up(
         ageing.tick()
 
 
+PRESENT_EVERY_S = 0.025
+PRESENT_BUDGET_S = 0.05
+"""How often the places due are made for the present, and for how long at most at a time."""
+
+
+async def keep_present(
+    model: ReadModel,
+    clock: Clock,
+    every_s: float = PRESENT_EVERY_S,
+    budget_s: float = PRESENT_BUDGET_S,
+) -> None:
+    """Keep the read model's index of the present (:class:`~sitrep.api.now.NowIndex`) made,
+    a slice at a time between requests, once the model has read the log it found (until then
+    a busy place would be made again at each of its reports)."""
+    loop = asyncio.get_running_loop()
+    while True:
+        await asyncio.sleep(every_s)
+        if not model.caught_up:
+            continue
+        at = whole_second_after(clock())
+        model.now.expire(at)
+        if model.now.due:
+            began = loop.time()
+            model.now.make(at, model.latest_report or at, budget_s)
+            model.commit()
+            # At most half the loop's time, however much is due, once serving (before,
+            # requests about now wait for it, and /readyz keeps traffic away).
+            await asyncio.sleep(loop.time() - began if model.now.settled else 0)
+
+
 def create_api(
     settings: Settings,
     read_model: ReadModel,
@@ -106,9 +136,11 @@ def create_api(
         await read_model.start(settings.bootstrap_servers(), names.events)
         await gate.try_open()
         freezing = asyncio.create_task(age_when_caught_up(read_model)) if freeze_folded else None
+        present = asyncio.create_task(keep_present(read_model, clock), name="present")
         try:
             yield
         finally:
+            await cancel(present)
             await cancel(freezing)
             await follower.stop()
             await gate.close()

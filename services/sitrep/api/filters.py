@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
+import orjson
 from fastapi import Query
 
 from sitrep.api.answers import Answers
 from sitrep.api.paging import Page, after_key, key_cursor
+from sitrep.api.stored import moment_key
 from sitrep.contract.events import start_of
 from sitrep.contract.values import CountryCode
 from sitrep.resolution.names import skeleton
@@ -27,16 +29,40 @@ Country = Annotated[
 ]
 """A ``country`` filter: a code that is no country is refused, never an empty answer."""
 
+T = TypeVar("T")
+
 
 def _in_region(place: Place | None, country: str | None, admin1: str | None) -> bool:
     if place is None:
         return country is None and admin1 is None
-    if country is not None and (place.country or "").upper() != country.upper():
+    return _region_is(place.country, place.admin1, country, admin1)
+
+
+def _region_is(
+    place_country: str | None, place_admin1: str | None, country: str | None, admin1: str | None
+) -> bool:
+    if country is not None and (place_country or "").upper() != country.upper():
         return False
     # "Idleb" is "Idlib": admin1 names are compared by their skeleton, as the gazetteer does.
     return admin1 is None or (
-        place.admin1 is not None and skeleton(place.admin1) == skeleton(admin1)
+        place_admin1 is not None and skeleton(place_admin1) == skeleton(admin1)
     )
+
+
+Ranked = Callable[[tuple[str, ...] | None], Iterable[tuple[tuple[str, ...], bytes]]]
+"""A list read in order from just after a sort key: each item's sort key and JSON."""
+
+
+def ranked_list(items: Sequence[T], sort_key: Callable[[T], tuple[str, ...]]) -> Ranked:
+    """:data:`Ranked` over a list already in order (what the core answered whole)."""
+
+    def ranked(after: tuple[str, ...] | None) -> Iterator[tuple[tuple[str, ...], bytes]]:
+        for item in items:
+            found = sort_key(item)
+            if after is None or found > after:
+                yield found, orjson.dumps(item)
+
+    return ranked
 
 
 LOOKS_PER_ITEM = 4
@@ -203,6 +229,46 @@ class ReportFilter:
             and any(named._when(start_of(p.start), end_of_day(p.end)) for p in c.periods)
         ]
 
+    def casualties_page(
+        self, answers: Answers, limit: int, cursor: str | None, ranked: Ranked
+    ) -> Page[orjson.Fragment]:
+        """A page of :meth:`casualties` read from ``ranked`` (each party's casualties, most
+        killed first) from the cursor on: a page looks at no more than a page of places does."""
+        named = self._named(answers)
+        party = answers.actor_id(self.actor) if self.actor is not None else None
+        wanted = answers.place_ids(self.place) if self.place is not None else None
+        items: list[orjson.Fragment] = []
+        looks = _looks(limit)
+        looked: tuple[str, ...] | None = None
+        for sort_key, value in ranked(after_key(cursor, 2) if cursor else None):
+            if len(items) == limit or looks == 0:
+                assert looked is not None
+                return Page(items, key_cursor(looked))
+            looked = sort_key
+            looks -= 1
+            if named.passes(orjson.loads(value), party, wanted):
+                items.append(orjson.Fragment(value))
+        return Page(items, None)
+
+    def passes(self, found: dict[str, Any], party: str | None, wanted: set[str] | None) -> bool:
+        """Whether a party's casualties (as JSON) pass: :meth:`casualties` on the JSON."""
+        if party is not None and found["party"]["id"] != party:
+            return False
+        places = [r["place"] for r in found["reports"]]
+        if wanted is not None and not any(p is not None and p["id"] in wanted for p in places):
+            return False
+        if (self.country is not None or self.admin1 is not None) and not any(
+            p is not None and _region_is(p["country"], p["admin1"], self.country, self.admin1)
+            for p in places
+        ):
+            return False
+        return any(
+            self._when(
+                start_of(date.fromisoformat(p["start"])), end_of_day(date.fromisoformat(p["end"]))
+            )
+            for p in found["periods"]
+        )
+
     def statements(self, answers: Answers) -> list[Statement]:
         """Statements have no place: ``country`` is the country of the actor spoken for."""
         actor = answers.actor_id(self.actor) if self.actor is not None else None
@@ -213,6 +279,34 @@ class ReportFilter:
             and (self.country is None or self._country_of(answers, s) == self.country.upper())
             and self._when(start_of(s.occurred_at))
         ]
+
+    def statements_page(self, answers: Answers, limit: int, cursor: str | None) -> Page[Statement]:
+        """A page of :meth:`statements`, read newest first from the cursor by the index of
+        statements by time: only the statements a page looks at are made."""
+        actor = answers.actor_id(self.actor) if self.actor is not None else None
+        until = answers.asked.at if self.until is None else min(self.until, answers.asked.at)
+        since = moment_key(self.since) if self.since is not None else None
+        items: list[Statement] = []
+        looks = _looks(limit)
+        looked: tuple[str, ...] | None = None
+        for sort_key, named in answers.situation.said(
+            until, after_key(cursor, 4) if cursor else None
+        ):
+            if since is not None and sort_key[0] < since:
+                break
+            if len(items) == limit or looks == 0:
+                assert looked is not None
+                return Page(items, key_cursor(looked))
+            looked = sort_key
+            looks -= 1
+            if not answers.of_country(named, self.country):
+                continue
+            items.extend(
+                s
+                for s in answers.statement(sort_key)
+                if actor is None or actor in (s.actor.id, s.speaker.id)
+            )
+        return Page(items, None)
 
     @staticmethod
     def _country_of(answers: Answers, statement: Statement) -> str | None:

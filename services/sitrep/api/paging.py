@@ -1,8 +1,5 @@
-"""Cursor paging: the cursor says where the next page starts.
-
-Two kinds: an offset into a list the core answered whole (``o:``), and the sort key of the
-last item a page looked at (``k:``), for a list read in order a page at a time, which never
-works out the items before it.
+"""Cursor paging: the cursor is the sort key of the last item a page looked at (``k:``), so
+a list is read in order a page at a time and never works out the items before it.
 """
 
 from __future__ import annotations
@@ -32,23 +29,6 @@ class Page(Generic[T]):
     next_cursor: str | None
 
 
-def _encode(start: int) -> str:
-    return base64.urlsafe_b64encode(f"o:{start}".encode()).decode().rstrip("=")
-
-
-def _decode(cursor: str) -> int:
-    try:
-        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        kind, _, start = text.partition(":")
-        if kind != "o" or not start.isdigit():
-            raise ValueError(text)
-        return int(start)
-    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
-        raise invalid_parameter(
-            "cursor", "is not a cursor this API gave (take next_cursor from a page)"
-        ) from exc
-
-
 def key_cursor(sort_key: Sequence[str]) -> str:
     """The cursor of a page that ends at the item of ``sort_key``."""
     text = "k:" + "\x00".join(sort_key)
@@ -68,10 +48,3 @@ def after_key(cursor: str, parts: int) -> tuple[str, ...]:
         raise invalid_parameter(
             "cursor", "is not a cursor this API gave for this list (take next_cursor from a page)"
         ) from exc
-
-
-def page_of(items: Sequence[T], limit: int, cursor: str | None) -> Page[T]:
-    """The ``limit`` items from the cursor on, and the cursor of the next page if any."""
-    start = _decode(cursor) if cursor else 0
-    end = start + limit
-    return Page(items[start:end], _encode(end) if end < len(items) else None)

@@ -30,13 +30,20 @@ import orjson
 from aiokafka import AIOKafkaConsumer
 
 from sitrep.api.background import cancel
+from sitrep.api.now import NowIndex
 from sitrep.api.stored import CACHED_REPORTS, StoredSituation
 from sitrep.contract import Event, InvalidEvent, decode_json, parse_event
-from sitrep.contract.events import StrikeReportedEvent
+from sitrep.contract.events import (
+    ClaimDeniedEvent,
+    EventRetractedEvent,
+    StatementIssuedEvent,
+    StrikeReportedEvent,
+)
+from sitrep.engine.entities import PLACE, is_place_ledger
 from sitrep.engine.folding import Folder
 from sitrep.engine.keyvalue import SEP, KeyValue, MemoryKeyValue, key
 from sitrep.engine.routing import Router
-from sitrep.resolution.places import Gazetteer
+from sitrep.resolution.places import Gazetteer, Place
 from sitrep.running.offsets import LogPositions
 from sitrep.stores.rocks import RocksKeyValue
 from sitrep.stores.slots import claim
@@ -128,6 +135,8 @@ class ReadModel:
         router = Router(self.kv, gazetteer)
         self.situation = StoredSituation(self.kv, folder, router, gazetteer, cached_reports)
         self._folder = folder
+        self.now = NowIndex(self.situation)
+        """The control of every place now, made as the reports come."""
         self._positions: dict[int, int] = {}
         for found, value in self.kv.scan(key(POSITION, "")):
             self._positions[int(found.split(SEP)[1])] = int(value)
@@ -187,10 +196,7 @@ class ReadModel:
             self.latest_report = event.reported_at
         try:
             for filing in self.situation.router.route(event):
-                filed = self._folder.file(filing.ledger, filing.event, filing.place)
-                if filed and isinstance(filing.event, StrikeReportedEvent):
-                    self.situation.note_strike(filing.ledger, filing.event)
-                self.situation.ledgers.note(filing.ledger)
+                self._file(filing.ledger, filing.event, filing.place)
         except Exception as exc:  # the worker's policy too: dead-letter with the reason, go on
             log.exception("cannot fold %s", event.id)
             self._reject(Rejection(event.id, copy, f"cannot be folded: {exc}"))
@@ -208,6 +214,23 @@ class ReadModel:
             ),
         )
         self.folded += 1
+
+    def _file(self, ledger: str, event: Event, place: Place | None) -> None:
+        new_place = (
+            place is not None
+            and is_place_ledger(ledger)
+            and self.kv.get(key(PLACE, ledger, place.id)) is None
+        )
+        if self._folder.file(ledger, event, place):
+            situation = self.situation
+            if isinstance(event, StrikeReportedEvent):
+                situation.note_strike(ledger, event)
+            elif isinstance(event, StatementIssuedEvent):
+                situation.note_statement(ledger, event)
+            elif isinstance(event, ClaimDeniedEvent | EventRetractedEvent):
+                situation.note_answer(ledger, event)
+            self.now.filed(ledger, event, place, new_place)
+        self.situation.ledgers.note(ledger)
 
     def _reject(self, rejection: Rejection) -> None:
         self.rejected += 1

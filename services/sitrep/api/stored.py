@@ -11,11 +11,17 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping
-from datetime import date
+from datetime import UTC, date, datetime
 
 import orjson
 
-from sitrep.contract.events import StrikeReportedEvent
+from sitrep.contract.events import (
+    ClaimDeniedEvent,
+    EventRetractedEvent,
+    StatementIssuedEvent,
+    StrikeReportedEvent,
+    start_of,
+)
 from sitrep.engine.entities import ANSWER, PLACE, control_entity, is_place_ledger, last_part
 from sitrep.engine.folding import Folder
 from sitrep.engine.keyvalue import SEP, KeyValue, key
@@ -24,10 +30,15 @@ from sitrep.resolution.places import Gazetteer, Place
 from sitrep.views.ledger import Ledger
 from sitrep.views.moments import day_of
 
-LEDGER, STRIKE_DAY = "ledger", "strikeday"
+LEDGER, STRIKE_DAY, SAID = "ledger", "strikeday", "said"
 CACHED_REPORTS = 100_000
 """How many reports the ledgers kept in memory hold in all (a few KB each, decoded):
 ``SITREP_API_CACHED_REPORTS``."""
+
+
+def moment_key(moment: datetime) -> str:
+    """A moment as a key part that sorts as the moment does."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")
 
 
 class StoredLedgers(Mapping[str, Ledger]):
@@ -60,17 +71,18 @@ class StoredLedgers(Mapping[str, Ledger]):
             return found
         if self.kv.get(key(LEDGER, ledger)) is None:
             raise KeyError(ledger)
-        return self._keep(ledger, "", self.folder.ledger(ledger))
+        return self._keep(ledger, "", self.folder.scanned(ledger))
 
     def entity(self, ledger: str, entity: str) -> Ledger:
-        """The reports of ``ledger`` that make ``entity``, as the engine indexes them."""
+        """The reports of ``ledger`` that make ``entity``, as the engine indexes them (taken
+        from the whole ledger, read in one scan)."""
         found = self._cache.get((ledger, entity))
         if found is not None:
             self._cache.move_to_end((ledger, entity))
             return found
-        return self._keep(
-            ledger, entity, self.folder.ledger(ledger, self.folder.index.members(entity))
-        )
+        whole = self[ledger].filed
+        members = self.folder.index.members(entity)
+        return self._keep(ledger, entity, Ledger(ledger, {i: whole[i] for i in members}))
 
     def _keep(self, ledger: str, entity: str, found: Ledger) -> Ledger:
         self._cache[(ledger, entity)] = found
@@ -123,6 +135,39 @@ class StoredSituation:
         """Index a strike report by its day: the strikes of a day are made from that day's
         reports (a strike's reports are all of its day) and their answers."""
         self.kv.put(key(STRIKE_DAY, day_of(event).isoformat(), ledger, event.id), b"")
+
+    def note_answer(self, ledger: str, event: ClaimDeniedEvent | EventRetractedEvent) -> None:
+        """Index a denial or retraction filed outside a place's ledger by what it answers (the
+        engine indexes those of places' ledgers): :meth:`with_answers` reads both."""
+        if not is_place_ledger(ledger):
+            self.kv.put(key(ANSWER, ledger, event.data.event_id, event.id), b"")
+
+    def note_statement(self, ledger: str, event: StatementIssuedEvent) -> None:
+        """Index a statement by when it was made, then reported (the order statements are
+        listed in, newest first), with the actor it speaks for as named."""
+        self.kv.put(
+            key(
+                SAID,
+                moment_key(start_of(event.occurred_at)),
+                moment_key(event.reported_at),
+                event.id,
+                ledger,
+            ),
+            event.data.actor.encode(),
+        )
+
+    def said(
+        self, until: datetime, after: tuple[str, ...] | None = None
+    ) -> Iterator[tuple[tuple[str, ...], str]]:
+        """Each statement made by ``until`` (from just after the sort key ``after``), newest
+        first: its sort key (made, reported, id, ledger) and the actor it speaks for as named."""
+        top = key(SAID, moment_key(until), b"\xff")
+        if after is not None:
+            top = min(top, key(SAID, *after))
+        for entry, actor in self.kv.scan(key(SAID, ""), start=top, reverse=True):
+            sort_key = tuple(entry.decode().split("\x00")[1:])
+            if sort_key != after:
+                yield sort_key, actor.decode()
 
     def strike_days(self, first: date | None = None) -> Iterator[tuple[date, dict[str, list[str]]]]:
         """Each day with a strike reported, from ``first`` on: the ids of its strike reports,

@@ -227,6 +227,20 @@ class Folder:
             event_id = last_part(found)
             yield event_id, self._report(ledger, event_id)
 
+    def scanned(self, ledger: str) -> Ledger:
+        """The whole ledger, as :meth:`ledger` gives it, read in one scan of the store: on
+        RocksDB a get per report took ≈ 0.3 ms, most of the time a reader spent."""
+        filed: dict[str, Filed] = {}
+        for found, raw in self.kv.scan(key(REPORT, ledger, "")):
+            event_id = last_part(found)
+            known = self._reports.recall((ledger, event_id))
+            if known is None:
+                data = orjson.loads(raw)
+                known = Filed(parse_event(data["event"]), place_from(data["place"]))
+                self._reports.keep((ledger, event_id), known)
+            filed[event_id] = known
+        return Ledger(ledger, filed)
+
     def ledger(self, ledger: str, ids: list[str] | None = None) -> Ledger:
         """The ledger ``ledger`` (or the part of it made of ``ids``), in id order."""
         if ids is None:

@@ -33,4 +33,11 @@ async def readyz(request: Request) -> Response:
             f"still folding the event log: {freshness.behind} records behind",
             headers={"Retry-After": "1"},
         )
+    if not model.now.settled:
+        raise Problem(
+            503,
+            "Not ready",
+            f"making the present: {model.now.due} places and parties due",
+            headers={"Retry-After": "1"},
+        )
     return ViewResponse({"status": "ready", "freshness": freshness})

@@ -11,7 +11,7 @@ from sitrep.api.asking import Asking, asking
 from sitrep.api.encoding import GEOJSON, csv_of, freshness_headers, geojson, plain
 from sitrep.api.filters import Country, places_page
 from sitrep.api.models import Listing, One
-from sitrep.api.paging import DEFAULT_LIMIT, Cursor, Limit, page_of
+from sitrep.api.paging import DEFAULT_LIMIT, Cursor, Limit, Page, after_key, key_cursor
 from sitrep.api.problems import Problem, not_found
 from sitrep.views.control import Change, ControlView, Status
 
@@ -97,7 +97,21 @@ async def get_place_history(
     history = ask.answers.history(place)
     if history is None:
         raise _unknown(place)
-    return ask.listing(page_of(history[::-1], limit, cursor))
+    return ask.listing(_latest_first(history, limit, cursor))
+
+
+def _latest_first(history: list[Change], limit: int, cursor: str | None) -> Page[Change]:
+    """A page of changes of hands, the latest first; a change is known by its first report
+    (each report is part of one change), which the cursor holds."""
+    changes = history[::-1]
+    start = 0
+    if cursor is not None:
+        (after,) = after_key(cursor, 1)
+        firsts = [change.sources[0].event_id for change in changes]
+        start = firsts.index(after) + 1 if after in firsts else len(changes)
+    page = changes[start : start + limit]
+    more = start + limit < len(changes)
+    return Page(page, key_cursor([page[-1].sources[0].event_id]) if more else None)
 
 
 @router.get("/{place:path}", response_model=One[ControlView])

@@ -4,14 +4,22 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import Response
 
-from sitrep.api.asking import Asking, asking, moment_param
-from sitrep.api.filters import Country, ReportFilter
+from sitrep.api.asking import (
+    Asking,
+    asking,
+    asking_present,
+    encoded_page,
+    moment_param,
+    read_model,
+)
+from sitrep.api.filters import Country, ReportFilter, ranked_list
 from sitrep.api.models import Listing
 from sitrep.api.moments import EXPECTED
-from sitrep.api.paging import DEFAULT_LIMIT, Cursor, Limit, page_of
+from sitrep.api.now_parties import rank_of
+from sitrep.api.paging import DEFAULT_LIMIT, Cursor, Limit
 from sitrep.views.casualties import Casualties
 from sitrep.views.statements import Statement
 from sitrep.views.strikes import Strike
@@ -38,6 +46,11 @@ async def report_filter(
 
 
 Asked = Annotated[Asking, Depends(asking)]
+Present = Annotated[Asking, Depends(asking_present)]
+CASUALTIES_LIMIT = 20
+"""A party's casualties list its latest 50 periods and reports (tens of KB for a busy party):
+a page of 100 was over a megabyte."""
+"""A request the index of the present answers when it asks about now."""
 Filter = Annotated[ReportFilter, Depends(report_filter)]
 
 
@@ -53,15 +66,34 @@ async def list_strikes(
 
 @router.get("/casualties", response_model=Listing[Casualties])
 async def list_casualties(
-    ask: Asked, where: Filter, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None
+    request: Request,
+    ask: Present,
+    where: Filter,
+    limit: Limit = CASUALTIES_LIMIT,
+    cursor: Cursor = None,
 ) -> Response:
-    """Each party's losses as ranges, with every report behind them, largest first."""
-    return ask.listing(page_of(where.casualties(ask.answers), limit, cursor))
+    """Each party's losses as ranges, with the latest periods and reports behind them, most
+    killed first, 20 a page unless asked otherwise (a party lists up to 50 of each). A page
+    may hold fewer than ``limit`` parties when a filter passes few of those looked at: follow
+    ``next_cursor`` until it is null."""
+    model = read_model(request)
+    if not ask.indexed(model):
+        ranked = ranked_list(ask.answers.casualties, rank_of)
+        return ask.listing(where.casualties_page(ask.answers, limit, cursor, ranked))
+    page = model.now.encoded(
+        ("casualties", where, limit, cursor),
+        lambda: encoded_page(
+            where.casualties_page(ask.answers, limit, cursor, model.now.parties.ranked)
+        ),
+    )
+    return ask.listing_encoded(page)
 
 
 @router.get("/statements", response_model=Listing[Statement])
 async def list_statements(
     ask: Asked, where: Filter, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None
 ) -> Response:
-    """Statements, newest first; ``country`` is that of the actor spoken for."""
-    return ask.listing(page_of(where.statements(ask.answers), limit, cursor))
+    """Statements, newest first; ``country`` is that of the actor spoken for. A page may hold
+    fewer than ``limit`` statements when a filter passes few of those looked at: follow
+    ``next_cursor`` until it is null."""
+    return ask.listing(where.statements_page(ask.answers, limit, cursor))

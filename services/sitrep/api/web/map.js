@@ -442,7 +442,7 @@
   function renderSituation(overview) {
     const body = clear($("situation").querySelector(".body"));
     body.append(el("h3", {}, "Who holds what"), listOr(overview.holders.map((h) => el("li", {},
-      actorText(h.actor), ` — ${h.places.length} place${h.places.length === 1 ? "" : "s"}`)), "Nobody holds anything reported."));
+      actorText(h.actor), ` — ${h.count} place${h.count === 1 ? "" : "s"}`)), "Nobody holds anything reported."));
     body.append(el("h3", {}, "Changes of hands, last 7 days"), listOr(overview.recent_changes.map((c) => el("li", {},
       `${day(c.change.occurred_at)} `,
       el("a", { href: "#", class: "link-button", onclick: (e) => { e.preventDefault(); select(c.place_id); } }, c.name),
