@@ -4,6 +4,7 @@ spellings together, with the coordinates GeoNames gives it."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sitrep.contract import Event, parse_event
@@ -36,34 +37,31 @@ def _event(
     )
 
 
-def kherson_retaken() -> list[Event]:
-    """Three outlets report Ukraine retaking Kherson, each spelling it its own way."""
+def _retaken(
+    slug: str, names: Sequence[str], day: str, country: str, controller: str
+) -> list[Event]:
+    """Each outlet reports ``controller`` retaking a place, spelling it as ``names`` says."""
     return [
         _event(
-            f"world-kherson-{number}",
+            f"world-{slug}-{number}",
             "control.changed",
-            "2022-11-11",
+            day,
             outlet,
-            {"name": name, "country": "UA"},
-            {"controller": UKRAINE_ARMY, "method": "captured"},
+            {"name": name, "country": country},
+            {"controller": controller, "method": "captured"},
         )
-        for number, (name, outlet) in enumerate(zip(KHERSON, _OUTLETS, strict=True))
+        for number, (name, outlet) in enumerate(zip(names, _OUTLETS, strict=True))
     ]
+
+
+def kherson_retaken() -> list[Event]:
+    """Three outlets report Ukraine retaking Kherson, each spelling it its own way."""
+    return _retaken("kherson", KHERSON, "2022-11-11", "UA", UKRAINE_ARMY)
 
 
 def wad_madani_retaken() -> list[Event]:
     """Three outlets report the Sudanese army retaking Wad Madani, each spelling it its own way."""
-    return [
-        _event(
-            f"world-wad-madani-{number}",
-            "control.changed",
-            "2025-01-11",
-            outlet,
-            {"name": name, "country": "SD"},
-            {"controller": "Sudanese Armed Forces", "method": "captured"},
-        )
-        for number, (name, outlet) in enumerate(zip(WAD_MADANI, _OUTLETS, strict=True))
-    ]
+    return _retaken("wad-madani", WAD_MADANI, "2025-01-11", "SD", "Sudanese Armed Forces")
 
 
 def kharkiv_strike() -> list[Event]:

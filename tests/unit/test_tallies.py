@@ -134,7 +134,6 @@ def _check(kv: KeyValue, events: list[Event], flushes: list[bool]) -> None:
     with (
         patch.object(casualties_view, "SHOWN", 3),
         patch("sitrep.engine.projection.STATEMENTS_SHOWN", 2),
-        patch("sitrep.engine.folding.STATEMENTS_SHOWN", 2),
     ):
         engine = Engine(kv, seeded().gazetteer, NAMES)
         # Each step "takes" 10 ms: what goes in parts (a party tallied again, the actors) does.

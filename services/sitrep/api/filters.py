@@ -6,6 +6,7 @@ import bisect
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
+from functools import partial
 from typing import Annotated, Any, TypeVar
 
 import orjson
@@ -75,6 +76,27 @@ count rather than a time, so the same question gets the same pages."""
 
 def _looks(limit: int) -> int:
     return max(1, LEAST_LOOKS, LOOKS_PER_ITEM * limit)
+
+
+Candidates = Iterable[tuple[Sequence[str], Callable[[], Iterable[T]]]]
+"""A list read in order: each candidate's sort key, and what it gives once looked at (nothing
+when a filter leaves it out)."""
+
+
+def _page(candidates: Candidates[T], limit: int) -> Page[T]:
+    """A page of what ``candidates`` give: it ends once it holds ``limit`` items or has looked
+    at :func:`_looks` candidates, and its cursor is the key of the last one looked at."""
+    items: list[T] = []
+    looks = _looks(limit)
+    looked: Sequence[str] | None = None
+    for sort_key, give in candidates:
+        if len(items) == limit or looks == 0:
+            assert looked is not None
+            return Page(items, key_cursor(looked))
+        looked = sort_key
+        looks -= 1
+        items.extend(give())
+    return Page(items, None)
 
 
 def places_page(
@@ -192,31 +214,27 @@ class ReportFilter:
             resumed = date.fromisoformat(after[0])
             first = resumed if first is None else max(first, resumed)
         last = self.until.astimezone(UTC).date() if self.until is not None else None
-        items: list[Strike] = []
-        looks = _looks(limit)
-        looked: tuple[str, str] | None = None
-        for day, found in answers.strike_pages(first):
-            if last is not None and day > last:
-                break
-            for strike in found:
-                sort_key = (day.isoformat(), strike.id)
-                if after is not None and sort_key <= after:
-                    continue
-                if len(items) == limit or looks == 0:
-                    assert looked is not None
-                    return Page(items, key_cursor(looked))
-                looked = sort_key
-                looks -= 1
-                if (
-                    named._where(answers, [strike.place])
-                    and (
-                        actor is None
-                        or (strike.perpetrator is not None and strike.perpetrator.id == actor)
-                    )
-                    and named._when(start_of(strike.day), end_of_day(strike.day))
-                ):
-                    items.append(strike)
-        return Page(items, None)
+
+        def passing(strike: Strike) -> list[Strike]:
+            by = strike.perpetrator
+            if (
+                named._where(answers, [strike.place])
+                and (actor is None or (by is not None and by.id == actor))
+                and named._when(start_of(strike.day), end_of_day(strike.day))
+            ):
+                return [strike]
+            return []
+
+        def candidates() -> Candidates[Strike]:
+            for day, found in answers.strike_pages(first):
+                if last is not None and day > last:
+                    return
+                for strike in found:
+                    sort_key = (day.isoformat(), strike.id)
+                    if after is None or sort_key > after:
+                        yield sort_key, partial(passing, strike)
+
+        return _page(candidates(), limit)
 
     def casualties(self, answers: Answers) -> list[Casualties]:
         named = self._named(answers)
@@ -237,18 +255,14 @@ class ReportFilter:
         named = self._named(answers)
         party = answers.actor_id(self.actor) if self.actor is not None else None
         wanted = answers.place_ids(self.place) if self.place is not None else None
-        items: list[orjson.Fragment] = []
-        looks = _looks(limit)
-        looked: tuple[str, ...] | None = None
-        for sort_key, value in ranked(after_key(cursor, 2) if cursor else None):
-            if len(items) == limit or looks == 0:
-                assert looked is not None
-                return Page(items, key_cursor(looked))
-            looked = sort_key
-            looks -= 1
-            if named.passes(orjson.loads(value), party, wanted):
-                items.append(orjson.Fragment(value))
-        return Page(items, None)
+
+        def passing(value: bytes) -> list[orjson.Fragment]:
+            return (
+                [orjson.Fragment(value)] if named.passes(orjson.loads(value), party, wanted) else []
+            )
+
+        ranking = ranked(after_key(cursor, 2) if cursor else None)
+        return _page(((key, partial(passing, value)) for key, value in ranking), limit)
 
     def passes(self, found: dict[str, Any], party: str | None, wanted: set[str] | None) -> bool:
         """Whether a party's casualties (as JSON) pass: :meth:`casualties` on the JSON."""
@@ -286,27 +300,25 @@ class ReportFilter:
         actor = answers.actor_id(self.actor) if self.actor is not None else None
         until = answers.asked.at if self.until is None else min(self.until, answers.asked.at)
         since = moment_key(self.since) if self.since is not None else None
-        items: list[Statement] = []
-        looks = _looks(limit)
-        looked: tuple[str, ...] | None = None
-        for sort_key, named in answers.situation.said(
-            until, after_key(cursor, 4) if cursor else None
-        ):
-            if since is not None and sort_key[0] < since:
-                break
-            if len(items) == limit or looks == 0:
-                assert looked is not None
-                return Page(items, key_cursor(looked))
-            looked = sort_key
-            looks -= 1
+
+        def passing(sort_key: tuple[str, ...], named: str) -> list[Statement]:
             if not answers.of_country(named, self.country):
-                continue
-            items.extend(
+                return []
+            return [
                 s
                 for s in answers.statement(sort_key)
                 if actor is None or actor in (s.actor.id, s.speaker.id)
-            )
-        return Page(items, None)
+            ]
+
+        def candidates() -> Candidates[Statement]:
+            for sort_key, named in answers.situation.said(
+                until, after_key(cursor, 4) if cursor else None
+            ):
+                if since is not None and sort_key[0] < since:
+                    return
+                yield sort_key, partial(passing, sort_key, named)
+
+        return _page(candidates(), limit)
 
     @staticmethod
     def _country_of(answers: Answers, statement: Statement) -> str | None:

@@ -71,7 +71,7 @@ class StoredLedgers(Mapping[str, Ledger]):
             return found
         if self.kv.get(key(LEDGER, ledger)) is None:
             raise KeyError(ledger)
-        return self._keep(ledger, "", self.folder.scanned(ledger))
+        return self._keep(ledger, "", self.folder.ledger(ledger))
 
     def entity(self, ledger: str, entity: str) -> Ledger:
         """The reports of ``ledger`` that make ``entity``, as the engine indexes them (taken

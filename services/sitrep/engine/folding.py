@@ -25,10 +25,8 @@ from __future__ import annotations
 
 import math
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
 
 import orjson
 
@@ -42,7 +40,6 @@ from sitrep.engine.entities import (
 )
 from sitrep.engine.keyvalue import SEP, KeyValue, key
 from sitrep.engine.projection import (
-    STATEMENTS_SHOWN,
     Cache,
     ViewRecords,
     as_of,
@@ -53,6 +50,7 @@ from sitrep.engine.projection import (
     strike_of,
     view_record,
 )
+from sitrep.engine.recent import Recent
 from sitrep.engine.routing import place_from
 from sitrep.engine.tallies import Tallies, is_tallied
 from sitrep.engine.tallies import records as tallied_records
@@ -90,26 +88,6 @@ MEMOS_KEPT = 256
 
 Changes = dict[tuple[str, str], bytes | None]
 """View records to publish, by (topic, key); None removes the record."""
-
-
-class Recent(OrderedDict[Any, Any]):
-    """A dict of at most ``size`` entries; the least recently used goes first."""
-
-    def __init__(self, size: int) -> None:
-        super().__init__()
-        self.size = size
-
-    def recall(self, k: Any) -> Any:
-        found = self.get(k)
-        if found is not None:
-            self.move_to_end(k)
-        return found
-
-    def keep(self, k: Any, value: Any) -> None:
-        self[k] = value
-        self.move_to_end(k)
-        if len(self) > self.size:
-            self.popitem(last=False)
 
 
 @dataclass
@@ -205,46 +183,33 @@ class Folder:
 
     # --- reading reports -------------------------------------------------------------------
 
-    def _report(self, ledger: str, event_id: str) -> Filed:
+    def _report(self, ledger: str, event_id: str, raw: bytes | None = None) -> Filed:
+        """A report, decoded once while it is among the most recently read; ``raw``: as
+        stored, when a scan read it already."""
         found = self._reports.recall((ledger, event_id))
         if found is None:
-            raw = self.kv.get(key(REPORT, ledger, event_id))
+            raw = raw if raw is not None else self.kv.get(key(REPORT, ledger, event_id))
             assert raw is not None, f"{event_id} is a member of {ledger} but not filed there"
             data = orjson.loads(raw)
             found = Filed(parse_event(data["event"]), place_from(data["place"]))
             self._reports.keep((ledger, event_id), found)
         return found  # type: ignore[no-any-return]
 
-    def _filed(self, ledger: str) -> Iterator[tuple[Event, Place | None]]:
-        for found, _ in list(self.kv.scan(key(REPORT, ledger, ""))):
-            filed = self._report(ledger, last_part(found))
-            yield filed.event, filed.place
+    def _filed(self, ledger: str) -> list[tuple[Event, Place | None]]:
+        return [(filed.event, filed.place) for _, filed in self._reports_after(ledger, "")]
 
     def _reports_after(self, ledger: str, after: str) -> Iterator[tuple[str, Filed]]:
-        """The ledger's reports whose ids come after ``after``, in id order."""
+        """The ledger's reports whose ids come after ``after`` (all: ""), in id order, read
+        in one scan of the store: on RocksDB a get per report took ≈ 0.3 ms."""
         prefix = key(REPORT, ledger, "")
-        for found, _ in self.kv.scan(prefix, start=prefix + after.encode() + SEP):
+        for found, raw in self.kv.scan(prefix, start=prefix + after.encode() + SEP):
             event_id = last_part(found)
-            yield event_id, self._report(ledger, event_id)
-
-    def scanned(self, ledger: str) -> Ledger:
-        """The whole ledger, as :meth:`ledger` gives it, read in one scan of the store: on
-        RocksDB a get per report took ≈ 0.3 ms, most of the time a reader spent."""
-        filed: dict[str, Filed] = {}
-        for found, raw in self.kv.scan(key(REPORT, ledger, "")):
-            event_id = last_part(found)
-            known = self._reports.recall((ledger, event_id))
-            if known is None:
-                data = orjson.loads(raw)
-                known = Filed(parse_event(data["event"]), place_from(data["place"]))
-                self._reports.keep((ledger, event_id), known)
-            filed[event_id] = known
-        return Ledger(ledger, filed)
+            yield event_id, self._report(ledger, event_id, raw)
 
     def ledger(self, ledger: str, ids: list[str] | None = None) -> Ledger:
         """The ledger ``ledger`` (or the part of it made of ``ids``), in id order."""
         if ids is None:
-            ids = [last_part(k) for k, _ in self.kv.scan(key(REPORT, ledger, ""))]
+            return Ledger(ledger, dict(self._reports_after(ledger, "")))
         return Ledger(ledger, {i: self._report(ledger, i) for i in ids})
 
     # --- the registry and who holds what ---------------------------------------------------
@@ -429,7 +394,7 @@ class Folder:
             ):
                 self._unfinished = True
                 return {}
-        return tallied_records(self.tallies, ledger, self.registry, self.names, STATEMENTS_SHOWN)
+        return tallied_records(self.tallies, ledger, self.registry, self.names)
 
     def _project_ledger(self, ledger: str) -> dict[tuple[str, str], bytes | None]:
         memo = self._memos.recall(ledger)
@@ -438,19 +403,25 @@ class Folder:
             self._memos.keep(ledger, memo)
         return dict(project(self.ledger(ledger), self.registry, self.names, None, self._made, memo))
 
+    def _registry_made(self) -> bytes:
+        """The registry's record, from the descriptions filed; what the actors' records are
+        made with is kept beside it."""
+        whole = self.ledger(REGISTRY_KEY)
+        described, record = registry_and_record(whole, self.names, self._made)
+        self._actors = (described, as_of(whole))
+        return record
+
     def _actors_basis(self) -> tuple[ActorRegistry, Asked]:
         if self._actors is None:
-            whole = self.ledger(REGISTRY_KEY)
-            described, _ = registry_and_record(whole, self.names, self._made)
-            self._actors = (described, as_of(whole))
+            self._registry_made()
+        assert self._actors is not None
         return self._actors
 
     def _make_registry(self) -> Changes:
         """The registry's record; every actor's record is made again after it (in slices:
         they all show the moment of the latest description)."""
-        whole = self.ledger(REGISTRY_KEY)
-        described, record = registry_and_record(whole, self.names, self._made)
-        self._actors = (described, as_of(whole))
+        record = self._registry_made()
+        described, _ = self._actors_basis()
         actors = {*described.actors, *self._holders()}
         for found, _ in self.kv.scan(key(PUBLISHED, REGISTRY_KEY, self.names.view_actors, "")):
             actors.add(last_part(found))

@@ -33,7 +33,6 @@ Every record equals what :func:`sitrep.engine.projection.project` makes from the
 from __future__ import annotations
 
 import hashlib
-from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -47,8 +46,10 @@ from sitrep.contract.events import (
     EventRetractedEvent,
     StatementIssuedEvent,
 )
+from sitrep.engine import projection
 from sitrep.engine.keyvalue import SEP, KeyValue, key
 from sitrep.engine.projection import view_record
+from sitrep.engine.recent import Recent
 from sitrep.resolution.actors import ActorRegistry
 from sitrep.resolution.places import Place
 from sitrep.topics import TopicNames
@@ -155,7 +156,7 @@ class Tallies:
     def __init__(self, kv: KeyValue, report: Reader) -> None:
         self.kv = kv
         self.report = report
-        self._cited: OrderedDict[str, tuple[ActorRegistry, list[str], Any]] = OrderedDict()
+        self._cited = Recent(CITED_KEPT)
         """How each report was last cited, with the registry and denials it was cited with:
         a record cites its latest 50 or 100 reports again at each new one, and reading each
         back and citing it again cost more than all the rest of making the record."""
@@ -168,14 +169,11 @@ class Tallies:
         registry: ActorRegistry,
         cite: Callable[[Filed, tuple[ClaimDeniedEvent, ...]], Any],
     ) -> Any:
-        known = self._cited.get(event_id)
+        known = self._cited.recall(event_id)
         if known is not None and known[0] is registry and known[1] == denial_ids:
-            self._cited.move_to_end(event_id)
             return known[2]
         cited = cite(self.report(ledger, event_id), self._denials(ledger, denial_ids))
-        self._cited[event_id] = (registry, denial_ids, cited)
-        if len(self._cited) > CITED_KEPT:
-            self._cited.popitem(last=False)
+        self._cited.keep(event_id, (registry, denial_ids, cited))
         return cited
 
     # --- filing ----------------------------------------------------------------------------
@@ -196,23 +194,17 @@ class Tallies:
         """Keep the ledger's latest event time and report time (the record's moment)."""
         at_key = key(TALLY, AS_OF, ledger)
         found = self.kv.get(at_key)
-        start, reported = event.starts_at, event.reported_at
+        latest = (event.starts_at, event.reported_at, event.id)
         if found is not None:
             was_start, was_reported, was_id = orjson.loads(found)
-            was_start = datetime.fromisoformat(was_start)
-            was_reported = datetime.fromisoformat(was_reported)
-            # The first of equal report times in id order, as max() over the ledger finds it.
-            later = reported > was_reported or (reported == was_reported and event.id < was_id)
-            if start <= was_start and not later:
+            was = (datetime.fromisoformat(was_start), datetime.fromisoformat(was_reported), was_id)
+            # Of equal report times the first in id order, as max() over the ledger finds it.
+            reported = min((latest[1:], was[1:]), key=lambda r: (-r[0].timestamp(), r[1]))
+            latest = (max(latest[0], was[0]), *reported)
+            if latest == was:
                 return
-            start = max(start, was_start)
-            if not later:
-                reported, event_id = was_reported, was_id
-            else:
-                event_id = event.id
-        else:
-            event_id = event.id
-        self.kv.put(at_key, orjson.dumps([start.isoformat(), reported.isoformat(), event_id]))
+        start, reported_at, event_id = latest
+        self.kv.put(at_key, orjson.dumps([start.isoformat(), reported_at.isoformat(), event_id]))
 
     def _retract(self, ledger: str, target: str, registry: ActorRegistry) -> None:
         gone = key(TALLY, RETRACTED, ledger, target)
@@ -591,7 +583,7 @@ def _first(items: Iterator[tuple[bytes, bytes]], count: int) -> Iterator[tuple[b
 
 
 def records(
-    tallies: Tallies, ledger: str, registry: ActorRegistry, names: TopicNames, statements_shown: int
+    tallies: Tallies, ledger: str, registry: ActorRegistry, names: TopicNames
 ) -> dict[tuple[str, str], bytes | None]:
     """The record of a casualties or statements ledger now."""
     name = ledger.partition(":")[2]
@@ -600,5 +592,5 @@ def records(
         party = tallies.casualties(ledger, registry)
         record = (names.view_casualties, name)
         return {record: None if party is None else view_record(asked, party)}
-    said = tallies.statements(ledger, registry, statements_shown)
+    said = tallies.statements(ledger, registry, projection.STATEMENTS_SHOWN)
     return {(names.view_statements, name): view_record(asked, said) if said else None}
