@@ -102,6 +102,29 @@ def test_staged_writes_reach_the_database_together_on_commit(tmp_path: Path) -> 
     reopened.close()
 
 
+def _tables(store: RocksKeyValue) -> str:
+    found = store._db.property_value("rocksdb.aggregated-table-properties")
+    assert found is not None
+    return str(found)
+
+
+def test_a_reopened_store_writes_tables_that_answer_gets_from_its_cache(tmp_path: Path) -> None:
+    """Tables written after a restart keep a bloom filter and an index in small partitions:
+    without them every get read a whole index again (0.35 ms at 100,000 events, not 10 µs)."""
+    for round_ in range(2):
+        store = RocksKeyValue(tmp_path / "db", cache_mb=8)
+        for i in range(2_000):
+            store.put(key("report", f"ledger-{round_}", f"{i:06d}"), b"x" * 100)
+        store.commit()
+        store._db.flush()
+        store._db.compact_range(None, None)
+        tables = _tables(store)
+        assert "# entries for filter=0;" not in tables, tables
+        assert "# index partitions=" in tables, tables
+        assert "# index partitions=0;" not in tables, tables
+        store.close()
+
+
 def test_the_key_past_a_prefix() -> None:
     assert after_prefix(b"m\x00") == b"m\x01"
     assert after_prefix(b"a\xff") == b"b"
