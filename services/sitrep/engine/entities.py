@@ -126,14 +126,22 @@ def changed_ids(before: ActorRegistry, after: ActorRegistry) -> set[str]:
 class EntityIndex:
     """The entities of the ledgers in ``kv`` and their reports.
 
-    ``touched(ledger, entity)`` is told of every entity whose reports changed.
+    ``touched(ledger, entity)`` is told of every entity whose reports changed;
+    ``joined(entity, event id)`` of every report that joins an entity, and
+    ``joined(entity, None)`` when an entity's reports are all taken out to be indexed again.
     """
 
     def __init__(
-        self, kv: KeyValue, touched: Callable[[str, str], None], *, for_views: bool = True
+        self,
+        kv: KeyValue,
+        touched: Callable[[str, str], None],
+        *,
+        for_views: bool = True,
+        joined: Callable[[str, str | None], None] | None = None,
     ) -> None:
         self.kv = kv
         self.touched = touched
+        self.joined = joined or (lambda entity, event_id: None)
         self.for_views = for_views
         """False for a reader (the API): strike entities and the index of actor names serve
         only the making of view records, and are not kept."""
@@ -237,6 +245,7 @@ class EntityIndex:
         self.kv.put(member, b"")
         self.kv.put(key(ENTITY, ledger, entity), b"")
         self.touched(ledger, entity)
+        self.joined(entity, event_id)
         return True
 
     def _index(
@@ -281,6 +290,7 @@ class EntityIndex:
                 kv.delete(member)
             kv.delete(key(ENTITY, ledger, entity))
             self.touched(ledger, entity)  # made again, or its record removed
+            self.joined(entity, None)
         for prefix in (key(STRUCK, ledger, ""), key(ANSWER, ledger, ""), key(PLACE, ledger, "")):
             for found, _ in list(kv.scan(prefix)):
                 kv.delete(found)

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 import orjson
 
 from sitrep.contract import Event, event_to_dict, parse_event
+from sitrep.engine.controls import Controls
 from sitrep.engine.entities import (
     EntityIndex,
     changed_ids,
@@ -43,7 +44,6 @@ from sitrep.engine.projection import (
     Cache,
     ViewRecords,
     as_of,
-    control_of,
     held_place,
     project,
     registry_and_record,
@@ -124,8 +124,16 @@ class Folder:
         """False for a reader that answers questions from the reports (the API): no entity
         is marked to be made again."""
         self.names = names
-        self.index = EntityIndex(kv, self._touched, for_views=makes_views)
+        self.controls = Controls()
+        self.index = EntityIndex(
+            kv,
+            self._touched,
+            for_views=makes_views,
+            joined=self.controls.joined if makes_views else None,
+        )
         self.registry = ActorRegistry()
+        self._described: tuple[int, bytes | None] = (0, None)
+        """How many registries views were made with so far, and the record of the last."""
         self._actors: tuple[ActorRegistry, Asked] | None = None
         """The registry the registry's ledger makes and the moment its records are made for."""
         self._unfinished = False
@@ -221,6 +229,8 @@ class Folder:
         ids hold the perpetrator's), and a party's casualties tallied again if an actor its
         reports name is (claims and parties are actors' ids)."""
         self.registry = registry
+        if record != self._described[1]:
+            self._described = (self._described[0] + 1, record)
         stored = self.kv.get(key(REGISTRY))
         if stored == record:
             return
@@ -367,18 +377,25 @@ class Folder:
                 return self._publish(ledger, self._tallied(ledger))
             records = self._project_ledger(ledger)
             return self._publish(ledger, records, whole=True)
-        ids = self.index.members(entity)
         made: bytes | None = None
         kind, _, name = entity.partition(":")
-        record = (self.names.view_control if kind == "c" else self.names.view_strikes, name)
+        if kind == "c":
+            control = self.controls.make(
+                entity,
+                name,
+                self.registry,
+                self._described[0],
+                lambda event_id: self._report(ledger, event_id),
+                lambda: self.index.members(entity),
+            )
+            made = None if control is None else view_record(*control)
+            return self._publish(ledger, {(self.names.view_control, name): made})
+        ids = self.index.members(entity)
+        record = (self.names.view_strikes, name)
         if ids:
             sub = self.ledger(ledger, ids)
             asked = as_of(sub)
-            view = (
-                control_of(sub, self.registry, asked, place_id=name)
-                if kind == "c"
-                else strike_of(sub, self.registry, asked)
-            )
+            view = strike_of(sub, self.registry, asked)
             made = None if view is None else view_record(asked, view)
         return self._publish(ledger, {record: made})
 

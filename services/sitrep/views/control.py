@@ -3,12 +3,14 @@ status is what it is."""
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Literal
 
 from sitrep.contract.events import (
+    ClaimDeniedEvent,
     ClashReportedEvent,
     ControlChangedEvent,
     EventBase,
@@ -91,6 +93,12 @@ class ControlView:
 _AFFECTS_CONTROL = (ControlChangedEvent, ForcesWithdrewEvent)
 
 
+class NeedsAll(Exception):
+    """A view made from a place's settled history and its latest reports needs the older
+    reports after all (the latest change of hands was denied, and earlier reports may
+    confirm it): make it from every report."""
+
+
 def _here(view: Visible, place_id: str) -> list[EventBase]:
     events = [f.event for f in view.reports if f.place is not None and f.place.id == place_id]
     return sorted(events, key=order_key)
@@ -112,14 +120,20 @@ def _describe(event: EventBase) -> str:
     return event.id
 
 
-def _disputed(events: Sequence[EventBase], view: Visible, registry: ActorRegistry) -> str | None:
+def _disputed(
+    events: Sequence[EventBase], view: Visible, registry: ActorRegistry, settled: Settled
+) -> str | None:
     affecting = [e for e in events if isinstance(e, _AFFECTS_CONTROL)]
     if not affecting:
+        if settled.latest_affecting_denied:
+            raise NeedsAll
         return None
     latest = affecting[-1]
     denials = view.denied(latest.id)
     if not denials:
         return None
+    if settled.affecting:
+        raise NeedsAll  # an earlier report may confirm the denied one
     first_denial = min(d.reported_at for d in denials)
     who = originator(registry, latest)
     for other in affecting[:-1]:
@@ -140,10 +154,10 @@ def _contested(
     registry: ActorRegistry,
     asked: Asked,
     current: str | None,
+    last_change: date | datetime | None,
 ) -> list[str]:
     window_start = asked.at - CONTESTED_WINDOW
     changes = [e for e in events if isinstance(e, ControlChangedEvent)]
-    last_change = changes[-1].starts_at if changes else None
     reasons: list[str] = []
     for event in events:
         moment = event.starts_at
@@ -179,62 +193,127 @@ def _contested(
 
 
 @dataclass
-class _Held:
-    """A change of hands being folded: its reports are gathered, then cited."""
+class _Run:
+    """A change of hands being folded: its first report and the latest ones, cited."""
 
     occurred_at: date | datetime
     controller: ActorRef
     previous: ActorRef | None
     method: str
-    reports: list[EventBase]
+    first: SourceRef
+    latest: deque[SourceRef]
+    count: int = 1
 
-    def change(self, shown: int | None = SHOWN) -> Change:
+    def change(self, shown: int | None) -> Change:
         cited = (
-            self.reports
-            if shown is None or len(self.reports) <= shown
-            else ([self.reports[0], *self.reports[len(self.reports) - shown + 1 :]])
+            tuple(self.latest)
+            if shown is None or self.count <= shown
+            else (self.first, *list(self.latest)[len(self.latest) - shown + 1 :])
         )
         return Change(
-            self.occurred_at,
-            self.controller,
-            self.previous,
-            self.method,
-            tuple(source_ref(e) for e in cited),
-            len(self.reports),
+            self.occurred_at, self.controller, self.previous, self.method, cited, self.count
         )
+
+    def copy(self) -> _Run:
+        return replace(self, latest=deque(self.latest, self.latest.maxlen))
 
 
 @dataclass
-class _Fold:
-    controller: ActorRef | None = None
-    since: date | datetime | None = None
-    claims: list[EventBase] = field(default_factory=list)
-    history: list[_Held] = field(default_factory=list)
+class Settled:
+    """What a place's reports up to ``cut`` (in event order) add up to, kept so that a view
+    is made from the reports after it alone: the changes of hands (the latest ``shown``),
+    the one under way, who backs it, the denials. Empty, it stands for no report at all."""
 
+    shown: int | None = SHOWN
+    cut: tuple[datetime, datetime, str] | None = None
+    done: deque[Change] = field(default_factory=deque)
+    done_count: int = 0
+    run: _Run | None = None
+    backers: set[str] = field(default_factory=set)
+    """The originators of the reports of the change under way that nobody denied."""
+    last_change: date | datetime | None = None
+    """When the latest reported change of hands happened (``starts_at``)."""
+    affecting: int = 0
+    """How many reports of a change of hands or a withdrawal."""
+    latest_affecting_denied: bool = False
+    denials: deque[DenialRef] = field(default_factory=deque)
+    denial_count: int = 0
 
-def _fold_control(events: Sequence[EventBase], registry: ActorRegistry) -> _Fold:
-    fold = _Fold()
-    for event in events:
-        if not isinstance(event, ControlChangedEvent):
-            continue
-        named = actor_ref(registry, event.data.controller)
-        if fold.controller is not None and named.id == fold.controller.id:
-            fold.claims.append(event)
-            fold.history[-1].reports.append(event)
-            continue
-        fold.history.append(
-            _Held(event.occurred_at, named, fold.controller, event.data.method, [event])
+    def __post_init__(self) -> None:
+        self.done = deque(self.done, self.shown)
+        self.denials = deque(self.denials, self.shown)
+
+    def copy(self) -> Settled:
+        return replace(
+            self,
+            done=deque(self.done, self.shown),
+            run=None if self.run is None else self.run.copy(),
+            backers=set(self.backers),
+            denials=deque(self.denials, self.shown),
         )
-        fold.controller, fold.since, fold.claims = named, event.occurred_at, [event]
-    return fold
+
+    def fold(
+        self, events: Sequence[EventBase], view: Visible, registry: ActorRegistry
+    ) -> list[ClaimDeniedEvent]:
+        """Take in ``events`` (visible, in event order, all after ``cut``); returns their
+        denials, in the order a view lists them."""
+        denied: list[ClaimDeniedEvent] = []
+        for event in events:
+            denials = view.denied(event.id)
+            denied.extend(denials)
+            if isinstance(event, _AFFECTS_CONTROL):
+                self.affecting += 1
+                self.latest_affecting_denied = bool(denials)
+            if not isinstance(event, ControlChangedEvent):
+                continue
+            self.last_change = event.starts_at
+            named = actor_ref(registry, event.data.controller)
+            cited = source_ref(event)
+            run = self.run
+            if run is not None and named.id == run.controller.id:
+                run.latest.append(cited)
+                run.count += 1
+            else:
+                if run is not None:
+                    self.done.append(run.change(self.shown))
+                    self.done_count += 1
+                previous = None if run is None else run.controller
+                self.run = _Run(
+                    event.occurred_at,
+                    named,
+                    previous,
+                    event.data.method,
+                    cited,
+                    deque([cited], self.shown),
+                )
+                self.backers = set()
+            if not denials:
+                self.backers.add(originator(registry, event))
+        return denied
+
+    def settle(self, events: Sequence[EventBase], view: Visible, registry: ActorRegistry) -> None:
+        """Take in ``events`` for good: ``cut`` moves past the last."""
+        if not events:
+            return
+        denied = self.fold(events, view, registry)
+        self.denials.extend(denial_ref(registry, d) for d in denied)
+        self.denial_count += len(denied)
+        self.cut = order_key(events[-1])
+
+    def history(self) -> list[Change]:
+        """Every change of hands kept, oldest first, the one under way last."""
+        done = list(self.done)
+        return done if self.run is None else [*done, self.run.change(self.shown)]
 
 
 def control_history(
     ledger: Ledger, place_id: str, registry: ActorRegistry, asked: Asked
 ) -> list[Change]:
     """Every change of hands of ``place_id`` as asked, oldest first, each with every report."""
-    fold = _fold_control(_here(visible(ledger, asked), place_id), registry)
-    return [held.change(None) for held in fold.history]
+    folded = Settled(shown=None)
+    view = visible(ledger, asked)
+    folded.fold(_here(view, place_id), view, registry)
+    return folded.history()
 
 
 def control_view(
@@ -244,6 +323,34 @@ def control_view(
     return _control(ledger, place_id, registry, asked, visible(ledger, asked), ledger.places())
 
 
+def control_after(
+    settled: Settled,
+    latest: Ledger,
+    place: Place,
+    registry: ActorRegistry,
+    asked: Asked,
+    retractions: Sequence[EventRetractedEvent],
+    retracted_count: int,
+) -> ControlView:
+    """The control of ``place`` (which encloses no other) as asked, from what its reports up
+    to ``settled.cut`` added up to and the reports after it (``latest``, with their denials
+    and retractions), when the contested window starts after ``settled.cut``: the same view
+    :func:`control_view` makes from every report. ``retractions``: the latest of those of
+    any report here, in event order, of ``retracted_count``. Raises :class:`NeedsAll` when
+    the view needs the older reports after all."""
+    view = visible(latest, asked)
+    return _control(
+        latest,
+        place.id,
+        registry,
+        asked,
+        view,
+        {place.id: place},
+        settled,
+        (retractions, retracted_count),
+    )
+
+
 def _control(
     ledger: Ledger,
     place_id: str,
@@ -251,14 +358,19 @@ def _control(
     asked: Asked,
     view: Visible,
     places: dict[str, Place],
+    settled: Settled | None = None,
+    retracted_known: tuple[Sequence[EventRetractedEvent], int] | None = None,
 ) -> ControlView:
     """:func:`control_view`, with what the ledger shows as asked, and its places, worked out
     once for a place and all its sub-places (a city's neighbourhoods, its airport)."""
     place = places[place_id]
     events = _here(view, place_id)
-    fold = _fold_control(events, registry)
-    claims = fold.claims
-    current = fold.controller.id if fold.controller is not None else None
+    before = Settled() if settled is None else settled
+    fold = before.copy()
+    denied = fold.fold(events, view, registry)
+    history = fold.history()
+    run = fold.run
+    current = run.controller if run is not None else None
 
     subs = tuple(
         _sub_place(ledger, child, registry, asked, view, places)
@@ -267,13 +379,20 @@ def _control(
     )
     reasons: list[str] = []
     status: Status
-    if (disputed := _disputed(events, view, registry)) is not None:
+    if (disputed := _disputed(events, view, registry, before)) is not None:
         status, reasons = "disputed", [disputed]
-    elif contested := _contested(events, view, registry, asked, current):
+    elif contested := _contested(
+        events,
+        view,
+        registry,
+        asked,
+        current.id if current is not None else None,
+        fold.last_change,
+    ):
         status, reasons = "contested", contested
     elif current is not None and (
         held_by_others := [
-            s for s in subs if s.controller is not None and s.controller.id != current
+            s for s in subs if s.controller is not None and s.controller.id != current.id
         ]
     ):
         status = "partial"
@@ -283,29 +402,36 @@ def _control(
     else:
         status = "held" if current is not None else "unknown"
 
-    denied = [d for e in events for d in view.denied(e.id)]
-    retracted: list[EventRetractedEvent] = []
-    if view.retractions:  # rare: the reports filed here are looked up only then
-        here_ids = {f.event.id for f in ledger if f.place is not None and f.place.id == place_id}
-        retracted = sorted(
-            (r for target, r in view.retractions.items() if target in here_ids), key=order_key
-        )
+    if retracted_known is not None:
+        retracted, retracted_count = retracted_known
+    else:
+        retracted = []
+        if view.retractions:  # rare: the reports filed here are looked up only then
+            here_ids = {
+                f.event.id for f in ledger if f.place is not None and f.place.id == place_id
+            }
+            retracted = sorted(
+                (r for target, r in view.retractions.items() if target in here_ids),
+                key=order_key,
+            )
+        retracted_count = len(retracted)
+    denials = [*fold.denials, *(denial_ref(registry, d) for d in denied[-SHOWN:])]
     return ControlView(
         place=place,
-        controller=fold.controller,
-        since=fold.since,
+        controller=current,
+        since=run.occurred_at if run is not None else None,
         status=status,
         reasons=tuple(reasons),
-        claims=tuple(source_ref(c) for c in claims[-SHOWN:]),
-        claim_count=len(claims),
-        corroboration=len({originator(registry, c) for c in claims if not view.denied(c.id)}),
-        denials=tuple(denial_ref(registry, d) for d in denied[-SHOWN:]),
-        denial_count=len(denied),
-        history=tuple(held.change() for held in fold.history[-SHOWN:]),
-        history_count=len(fold.history),
+        claims=tuple(run.latest)[-SHOWN:] if run is not None else (),
+        claim_count=run.count if run is not None else 0,
+        corroboration=len(fold.backers),
+        denials=tuple(denials[-SHOWN:]),
+        denial_count=fold.denial_count + len(denied),
+        history=tuple(history[-SHOWN:]),
+        history_count=fold.done_count + int(run is not None),
         sub_places=subs,
         retracted=tuple(retraction_ref(r) for r in retracted[-SHOWN:]),
-        retracted_count=len(retracted),
+        retracted_count=retracted_count,
     )
 
 
