@@ -208,7 +208,7 @@ class Folder:
 
     def _reports_after(self, ledger: str, after: str) -> Iterator[tuple[str, Filed]]:
         """The ledger's reports whose ids come after ``after`` (all: ""), in id order, read
-        in one scan of the store: on RocksDB a get per report took ≈ 0.3 ms."""
+        in one scan of the store (a seek, then the next key: cheaper than a get each)."""
         prefix = key(REPORT, ledger, "")
         for found, raw in self.kv.scan(prefix, start=prefix + after.encode() + SEP):
             event_id = last_part(found)
