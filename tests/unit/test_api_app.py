@@ -254,21 +254,14 @@ async def test_the_openapi_document_describes_every_endpoint() -> None:
     assert "RFC 3339" in at["description"]
 
 
-async def test_the_folded_log_is_frozen_once_caught_up_and_what_is_folded_later_too() -> None:
+async def test_what_the_model_folds_is_frozen_as_it_goes_never_by_a_full_collection() -> None:
     ticks: list[bool] = []
 
     class Counted(Ageing):
         def tick(self, *, full: bool = False) -> None:
             ticks.append(full)
 
-    behind = fed()
-    behind.note_ends({0: 1_000})  # records wait on the log
-    with pytest.raises(TimeoutError):
-        async with asyncio.timeout(0.05):
-            await app_module.age_when_caught_up(behind, Counted(), every_s=0.01)
-    assert ticks == []
     with pytest.raises(TimeoutError):
         async with asyncio.timeout(FREEZE_EVERY_S * 2.5):
-            await app_module.age_when_caught_up(fed(), Counted(), every_s=0.01)
-    assert ticks[0] is True  # caught up: one full collection, then frozen
-    assert ticks[1:] == [False, False]  # then a young one every FREEZE_EVERY_S
+            await app_module.age(Counted())
+    assert ticks == [False, False]  # a young collection, then frozen, every FREEZE_EVERY_S

@@ -48,22 +48,16 @@ PUBLISH_TIMEOUT_MS = 10_000
 """How long a POST waits for the broker before answering 503."""
 
 
-async def age_when_caught_up(
-    model: ReadModel, ageing: Ageing | None = None, every_s: float = 0.5
-) -> None:
-    """Once the read model has folded the log it found, hide what it folded from the garbage
-    collector, and from then on what outlives a young collection (:class:`~sitrep.memory.Ageing`).
+async def age(ageing: Ageing | None = None) -> None:
+    """Hide what the read model folds from the garbage collector as it goes: every
+    ``FREEZE_EVERY_S`` what outlived a young collection (:class:`~sitrep.memory.Ageing`).
 
-    The folded log is a few hundred thousand objects that live as long as the process: each
-    full collection walked them all (≈ 0.25 s for 20,000 events), stalling whichever request
-    was being answered, and the reports folded since would do the same in time. Frozen objects
-    are still freed when nothing refers to them.
+    The folded log is hundreds of thousands of objects that live as long as the process (the
+    cached reports, the indexes): a full collection walks them all. Left to the collector while
+    the model caught up, and then collected in full once, they stalled the loop for 5 s at
+    100,000 events. Frozen objects are still freed when nothing refers to them.
     """
     ageing = ageing or Ageing()
-    # The read model says whether it caught up (as /readyz asks it), not when: poll it.
-    while not model.caught_up:  # noqa: ASYNC110
-        await asyncio.sleep(every_s)
-    ageing.tick(full=True)
     while True:
         await asyncio.sleep(FREEZE_EVERY_S)
         ageing.tick()
@@ -112,8 +106,8 @@ def create_api(
     ``publisher`` is made from ``settings`` when left out (and again whenever one fails to
     reach the broker): aiokafka makes its producer in the running event loop. ``clock`` is
     what "now" means when a request leaves out ``at`` or ``known_at``. ``freeze_folded``
-    (for a process of its own, not in tests) hides what the read model folded by the time it
-    caught up from the garbage collector, and what it folds later (:func:`age_when_caught_up`).
+    (for a process of its own, not in tests) hides what the read model folds from the garbage
+    collector as it goes (:func:`age`).
     """
     names = settings.topics()
     access = Access.from_settings(settings)  # a bad token configuration fails here, at start
@@ -135,7 +129,7 @@ def create_api(
         app.state.loop_probe = loopprobe.start()  # None unless SITREP_LOOP_PROBE names a file
         await read_model.start(settings.bootstrap_servers(), names.events)
         await gate.try_open()
-        freezing = asyncio.create_task(age_when_caught_up(read_model)) if freeze_folded else None
+        freezing = asyncio.create_task(age()) if freeze_folded else None
         present = asyncio.create_task(keep_present(read_model, clock), name="present")
         try:
             yield
