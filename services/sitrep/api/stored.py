@@ -25,12 +25,15 @@ from sitrep.contract.events import (
 from sitrep.engine.entities import ANSWER, PLACE, control_entity, is_place_ledger, last_part
 from sitrep.engine.folding import Folder
 from sitrep.engine.keyvalue import SEP, KeyValue, key
+from sitrep.engine.recent import Recent
 from sitrep.engine.routing import Router, place_from
 from sitrep.resolution.places import Gazetteer, Place
 from sitrep.views.ledger import Ledger
 from sitrep.views.moments import day_of
 
 LEDGER, STRIKE_DAY, SAID = "ledger", "strikeday", "said"
+DAYS_KEPT = 2_000
+"""How many days' lists of strike reports the API keeps in memory (a few KB each)."""
 CACHED_REPORTS = 100_000
 """How many reports the ledgers kept in memory hold in all (a few KB each, decoded):
 ``SITREP_API_CACHED_REPORTS``."""
@@ -130,11 +133,16 @@ class StoredSituation:
         self.router = router
         self.gazetteer = gazetteer
         self.ledgers = StoredLedgers(kv, folder, cached_reports)
+        self._days: Recent = Recent(DAYS_KEPT)
+        """The strike reports of the days read last, by day (ISO), as :meth:`strike_days`
+        gives them: a list of strikes reads the same days again at every request."""
 
     def note_strike(self, ledger: str, event: StrikeReportedEvent) -> None:
         """Index a strike report by its day: the strikes of a day are made from that day's
         reports (a strike's reports are all of its day) and their answers."""
-        self.kv.put(key(STRIKE_DAY, day_of(event).isoformat(), ledger, event.id), b"")
+        day = day_of(event).isoformat()
+        self.kv.put(key(STRIKE_DAY, day, ledger, event.id), b"")
+        self._days.pop(day, None)
 
     def note_answer(self, ledger: str, event: ClaimDeniedEvent | EventRetractedEvent) -> None:
         """Index a denial or retraction filed outside a place's ledger by what it answers (the
@@ -171,19 +179,21 @@ class StoredSituation:
 
     def strike_days(self, first: date | None = None) -> Iterator[tuple[date, dict[str, list[str]]]]:
         """Each day with a strike reported, from ``first`` on: the ids of its strike reports,
-        by ledger."""
-        start = None if first is None else key(STRIKE_DAY, first.isoformat())
-        day: str | None = None
-        found: dict[str, list[str]] = {}
-        for entry, _ in self.kv.scan(key(STRIKE_DAY, ""), start=start):
-            _, on, ledger, event_id = (part.decode() for part in entry.split(SEP))
-            if on != day:
-                if day is not None:
-                    yield date.fromisoformat(day), found
-                day, found = on, {}
-            found.setdefault(ledger, []).append(event_id)
-        if day is not None:
+        by ledger. A day is found with a seek past the one before; a day read recently and
+        not reported on since is not read again."""
+        prefix = key(STRIKE_DAY, "")
+        start = prefix if first is None else key(STRIKE_DAY, first.isoformat())
+        while (entry := next(self.kv.scan(prefix, start=start), None)) is not None:
+            day = entry[0][len(prefix) :].split(SEP, 1)[0].decode()
+            found: dict[str, list[str]] | None = self._days.recall(day)
+            if found is None:
+                found = {}
+                for report, _ in self.kv.scan(key(STRIKE_DAY, day, "")):
+                    _, _, ledger, event_id = (part.decode() for part in report.split(SEP))
+                    found.setdefault(ledger, []).append(event_id)
+                self._days.keep(day, found)
             yield date.fromisoformat(day), found
+            start = key(STRIKE_DAY, day) + b"\x01"
 
     def with_answers(self, ledger: str, ids: list[str]) -> Ledger:
         """The reports ``ids`` of ``ledger`` with their denials and retractions (and theirs)."""
