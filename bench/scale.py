@@ -434,11 +434,14 @@ async def run(args: argparse.Namespace, workdir: Path, processes: list[WorkerPro
 
 
 def keep_logs(processes: list[WorkerProcess], workdir: Path, where: Path) -> None:
-    """Copy each process's log to ``where`` (the run's directory is deleted at its end)."""
+    """Copy each process's log, and what each loop probe wrote (with the stack of its longest
+    block), to ``where`` (the run's directory is deleted at its end)."""
     where.mkdir(parents=True, exist_ok=True)
     for process in processes:
         name = str(process.log_path.parent.relative_to(workdir)).replace(os.sep, "-")
         shutil.copyfile(process.log_path, where / f"{name}.log")
+    for probe in workdir.glob("*probe*.json"):
+        shutil.copyfile(probe, where / probe.name)
     say(f"logs kept in {where}")
 
 

@@ -3,8 +3,11 @@
 With ``SITREP_LOOP_PROBE=<path>`` set, a task sleeps :data:`TICK_S` again and again and notes
 how late each wake-up is: a late wake-up is the loop blocked by whatever ran meanwhile (a
 fold, a garbage collection, a synchronous call). Every :data:`WRITE_EVERY_S` it replaces
-``<path>`` with ``{"max_block_ms", "blocks_over_100ms", "ticks", "pid", "written_at"}`` as
-JSON, so a reader never sees half a file. Without the variable nothing runs.
+``<path>`` with ``{"max_block_ms", "blocks_over_100ms", "ticks", "pid", "written_at",
+"longest_stack"}`` as JSON, so a reader never sees half a file. ``longest_stack`` is where the
+loop's thread was when the longest block had lasted ``STACK_AFTER_S`` (a thread looks every
+``STACK_AFTER_S / 2``): what blocked it, for the one reading the figure. Without the variable
+nothing runs.
 
 It is read from the outside (``bench.scale``), so it lives in the process it measures and
 reports through a file rather than an endpoint: the worker has no HTTP server.
@@ -14,7 +17,10 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sys
+import threading
 import time
+import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +31,7 @@ TICK_S = 0.010
 WRITE_EVERY_S = 1.0
 BLOCK_MS = 100.0
 """A wake-up this late counts as a block (the benchmarks' goal for the longest one)."""
+STACK_AFTER_S = 0.2
 
 
 @dataclass
@@ -34,6 +41,9 @@ class Blocks:
     max_block_ms: float = 0.0
     blocks_over_100ms: int = 0
     ticks: int = 0
+    longest_stack: str | None = None
+    """Where the loop's thread was in the longest block seen by the watching thread."""
+    watched_ms: float = 0.0
 
     def note(self, late_s: float) -> None:
         late_ms = max(0.0, late_s * 1000)
@@ -51,6 +61,7 @@ def write(path: Path, blocks: Blocks) -> None:
         "ticks": blocks.ticks,
         "pid": os.getpid(),
         "written_at": time.time(),
+        "longest_stack": blocks.longest_stack,
     }
     partial = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     partial.write_bytes(orjson.dumps(record))
@@ -62,16 +73,34 @@ async def probe(path: Path) -> None:
     blocks = Blocks()
     clock = time.monotonic
     last_write = clock()
+    ticked = [clock()]
+    stop = threading.Event()
+    loop_thread = threading.get_ident()
+
+    def look() -> None:
+        """Note the loop's stack while it has not ticked for ``STACK_AFTER_S``, for the
+        longest such stretch."""
+        while not stop.wait(STACK_AFTER_S / 2):
+            stalled_ms = (clock() - ticked[0]) * 1000
+            if stalled_ms >= STACK_AFTER_S * 1000 and stalled_ms > blocks.watched_ms:
+                frame = sys._current_frames().get(loop_thread)
+                if frame is not None:
+                    blocks.watched_ms = stalled_ms
+                    blocks.longest_stack = "".join(traceback.format_stack(frame)[-24:])
+
+    threading.Thread(target=look, name="sitrep-loop-watch", daemon=True).start()
     try:
         while True:
             due = clock() + TICK_S
             await asyncio.sleep(TICK_S)
             now = clock()
+            ticked[0] = now
             blocks.note(now - due)
             if now - last_write >= WRITE_EVERY_S:
                 write(path, blocks)
                 last_write = now
     finally:
+        stop.set()
         write(path, blocks)  # what was seen since the last write is not lost on stopping
 
 

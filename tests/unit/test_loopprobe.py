@@ -30,6 +30,23 @@ async def test_a_loop_blocked_longer_than_100_ms_is_counted_and_written(tmp_path
     assert os.listdir(tmp_path) == ["probe.json"], "the temporary file was renamed, none is left"
 
 
+def _blocking_for(seconds: float) -> None:
+    time.sleep(seconds)
+
+
+async def test_the_stack_of_the_longest_block_is_written(tmp_path: Path) -> None:
+    path = tmp_path / "probe.json"
+    task = asyncio.create_task(loopprobe.probe(path))
+    await asyncio.sleep(0)
+    _blocking_for(loopprobe.STACK_AFTER_S * 2.5)
+    await asyncio.sleep(loopprobe.TICK_S * 3)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    seen = orjson.loads(path.read_bytes())
+    assert "_blocking_for" in seen["longest_stack"]
+
+
 def test_blocks_keep_the_longest_and_count_only_those_over_the_limit() -> None:
     blocks = loopprobe.Blocks()
     for late_s in (0.001, 0.25, 0.05, 0.101, -0.002):
