@@ -16,6 +16,7 @@ reports through a file rather than an endpoint: the worker has no HTTP server.
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import sys
 import threading
@@ -44,6 +45,9 @@ class Blocks:
     longest_stack: str | None = None
     """Where the loop's thread was in the longest block seen by the watching thread."""
     watched_ms: float = 0.0
+    longest_gc_ms: float = 0.0
+    """The longest garbage collection (any thread): a collection stalls the loop wherever
+    it was, so the stack alone would blame what happened to allocate."""
 
     def note(self, late_s: float) -> None:
         late_ms = max(0.0, late_s * 1000)
@@ -62,6 +66,7 @@ def write(path: Path, blocks: Blocks) -> None:
         "pid": os.getpid(),
         "written_at": time.time(),
         "longest_stack": blocks.longest_stack,
+        "longest_gc_ms": round(blocks.longest_gc_ms, 3),
     }
     partial = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     partial.write_bytes(orjson.dumps(record))
@@ -89,6 +94,16 @@ async def probe(path: Path) -> None:
                     blocks.longest_stack = "".join(traceback.format_stack(frame)[-24:])
 
     threading.Thread(target=look, name="sitrep-loop-watch", daemon=True).start()
+    collecting = [0.0]
+
+    def timed(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            collecting[0] = time.perf_counter()
+        else:
+            took_ms = (time.perf_counter() - collecting[0]) * 1000
+            blocks.longest_gc_ms = max(blocks.longest_gc_ms, took_ms)
+
+    gc.callbacks.append(timed)
     try:
         while True:
             due = clock() + TICK_S
@@ -100,6 +115,7 @@ async def probe(path: Path) -> None:
                 write(path, blocks)
                 last_write = now
     finally:
+        gc.callbacks.remove(timed)
         stop.set()
         write(path, blocks)  # what was seen since the last write is not lost on stopping
 

@@ -45,6 +45,7 @@ async def test_the_stack_of_the_longest_block_is_written(tmp_path: Path) -> None
         await task
     seen = orjson.loads(path.read_bytes())
     assert "_blocking_for" in seen["longest_stack"]
+    assert seen["longest_gc_ms"] >= 0
 
 
 def test_blocks_keep_the_longest_and_count_only_those_over_the_limit() -> None:
