@@ -17,13 +17,13 @@ from sitrep.engine.projection import EntityIndex, as_of, entity_reports
 from sitrep.engine.routing import Filing
 from sitrep.engine.situation import Situation
 from sitrep.topics import TopicNames
+from sitrep.turns import Turns
 from sitrep.views.actors import HeldPlace
 from sitrep.views.ledger import Ledger
 from sitrep.worker.app import _flush_overlaps
 from sitrep.worker.engine import Commits, IncompatibleState, WorkerEngine
 from sitrep.worker.partitions import FlushPacing, by_partition, partition_of
 from sitrep.worker.records import ParsedEvents, bound_for, decode_filed, encode_filed
-from sitrep.worker.turns import Turns
 from tests.seeded import seed_events, seed_gazetteer, seeded
 
 PARTITIONS = 6

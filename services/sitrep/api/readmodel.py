@@ -49,6 +49,7 @@ from sitrep.stores.rocks import RocksKeyValue
 from sitrep.stores.slots import claim
 from sitrep.supervision import Heartbeat, keep_running
 from sitrep.topics import TopicNames
+from sitrep.turns import Turns
 
 log = logging.getLogger("sitrep.api.readmodel")
 
@@ -369,8 +370,10 @@ class ReadModel:
                 if heartbeat.given_up:
                     return  # a successor reads the log now
                 heartbeat.beat()
+                turns = Turns()  # a batch read as a place is first looked up: seconds
                 for records in batches.values():
                     for record in records:
+                        await turns.turn()
                         self.apply(
                             record.partition, record.offset, record.value, record.headers or ()
                         )

@@ -34,12 +34,12 @@ from sitrep.engine.routing import Filing
 from sitrep.memory import FREEZE_EVERY_S, Ageing
 from sitrep.resolution.places import Gazetteer
 from sitrep.settings import Settings
+from sitrep.turns import Turns
 from sitrep.worker.engine import WorkerEngine
 from sitrep.worker.feeds import follow_topic
 from sitrep.worker.partitions import FlushPacing, by_partition, partition_of
 from sitrep.worker.records import ParsedEvents, bound_for, decode_filed, encode_filed
 from sitrep.worker.recovery import recover_safely
-from sitrep.worker.turns import Turns
 
 log = logging.getLogger("sitrep.worker")
 T = TypeVar("T")

@@ -1,7 +1,8 @@
 """Giving the event loop back during a long batch.
 
 A batch of events routed one after another, with a gazetteer lookup each, can run for a few
-hundred milliseconds: meanwhile faust's consumer, its heartbeats and the flush would wait.
+hundred milliseconds, seconds while the gazetteer's file is first read: meanwhile the worker's
+consumer, its heartbeats and the flush would wait, and the API's requests.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import time
 from collections.abc import Callable
 
 TURN_S = 0.02
-"""The longest an agent keeps the loop between two yields inside a batch."""
+"""The longest a batch keeps the loop between two yields."""
 
 
 class Turns:
