@@ -117,6 +117,42 @@ def test_a_place_is_shown_by_its_common_english_name_with_its_local_names_beside
     assert world.resolve(here("Kyiv")).name == "Kyiv"
 
 
+# A place, and the name it is first shown beside in its country's own script.
+LOCAL_FIRST = {
+    ("Aleppo", "SY"): "حلب",
+    ("Damascus", "SY"): "دمشق",
+    ("Kherson", "UA"): "Херсон",
+    ("Bakhmut", "UA"): "Бахмут",
+    ("Wad Madani", "SD"): "ود مدني",
+    ("El Fasher", "SD"): "الفاشر",
+    ("Yangon", "MM"): "ရန်ကုန်",
+    ("Sanaa", "YE"): "صنعاء",
+    ("Tehran", "IR"): "تهران",
+    ("Sanliurfa", "TR"): "Şanlıurfa",
+    ("Ukraine", None): "Україна",
+    ("Syria", None): "سوريا",
+}
+
+
+@pytest.mark.parametrize(("asked", "local"), sorted(LOCAL_FIRST.items()))
+def test_a_place_lists_its_local_names_first_the_one_that_reads_like_its_name(
+    world: Gazetteer, asked: tuple[str, str | None], local: str
+) -> None:
+    name, country = asked
+    place = world.resolve(here(name, country=country))
+    assert place.local_names[0] == local, place.local_names
+    assert len(place.local_names) <= 3
+
+
+def test_local_names_include_former_ones_but_no_inflections(world: Gazetteer) -> None:
+    bakhmut = world.resolve(here("Bakhmut", country="UA"))
+    assert {"Артемівськ", "Артемовск"} & set(bakhmut.local_names)
+    kherson = world.resolve(here("Kherson", country="UA"))
+    assert not any(n.startswith("Херсонск") for n in kherson.local_names)
+    # A country that writes in Latin letters shows no other names than GeoNames' own.
+    assert world.resolve(here("Goma", country="CD")).local_names == ()
+
+
 def test_within_a_country_the_place_called_so_now_wins_over_one_called_so_once(
     world: Gazetteer,
 ) -> None:

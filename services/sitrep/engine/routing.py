@@ -40,7 +40,13 @@ class Filing:
 def place_from(data: dict[str, Any] | None) -> Place | None:
     if data is None:
         return None
-    return Place(**{**data, "alternate_names": tuple(data.get("alternate_names") or ())})
+    return Place(
+        **{
+            **data,
+            "alternate_names": tuple(data.get("alternate_names") or ()),
+            "local_names": tuple(data.get("local_names") or ()),
+        }
+    )
 
 
 def encode_routes(routes: Sequence[Destination]) -> bytes:

@@ -6,6 +6,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from sitrep.resolution.places import Place
+from sitrep.resolution.scripts import local_names
 
 
 def seed_places(entries: Iterable[Mapping[str, Any]]) -> list[Place]:
@@ -23,6 +24,9 @@ def seed_places(entries: Iterable[Mapping[str, Any]]) -> list[Place]:
             lon=entry.get("lon"),
             population=int(entry.get("population") or 0),
             alternate_names=tuple(entry.get("alternate_names") or ()),
+            local_names=local_names(
+                entry["name"], entry.get("alternate_names") or (), entry.get("country")
+            ),
         )
         for entry in entries
     ]

@@ -135,6 +135,7 @@ def merge_seeds(seeds: Iterable[Place], geonames: Iterable[Place]) -> list[Place
                 alternate_names=(*seed.alternate_names, *extra),
                 population=seed.population or twin.population,
                 admin1=seed.admin1 or twin.admin1,
+                local_names=seed.local_names or twin.local_names,
             )
             keys = _keys(seed)
         merged.append(seed)

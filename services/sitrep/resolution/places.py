@@ -42,6 +42,9 @@ class Place:
     lon: float | None = None
     population: int = 0
     alternate_names: tuple[str, ...] = ()
+    local_names: tuple[str, ...] = ()
+    """What the place is called in its country's own scripts, shown beside ``name``
+    (:mod:`sitrep.resolution.scripts`)."""
 
     @property
     def resolved(self) -> bool:

@@ -21,7 +21,10 @@ from anyascii import anyascii
 from sitrep.resolution.names import fold, skeleton
 from sitrep.resolution.places import TIERS, Place, Tier
 
-_COLUMNS = "id, name, kind, country, admin1_code, admin1, lat, lon, population, alternate_names"
+_COLUMNS = (
+    "id, name, kind, country, admin1_code, admin1, lat, lon, population, alternate_names,"
+    " local_names"
+)
 SUGGESTED_POPULATION = 15_000
 """Across the world, the places offered for a misspelt name are those of this many people at
 least (some 34,000), with every country and region; within a country, all of them."""
@@ -164,7 +167,7 @@ class WorldIndex:
         return self._size
 
     def _place(self, row: tuple[Any, ...]) -> Place:
-        place_id, name, kind, country, code, admin1, lat, lon, population, alternates = row
+        place_id, name, kind, country, code, admin1, lat, lon, population, alternates, local = row
         names = tuple(orjson.loads(alternates))
         if code is not None:
             admin1 = self._admin1.get(f"{country}.{code}", admin1)
@@ -185,4 +188,5 @@ class WorldIndex:
             lon=lon,
             population=population,
             alternate_names=names,
+            local_names=tuple(orjson.loads(local)),
         )

