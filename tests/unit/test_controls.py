@@ -99,8 +99,8 @@ def _control(records: dict[tuple[str, str], bytes]) -> dict[tuple[str, str], byt
     return {k: v for k, v in records.items() if k[0] == NAMES.view_control}
 
 
-def _check(kv: KeyValue, events: list[Event], every: int) -> None:
-    engine = Engine(kv, seed_gazetteer(), NAMES)
+def _check(kv: KeyValue, events: list[Event], every: int, places_kept: int = 2_000) -> None:
+    engine = Engine(kv, seed_gazetteer(), NAMES, places_kept)
     for count, event in enumerate(events, start=1):
         engine.fold(event)
         engine.take_changes()
@@ -117,9 +117,18 @@ def test_views_from_the_latest_reports_equal_the_views_from_every_report(
     _check(MemoryKeyValue(), events, every=1)
 
 
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(events=histories())
+def test_a_place_read_back_from_the_store_gives_the_views_from_every_report(
+    events: list[Event],
+) -> None:
+    """One place kept in memory: the other is read back from the store at each report."""
+    _check(MemoryKeyValue(), events, every=1, places_kept=1)
+
+
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(events=histories(), at=st.integers(1, 60))
-def test_a_restart_forgets_the_settled_histories_and_the_views_stay_the_same(
+def test_after_a_restart_the_stored_settled_histories_give_the_same_views(
     tmp_path_factory: Any, events: list[Event], at: int
 ) -> None:
     path: Path = tmp_path_factory.mktemp("engine") / "db"
@@ -141,3 +150,49 @@ def test_a_restart_forgets_the_settled_histories_and_the_views_stay_the_same(
         engine.take_changes()
     assert _control(engine.folder.published()) == _control(from_nothing(events))
     reopened.close()
+
+
+class _CountingReads(MemoryKeyValue):
+    """Counts the reports read from the store one by one."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reports_read = 0
+
+    def get(self, k: bytes) -> bytes | None:
+        if k.startswith(b"report\x00"):
+            self.reports_read += 1
+        return super().get(k)
+
+
+def _daily(day: int, controller: str) -> Event:
+    moment = START + timedelta(days=day)
+    return parse_event(
+        {
+            "id": f"daily-{day:03d}",
+            "type": "control.changed",
+            "occurred_at": moment.isoformat(),
+            "reported_at": f"{moment}T12:00:00Z",
+            "source": {"name": SOURCES[day % len(SOURCES)], "kind": "news_agency"},
+            "location": {"name": "Hama", "country": "SY"},
+            "data": {"controller": controller, "method": "captured"},
+        }
+    )
+
+
+def test_a_restarted_engine_makes_a_place_from_its_stored_history_and_last_week() -> None:
+    kv = _CountingReads()
+    events = [_daily(day, ACTORS[day // 30 % 2]) for day in range(120)]
+    first = Engine(kv, seed_gazetteer(), NAMES)
+    for event in events:
+        first.fold(event)
+        first.take_changes()
+    restarted = Engine(kv, seed_gazetteer(), NAMES)
+    kv.reports_read = 0
+    latest = _daily(120, ACTORS[0])
+    restarted.fold(latest)
+    restarted.take_changes()
+    # The week's reports and the new one, not the 120 days before.
+    assert kv.reports_read <= 10
+    made = _control(restarted.folder.published())
+    assert made == _control(from_nothing([*events, latest]))

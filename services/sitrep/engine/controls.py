@@ -13,16 +13,24 @@ The view is always the one :func:`~sitrep.views.control.control_view` makes from
 made from every report and the place's history settled again: a report older than the settled
 history, an answer to a settled report, a denied change of hands that earlier reports may
 confirm, a new registry. A place enclosing others (a city and its neighbourhoods) is always made
-from every report; so is any place after a restart, once, since this memory is not stored.
+from every report.
+
+The settled history is kept in the store too, with the ids of the reports after it and of
+those that joined the place since its last view, all written with the reports they reflect:
+a place made again after it left memory, or after a restart, reads that and its tail of
+reports, not its whole history.
 """
 
 from __future__ import annotations
 
+import pickle
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from sitrep.contract.events import ClaimDeniedEvent, Event, EventRetractedEvent
+from sitrep.engine.entities import control_entity, last_part
+from sitrep.engine.keyvalue import KeyValue, MemoryKeyValue, key
 from sitrep.engine.projection import as_of
 from sitrep.engine.recent import Recent
 from sitrep.resolution.actors import ActorRegistry
@@ -36,13 +44,18 @@ SPAN = timedelta(days=7)
 KEPT = 2_000
 """How many places' settled histories are kept in memory (the most recently made): each holds
 the latest changes of hands it shows, a few KB to a few hundred for the busiest."""
+_PROTOCOL = pickle.HIGHEST_PROTOCOL
+CONTROL_PREFIX = control_entity("")
+SETTLED, TAIL, JOINED = "control-settled", "control-tail", "control-joined"
+"""Keys of a place entity's settled history, of what its view was last made from beside it,
+and of each report that joined it since."""
 
 
 @dataclass
 class _Kept:
     """A place's settled history and its reports since, as of its last view."""
 
-    registry: int
+    registry: str
     place: Place
     place_rank: tuple[bool, str]
     at: datetime
@@ -54,6 +67,8 @@ class _Kept:
     """A retraction of each report here that has one (the first by id), by the id retracted."""
     joined: list[str] = field(default_factory=list)
     """Reports that joined the place since its last view."""
+    settled_changed: bool = True
+    """Whether ``settled`` changed since it was last stored."""
 
 
 def _rank(filed: Filed) -> tuple[bool, str]:
@@ -71,17 +86,21 @@ def _answered(event: Event) -> str | None:
 class Controls:
     """The control views of place entities, made from their latest reports where they can."""
 
-    def __init__(self, kept: int = KEPT) -> None:
+    def __init__(self, kv: KeyValue | None = None, kept: int = KEPT) -> None:
+        self.kv: KeyValue = MemoryKeyValue() if kv is None else kv
         self._kept: Recent = Recent(kept)
 
     def joined(self, entity: str, event_id: str | None) -> None:
         """``event_id`` joined ``entity`` (None: its reports are being indexed again)."""
-        kept: _Kept | None = self._kept.get(entity)
-        if kept is None:
+        if not entity.startswith(CONTROL_PREFIX):
             return
         if event_id is None:
-            del self._kept[entity]
-        else:
+            self._kept.pop(entity, None)
+            self._forget(entity)
+            return
+        self.kv.put(key(JOINED, entity, event_id), b"")
+        kept: _Kept | None = self._kept.get(entity)
+        if kept is not None:
             kept.joined.append(event_id)
 
     def make(
@@ -89,20 +108,26 @@ class Controls:
         entity: str,
         place_id: str,
         registry: ActorRegistry,
-        version: int,
+        version: str,
         read: Callable[[str], Filed],
         members: Callable[[], list[str]],
     ) -> tuple[Asked, ControlView] | None:
         """The control view of ``place_id`` (the place entity ``entity``) as of its latest
-        report, made with ``registry`` (``version`` changes with it); ``read`` gives a
-        report by id, ``members`` every id of the entity's. None: it has no report."""
+        report, made with ``registry`` (``version`` names it); ``read`` gives a report by
+        id, ``members`` every id of the entity's. None: it has no report."""
         kept: _Kept | None = self._kept.recall(entity)
+        if kept is None:
+            kept = self._load(entity, version, read)
         if kept is not None and kept.registry == version:
             try:
-                return _extend(kept, registry, read)
+                extended = _extend(kept, registry, read)
             except NeedsAll:
                 pass
+            else:
+                self._store(entity, kept)
+                return extended
         self._kept.pop(entity, None)
+        self._forget(entity)
         ids = members()
         if not ids:
             return None
@@ -125,7 +150,62 @@ class Controls:
                 _note_retraction(kept, filed.event)
             _settle(kept, asked, registry)
             self._kept.keep(entity, kept)
+            self._store(entity, kept)
         return asked, made
+
+    def _store(self, entity: str, kept: _Kept) -> None:
+        """Write what ``kept`` holds beyond the reports; the joins it took in are gone."""
+        if kept.settled_changed:
+            self.kv.put(key(SETTLED, entity), pickle.dumps(kept.settled, _PROTOCOL))
+            kept.settled_changed = False
+        tail = (
+            kept.registry,
+            kept.place,
+            kept.place_rank,
+            kept.at,
+            kept.known_at,
+            list(kept.latest),
+            list(kept.retractions.values()),
+        )
+        self.kv.put(key(TAIL, entity), pickle.dumps(tail, _PROTOCOL))
+        for found, _ in list(self.kv.scan(key(JOINED, entity, ""))):
+            self.kv.delete(found)
+
+    def _load(self, entity: str, version: str, read: Callable[[str], Filed]) -> _Kept | None:
+        """``entity``'s settled history and its tail as last stored, if they were made with
+        the registry ``version``; the reports that joined since are to be taken in."""
+        tail = self.kv.get(key(TAIL, entity))
+        settled = self.kv.get(key(SETTLED, entity))
+        if tail is None or settled is None:
+            return None
+        try:
+            registry, place, rank, at, known_at, latest, retractions = pickle.loads(tail)
+            if registry != version:
+                return None
+            kept = _Kept(
+                registry=registry,
+                place=place,
+                place_rank=rank,
+                at=at,
+                known_at=known_at,
+                settled=pickle.loads(settled),
+                latest={event_id: read(event_id) for event_id in latest},
+                retractions={r.data.event_id: r for r in retractions},
+                settled_changed=False,
+            )
+        except (pickle.UnpicklingError, AttributeError, TypeError, ValueError, EOFError):
+            return None  # written by another version of this code: made from every report
+        kept.joined = [last_part(k) for k, _ in self.kv.scan(key(JOINED, entity, ""))]
+        self._kept.keep(entity, kept)
+        return kept
+
+    def _forget(self, entity: str) -> None:
+        """Drop what is stored of ``entity`` beside its reports: it is made from them all."""
+        if self.kv.get(key(TAIL, entity)) is not None:
+            self.kv.delete(key(TAIL, entity))
+            self.kv.delete(key(SETTLED, entity))
+        for found, _ in list(self.kv.scan(key(JOINED, entity, ""))):
+            self.kv.delete(found)
 
 
 def _extend(
@@ -188,6 +268,7 @@ def _settle(kept: _Kept, asked: Asked, registry: ActorRegistry) -> None:
     old = [i for i, f in latest.items() if anchor(f.event).starts_at < threshold]
     if not old:
         return
+    kept.settled_changed = True
     view = visible(Ledger(kept.place.id, latest), asked)
     leaving = set(old)
     moving = sorted((f.event for f in view.reports if f.event.id in leaving), key=order_key)

@@ -9,6 +9,7 @@ by :meth:`Engine.take_changes` from the registry topic.
 from __future__ import annotations
 
 from sitrep.contract import Event
+from sitrep.engine.controls import KEPT as PLACES_KEPT
 from sitrep.engine.folding import Changes, Folder, registry_from
 from sitrep.engine.keyvalue import KeyValue
 from sitrep.engine.routing import Filing, Router
@@ -25,10 +26,17 @@ rounds settle)."""
 class Engine:
     """Events in, view record changes out, with all state in ``kv``."""
 
-    def __init__(self, kv: KeyValue, gazetteer: Gazetteer, names: TopicNames) -> None:
+    def __init__(
+        self,
+        kv: KeyValue,
+        gazetteer: Gazetteer,
+        names: TopicNames,
+        places_kept: int = PLACES_KEPT,
+    ) -> None:
+        """``places_kept``: places whose settled control history is kept in memory."""
         self.names = names
         self.router = Router(kv, gazetteer)
-        self.folder = Folder(kv, names)
+        self.folder = Folder(kv, names, places_kept=places_kept)
 
     def fold(self, event: Event) -> tuple[Filing, ...]:
         """Route ``event`` and file its reports (views are made by :meth:`take_changes`)."""

@@ -23,6 +23,7 @@ back from it, and a registry that changed meanwhile reaches the ledgers that nam
 
 from __future__ import annotations
 
+import hashlib
 import math
 import time
 from collections.abc import Callable, Iterator
@@ -31,6 +32,7 @@ from dataclasses import dataclass, field
 import orjson
 
 from sitrep.contract import Event, event_to_dict, parse_event
+from sitrep.engine.controls import KEPT as PLACES_KEPT
 from sitrep.engine.controls import Controls
 from sitrep.engine.entities import (
     EntityIndex,
@@ -109,6 +111,10 @@ class _Pacing:
             self.due.pop(unit, None)
 
 
+def _digest(record: bytes | None) -> str:
+    return hashlib.blake2b(record or b"", digest_size=12).hexdigest()
+
+
 class Folder:
     """Files reports and makes the view records of what they changed, over ``kv``."""
 
@@ -121,13 +127,14 @@ class Folder:
         on_made: Callable[[str, float], None] | None = None,
         reports_kept: int = REPORTS_KEPT,
         makes_views: bool = True,
+        places_kept: int = PLACES_KEPT,
     ) -> None:
         self.kv = kv
         self.makes_views = makes_views
         """False for a reader that answers questions from the reports (the API): no entity
         is marked to be made again."""
         self.names = names
-        self.controls = Controls()
+        self.controls = Controls(kv, places_kept)
         self.index = EntityIndex(
             kv,
             self._touched,
@@ -135,8 +142,9 @@ class Folder:
             joined=self.controls.joined if makes_views else None,
         )
         self.registry = ActorRegistry()
-        self._described: tuple[int, bytes | None] = (0, None)
-        """How many registries views were made with so far, and the record of the last."""
+        self._described: tuple[str, bytes | None] = (_digest(None), None)
+        """The registry views are made with: a digest of its record (what is stored with a
+        view's making names it), and the record."""
         self._actors: tuple[ActorRegistry, Asked] | None = None
         """The registry the registry's ledger makes and the moment its records are made for."""
         self._unfinished = False
@@ -233,7 +241,7 @@ class Folder:
         reports name is (claims and parties are actors' ids)."""
         self.registry = registry
         if record != self._described[1]:
-            self._described = (self._described[0] + 1, record)
+            self._described = (_digest(record), record)
         stored = self.kv.get(key(REGISTRY))
         if stored == record:
             return
