@@ -13,7 +13,7 @@ from fastapi import Query, Request
 from starlette.responses import Response
 
 from sitrep.api.answers import Answers
-from sitrep.api.encoding import ViewResponse
+from sitrep.api.encoding import GEOJSON, ViewResponse
 from sitrep.api.moments import EXPECTED, BadMoment, parse_moment
 from sitrep.api.paging import Page
 from sitrep.api.problems import Problem, invalid_parameter
@@ -91,6 +91,14 @@ class Asking:
         freshness = orjson.dumps(self.freshness)
         body = page[:-1] + b',"asked":' + asked + b',"freshness":' + freshness + b"}"
         return Response(body, media_type=ViewResponse.media_type)
+
+    def features_encoded(self, collection: bytes) -> Response:
+        """A GeoJSON FeatureCollection encoded already (:func:`sitrep.api.encoding.feature_collection`),
+        with the moment asked and the freshness of this request."""
+        asked = orjson.dumps({"at": self.asked.at, "known_at": self.asked.known_at})
+        freshness = orjson.dumps(self.freshness)
+        body = collection[:-1] + b',"asked":' + asked + b',"freshness":' + freshness + b"}"
+        return Response(body, media_type=GEOJSON)
 
     def listing(self, page: Page[Any]) -> ViewResponse:
         return ViewResponse(

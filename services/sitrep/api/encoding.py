@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import orjson
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse
 
 from sitrep.api.readmodel import Freshness
 from sitrep.views.control import ControlView
@@ -41,8 +41,9 @@ def plain(value: Any) -> Any:
     return orjson.loads(orjson.dumps(value))
 
 
-def geojson(views: Sequence[ControlView], extra: Mapping[str, Any]) -> Response:
-    """An RFC 7946 FeatureCollection: one Point per place, its control in the properties.
+def feature_collection(views: Sequence[ControlView], extra: Mapping[str, Any]) -> bytes:
+    """An RFC 7946 FeatureCollection: one Point per place, its control in the properties
+    (encoded as the view topics encode it, once).
 
     A place reported without coordinates has no geometry (``null``, as RFC 7946 allows).
     """
@@ -54,11 +55,14 @@ def geojson(views: Sequence[ControlView], extra: Mapping[str, Any]) -> Response:
             if place.lat is not None and place.lon is not None
             else None
         )
-        features.append(
-            {"type": "Feature", "id": place.id, "geometry": geometry, "properties": plain(view)}
-        )
-    body = {"type": "FeatureCollection", "features": features, **extra}
-    return Response(orjson.dumps(body), media_type=GEOJSON)
+        head = orjson.dumps({"type": "Feature", "id": place.id, "geometry": geometry})
+        features.append(head[:-1] + b',"properties":' + orjson.dumps(view) + b"}")
+    tail = orjson.dumps(extra)
+    return (
+        b'{"type":"FeatureCollection","features":['
+        + b",".join(features)
+        + (b"]," + tail[1:] if len(tail) > 2 else b"]}")
+    )
 
 
 CSV_COLUMNS = (
@@ -77,7 +81,7 @@ CSV_COLUMNS = (
 )
 
 
-def csv_of(views: Sequence[ControlView], headers: Mapping[str, str]) -> Response:
+def csv_of(views: Sequence[ControlView]) -> bytes:
     """One row per place, with a header row."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
@@ -100,4 +104,4 @@ def csv_of(views: Sequence[ControlView], headers: Mapping[str, str]) -> Response
                 "; ".join(view.reasons),
             )
         )
-    return Response(out.getvalue(), media_type=CSV, headers=dict(headers))
+    return out.getvalue().encode()

@@ -7,8 +7,8 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query
 from starlette.responses import Response
 
-from sitrep.api.asking import Asking, asking
-from sitrep.api.encoding import GEOJSON, csv_of, freshness_headers, geojson, plain
+from sitrep.api.asking import Asking, asking, encoded_page
+from sitrep.api.encoding import CSV, GEOJSON, csv_of, feature_collection, freshness_headers
 from sitrep.api.filters import Country, places_page
 from sitrep.api.models import Listing, One
 from sitrep.api.paging import DEFAULT_LIMIT, Cursor, Limit, Page, after_key, key_cursor
@@ -44,23 +44,42 @@ async def list_places(
     """Who controls each place, as asked, by name; json, an RFC 7946 FeatureCollection, or
     CSV. A page may hold fewer than ``limit`` places when a filter passes few of those looked
     at: follow ``next_cursor`` until it is null."""
-    page = places_page(
-        ask.answers,
-        limit,
-        cursor,
-        country=country,
-        admin1=admin1,
-        controller=controller,
-        status=status,
-    )
+    asked = ("places", country, admin1, controller, status, limit, cursor)
+    made: Page[ControlView] | None = None
+
+    def page() -> Page[ControlView]:
+        nonlocal made
+        if made is None:
+            made = places_page(
+                ask.answers,
+                limit,
+                cursor,
+                country=country,
+                admin1=admin1,
+                controller=controller,
+                status=status,
+            )
+        return made
+
+    # Answered once for the moment asked: the other requests of the second take its bytes.
+    answers = ask.answers
     if format == "geojson":
-        return geojson(page.items, {"next_cursor": page.next_cursor, **plain(ask.envelope())})
+        return ask.features_encoded(
+            answers.remembered(
+                (*asked, format),
+                lambda: feature_collection(page().items, {"next_cursor": page().next_cursor}),
+            )
+        )
     if format == "csv":
         headers = freshness_headers(ask.freshness)
-        if page.next_cursor is not None:
-            headers["Sitrep-Next-Cursor"] = page.next_cursor
-        return csv_of(page.items, headers)
-    return ask.listing(page)
+        cursor_after = answers.remembered(
+            (*asked, "cursor"), lambda: (page().next_cursor or "").encode()
+        )
+        if cursor_after:
+            headers["Sitrep-Next-Cursor"] = cursor_after.decode()
+        body = answers.remembered((*asked, format), lambda: csv_of(page().items))
+        return Response(body, media_type=CSV, headers=headers)
+    return ask.listing_encoded(answers.remembered((*asked, format), lambda: encoded_page(page())))
 
 
 def _unknown(place: str) -> Problem:

@@ -61,7 +61,11 @@ async def list_strikes(
     """Each strike once, with every source that reported it, oldest first. A page may hold
     fewer than ``limit`` strikes when a filter passes few of those looked at: follow
     ``next_cursor`` until it is null."""
-    return ask.listing(where.strikes_page(ask.answers, limit, cursor))
+    page = ask.answers.remembered(
+        ("strikes", where, limit, cursor),
+        lambda: encoded_page(where.strikes_page(ask.answers, limit, cursor)),
+    )
+    return ask.listing_encoded(page)
 
 
 @router.get("/casualties", response_model=Listing[Casualties])
@@ -96,4 +100,8 @@ async def list_statements(
     """Statements, newest first; ``country`` is that of the actor spoken for. A page may hold
     fewer than ``limit`` statements when a filter passes few of those looked at: follow
     ``next_cursor`` until it is null."""
-    return ask.listing(where.statements_page(ask.answers, limit, cursor))
+    page = ask.answers.remembered(
+        ("statements", where, limit, cursor),
+        lambda: encoded_page(where.statements_page(ask.answers, limit, cursor)),
+    )
+    return ask.listing_encoded(page)
