@@ -196,3 +196,29 @@ async def test_a_fate_carries_the_warnings_of_names_nobody_knows() -> None:
     assert f"did you mean {UKRAINE_ARMY!r}" in actor
     assert warned["status"] == "applied"  # accepted all the same: somebody reported it
     assert clean["warnings"] == []
+
+
+def test_the_places_of_a_batch_are_looked_up_before_it_is_folded(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The reader resolves a batch's places off the event loop; folding finds them known."""
+    from sitrep.api.readmodel import look_up_places
+
+    gazetteer = build_gazetteer(SEEDS)
+    resolve = gazetteer._resolve
+    asked: list[str] = []
+
+    def counted(location: Any) -> Any:
+        asked.append(location.name)
+        return resolve(location)
+
+    monkeypatch.setattr(gazetteer, "_resolve", counted)
+    strike = kharkiv_strike()[0]
+    assert strike.location is not None
+    # Junk and events without a place are left to the fold, which says what is wrong.
+    look_up_places(gazetteer, [encode_event(strike), b"{not json", None, b'{"location": 3}'])
+    assert asked == [strike.location.name]
+    model = ReadModel(gazetteer)
+    model.apply(0, 0, encode_event(strike))
+    assert asked == [strike.location.name]
+    assert model.folded == 1

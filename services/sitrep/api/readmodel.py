@@ -39,6 +39,7 @@ from sitrep.contract.events import (
     StatementIssuedEvent,
     StrikeReportedEvent,
 )
+from sitrep.contract.values import Location
 from sitrep.engine.entities import PLACE, is_place_ledger
 from sitrep.engine.folding import Folder
 from sitrep.engine.keyvalue import SEP, KeyValue, MemoryKeyValue, key
@@ -135,6 +136,7 @@ class ReadModel:
         folder = Folder(self.kv, TopicNames(), makes_views=False)
         router = Router(self.kv, gazetteer)
         self.situation = StoredSituation(self.kv, folder, router, gazetteer, cached_reports)
+        self._gazetteer = gazetteer
         self._folder = folder
         self.now = NowIndex(self.situation)
         """The control of every place now, made as the reports come."""
@@ -370,6 +372,13 @@ class ReadModel:
                 if heartbeat.given_up:
                     return  # a successor reads the log now
                 heartbeat.beat()
+                # The places a batch names are looked up first, off the loop: the first
+                # lookup of a name reads the gazetteer's file, tens of milliseconds at times.
+                await asyncio.to_thread(
+                    look_up_places,
+                    self._gazetteer,
+                    [r.value for records in batches.values() for r in records],
+                )
                 turns = Turns()  # a batch read as a place is first looked up: seconds
                 for records in batches.values():
                     for record in records:
@@ -391,6 +400,18 @@ class ReadModel:
                     raise TimeoutError("records are waiting on the log but none arrive")
         finally:
             await consumer.stop()
+
+
+def look_up_places(gazetteer: Gazetteer, values: Sequence[bytes | None]) -> None:
+    """Resolve the location each record names, so that ``gazetteer`` remembers it when the
+    record is folded; a record that names none, or is no event, is left to the fold."""
+    for value in values:
+        try:
+            location = orjson.loads(value or b"null")["location"]
+            if location is not None:
+                gazetteer.resolve(Location.model_validate(location))
+        except Exception:
+            continue
 
 
 def open_read_model(
