@@ -96,6 +96,9 @@ def run(events: Sequence[Event], root: Path) -> None:
     print(f"  {'views made':24s}{'count':>8s}{'mean ms':>10s}{'longest ms':>12s}")
     for kind, (times, seconds, worst) in sorted(made.kinds.items()):
         print(f"  {kind:24s}{int(times):8d}{seconds / times * 1e3:10.3f}{worst * 1e3:12.1f}")
+    print("  control views made")
+    for way, times in sorted(engine.folder.controls.made.items()):
+        print(f"    {way:50s}{times:8d}")
     kv.close()
 
 

@@ -24,6 +24,7 @@ reports, not its whole history.
 from __future__ import annotations
 
 import pickle
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -89,6 +90,9 @@ class Controls:
     def __init__(self, kv: KeyValue | None = None, kept: int = KEPT) -> None:
         self.kv: KeyValue = MemoryKeyValue() if kv is None else kv
         self._kept: Recent = Recent(kept)
+        self.made: Counter[str] = Counter()
+        """How many views were made each way: from memory, read back from the store, or
+        from every report and why."""
 
     def joined(self, entity: str, event_id: str | None) -> None:
         """``event_id`` joined ``entity`` (None: its reports are being indexed again)."""
@@ -116,16 +120,22 @@ class Controls:
         report, made with ``registry`` (``version`` names it); ``read`` gives a report by
         id, ``members`` every id of the entity's. None: it has no report."""
         kept: _Kept | None = self._kept.recall(entity)
+        way = "from memory"
         if kept is None:
-            kept = self._load(entity, version, read)
+            kept, way = self._load(entity, version, read), "from the store"
+        why = "no settled history"
         if kept is not None and kept.registry == version:
             try:
                 extended = _extend(kept, registry, read)
-            except NeedsAll:
-                pass
+            except NeedsAll as needs:
+                why = str(needs)
             else:
                 self._store(entity, kept)
+                self.made[way] += 1
                 return extended
+        elif kept is not None:
+            why = "another registry"
+        self.made[f"from every report: {why}"] += 1
         self._kept.pop(entity, None)
         self._forget(entity)
         ids = members()
@@ -216,13 +226,13 @@ def _extend(
         filed = read(event_id)
         event = filed.event
         if filed.place is None or filed.place.id != kept.place.id:
-            raise NeedsAll  # it encloses another place now
+            raise NeedsAll("encloses another place")
         target = _answered(event)
         if target is not None:
             if target not in kept.latest:
-                raise NeedsAll  # an answer to a settled report
+                raise NeedsAll("an answer to a settled report")
         elif cut is not None and order_key(event) <= cut:
-            raise NeedsAll  # older than the settled history
+            raise NeedsAll("older than the settled history")
         kept.latest[event_id] = filed
         _note_retraction(kept, event)
         if (rank := _rank(filed)) < kept.place_rank:

@@ -126,14 +126,14 @@ def _disputed(
     affecting = [e for e in events if isinstance(e, _AFFECTS_CONTROL)]
     if not affecting:
         if settled.latest_affecting_denied:
-            raise NeedsAll
+            raise NeedsAll("the latest change of hands in the settled history was denied")
         return None
     latest = affecting[-1]
     denials = view.denied(latest.id)
     if not denials:
         return None
     if settled.affecting:
-        raise NeedsAll  # an earlier report may confirm the denied one
+        raise NeedsAll("a denied change of hands earlier reports may confirm")
     first_denial = min(d.reported_at for d in denials)
     who = originator(registry, latest)
     for other in affecting[:-1]:
