@@ -13,6 +13,7 @@ measured here, never asserted by tests.
 from __future__ import annotations
 
 import argparse
+import gc
 import resource
 import tempfile
 import time
@@ -34,6 +35,24 @@ from sitrep.worker.app import MAKE_BUDGET_S, ROUTE_BATCH
 NAMES = TopicNames("bench")
 
 
+class Collections:
+    """The garbage collector's pauses: the longest of each generation, and how many."""
+
+    def __init__(self) -> None:
+        self.longest = [0.0, 0.0, 0.0]
+        self.count = [0, 0, 0]
+        self._began = 0.0
+
+    def __call__(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._began = time.perf_counter()
+            return
+        generation = info["generation"]
+        self.count[generation] += 1
+        took = time.perf_counter() - self._began
+        self.longest[generation] = max(self.longest[generation], took)
+
+
 class Made:
     """Views made, by kind of ledger: how many, seconds in all, the longest."""
 
@@ -47,7 +66,7 @@ class Made:
         spent[2] = max(spent[2], took)
 
 
-def run(events: Sequence[Event], root: Path) -> None:
+def run(events: Sequence[Event], root: Path, freeze_every_s: float = FREEZE_EVERY_S) -> None:
     settings = Settings()
     gazetteer = build_gazetteer(settings.seeds_dir, None, cache_dir=settings.cache_dir)
     kv = RocksKeyValue(root / "engine")
@@ -65,8 +84,10 @@ def run(events: Sequence[Event], root: Path) -> None:
         kv.commit()
 
     ageing, aged_at = Ageing(), time.monotonic()
+    collections = Collections()
+    gc.callbacks.append(collections)
     for first in range(0, len(events), ROUTE_BATCH):
-        if time.monotonic() - aged_at >= FREEZE_EVERY_S:  # as the worker's timer does
+        if time.monotonic() - aged_at >= freeze_every_s:  # as the worker's timer does
             ageing.tick()
             aged_at = time.monotonic()
         began = time.process_time()
@@ -93,6 +114,11 @@ def run(events: Sequence[Event], root: Path) -> None:
     print(f"  in all                  {total / count * 1e3:7.3f} ms of CPU an event")
     print(f"  longest flush           {longest * 1e3:7.0f} ms")
     print(f"  peak RSS                {peak:7.0f} MB")
+    gc.callbacks.remove(collections)
+    for generation, (collected, pause) in enumerate(
+        zip(collections.count, collections.longest, strict=True)
+    ):
+        print(f"  collections of gen. {generation}  {collected:7d}, longest {pause * 1e3:5.1f} ms")
     print(f"  {'views made':24s}{'count':>8s}{'mean ms':>10s}{'longest ms':>12s}")
     for kind, (times, seconds, worst) in sorted(made.kinds.items()):
         print(f"  {kind:24s}{int(times):8d}{seconds / times * 1e3:10.3f}{worst * 1e3:12.1f}")
@@ -106,10 +132,16 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.folding", description=__doc__)
     parser.add_argument("--events", type=int, default=30_000)
     parser.add_argument("--seed", type=int, default=20241130)
+    parser.add_argument(
+        "--freeze-every",
+        type=float,
+        default=FREEZE_EVERY_S,
+        help="seconds between freezes of what outlived a young collection",
+    )
     args = parser.parse_args(argv)
     events = [parse_event(raw) for raw in History(seed=args.seed).events(args.events)]
     with tempfile.TemporaryDirectory(prefix="sitrep-bench-folding-") as root:
-        run(events, Path(root))
+        run(events, Path(root), args.freeze_every)
 
 
 if __name__ == "__main__":
