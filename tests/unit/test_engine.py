@@ -240,3 +240,17 @@ def test_a_new_registry_remakes_the_actors_a_slice_at_a_time_and_ends_as_from_no
     assert actors > 4
     assert max(slices) < actors  # never all at once
     assert published(engine) == from_nothing(events)
+
+
+def test_the_entities_held_back_are_forgotten_once_their_turn_has_come() -> None:
+    """A log's strikes are each made once: remembering when each may be made again would
+    grow with the log."""
+    from sitrep.engine.folding import MAX_SPACING_S, PACED_KEPT, _Pacing
+
+    pacing = _Pacing()
+    for n in range(3 * PACED_KEPT):
+        now = n * MAX_SPACING_S  # each entity's turn has come by the next one's
+        pacing.took(("place:x", f"s:{n}"), now, seconds=0.01)
+        assert not pacing.ready(("place:x", f"s:{n}"), now)
+    assert len(pacing.due) <= PACED_KEPT + 1
+    assert pacing.ready(("place:x", "s:0"), 3 * PACED_KEPT * MAX_SPACING_S)

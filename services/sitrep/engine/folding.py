@@ -91,6 +91,11 @@ MEMOS_KEPT = 256
 """How many casualties and statements ledgers keep what their views made of each report."""
 
 
+PACED_KEPT = 10_000
+"""Entities whose next turn is remembered before those whose turn has come are forgotten: an
+entity is held back at most MAX_SPACING_S, and a log's strikes are hundreds of thousands."""
+
+
 Changes = dict[tuple[str, str], bytes | None]
 """View records to publish, by (topic, key); None removes the record."""
 
@@ -107,6 +112,9 @@ class _Pacing:
     def took(self, unit: tuple[str, str], now: float, seconds: float) -> None:
         if seconds * SPACING > 0.001:
             self.due[unit] = now + min(SPACING * seconds, MAX_SPACING_S)
+            if len(self.due) > PACED_KEPT:
+                # Most entities are made once (a strike): their turn has long come.
+                self.due = {u: at for u, at in self.due.items() if at > now}
         else:
             self.due.pop(unit, None)
 
