@@ -29,6 +29,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+import orjson
+
 from sitrep.contract.events import ClaimDeniedEvent, Event, EventRetractedEvent
 from sitrep.engine.entities import control_entity, last_part
 from sitrep.engine.keyvalue import KeyValue, MemoryKeyValue, key
@@ -168,18 +170,20 @@ class Controls:
         if kept.settled_changed:
             self.kv.put(key(SETTLED, entity), pickle.dumps(kept.settled, _PROTOCOL))
             kept.settled_changed = False
-        tail = (
+        # Ids, not reports: the place shown is that of the report its rank names, and the
+        # retractions are reports of the place too.
+        tail = [
             kept.registry,
-            kept.place,
-            kept.place_rank,
+            *kept.place_rank,
             kept.at,
             kept.known_at,
             list(kept.latest),
-            list(kept.retractions.values()),
-        )
-        self.kv.put(key(TAIL, entity), pickle.dumps(tail, _PROTOCOL))
-        for found, _ in list(self.kv.scan(key(JOINED, entity, ""))):
-            self.kv.delete(found)
+            [r.id for r in kept.retractions.values()],
+        ]
+        self.kv.put(key(TAIL, entity), orjson.dumps(tail))
+        for event_id in kept.joined:
+            self.kv.delete(key(JOINED, entity, event_id))
+        kept.joined.clear()
 
     def _load(self, entity: str, version: str, read: Callable[[str], Filed]) -> _Kept | None:
         """``entity``'s settled history and its tail as last stored, if they were made with
@@ -189,18 +193,24 @@ class Controls:
         if tail is None or settled is None:
             return None
         try:
-            registry, place, rank, at, known_at, latest, retractions = pickle.loads(tail)
+            registry, no_coordinates, shown_by, at, known_at, latest, retractions = orjson.loads(
+                tail
+            )
             if registry != version:
                 return None
+            place = read(shown_by).place
+            answers = [read(event_id).event for event_id in retractions]
             kept = _Kept(
                 registry=registry,
-                place=place,
-                place_rank=rank,
-                at=at,
-                known_at=known_at,
+                place=place,  # type: ignore[arg-type]  # a place entity's report has one
+                place_rank=(no_coordinates, shown_by),
+                at=datetime.fromisoformat(at),
+                known_at=datetime.fromisoformat(known_at),
                 settled=pickle.loads(settled),
                 latest={event_id: read(event_id) for event_id in latest},
-                retractions={r.data.event_id: r for r in retractions},
+                retractions={
+                    r.data.event_id: r for r in answers if isinstance(r, EventRetractedEvent)
+                },
                 settled_changed=False,
             )
         except (pickle.UnpicklingError, AttributeError, TypeError, ValueError, EOFError):
@@ -239,7 +249,6 @@ def _extend(
             kept.place, kept.place_rank = filed.place, rank
         kept.at = max(kept.at, end_of_day(event.starts_at.astimezone(UTC).date()))
         kept.known_at = max(kept.known_at, event.reported_at)
-    kept.joined.clear()
     asked = Asked(kept.at, kept.known_at)
     retractions = sorted(kept.retractions.values(), key=order_key)
     made = control_after(
