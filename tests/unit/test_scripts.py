@@ -28,6 +28,9 @@ def test_local_names_are_ranked_by_how_they_read_and_kept_apart_by_spelling() ->
     # An Arab country's place is shown first by a spelling of Arabic, not Persian or Kurdish.
     assert local_names("Mosul", ["مووسڵ", "الموصل"], "IQ")[0] == "الموصل"
     assert local_names("Tehran", ["تهران"], "IR") == ("تهران",)
+    # The country's first language's script first; a name without vowel points first.
+    assert local_names("Haifa", ["حيفا", "חיפה"], "IL") == ("חיפה", "حيفا")
+    assert local_names("Jerusalem", ["יְרוּשָׁלַיִם", "ירושלים"], "IL")[0] == "ירושלים"
     # Where the country writes in Latin letters, the name with its diacritics.
     assert local_names("Şanlıurfa", ["Urfa"], "TR") == ("Şanlıurfa",)
     assert local_names("Goma", ["Гома"], "CD") == ()

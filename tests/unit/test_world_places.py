@@ -128,6 +128,7 @@ LOCAL_FIRST = {
     ("Yangon", "MM"): "ရန်ကုန်",
     ("Sanaa", "YE"): "صنعاء",
     ("Tehran", "IR"): "تهران",
+    ("Haifa", "IL"): "חיפה",  # Hebrew, the first language, before Arabic
     ("Sanliurfa", "TR"): "Şanlıurfa",
     ("Ukraine", None): "Україна",
     ("Syria", None): "سوريا",
@@ -149,6 +150,11 @@ def test_local_names_include_former_ones_but_no_inflections(world: Gazetteer) ->
     assert {"Артемівськ", "Артемовск"} & set(bakhmut.local_names)
     kherson = world.resolve(here("Kherson", country="UA"))
     assert not any(n.startswith("Херсонск") for n in kherson.local_names)
+    # Unvocalised Hebrew before vocalised; both scripts of Israel.
+    jerusalem = world.resolve(here("Jerusalem", country="IL")).local_names
+    assert "ירושלים" in jerusalem
+    assert not any("\u0591" <= c <= "\u05c7" for c in jerusalem[0])
+    assert any("\u0600" <= c <= "\u06ff" for n in jerusalem for c in n)
     # A country that writes in Latin letters shows no other names than GeoNames' own.
     assert world.resolve(here("Goma", country="CD")).local_names == ()
 

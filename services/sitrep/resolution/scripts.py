@@ -16,7 +16,7 @@ import regex
 from babel import Locale, UnknownLocaleError
 from babel.core import get_global, parse_locale
 from babel.languages import get_official_languages
-from rapidfuzz import fuzz
+from rapidfuzz.distance import JaroWinkler
 
 from sitrep.resolution.names import normal
 
@@ -71,9 +71,13 @@ def local_names(name: str, names: Iterable[str], country: str | None) -> tuple[s
     ``country`` is called by in the country's own scripts: at most LOCAL_NAMES_SHOWN, one per
     spelling.
 
-    GeoNames does not say which of them is current, so those that read most like ``name``
-    come first (Бахмут before Артемівськ for Bakhmut), and a longer form of one already taken
-    is left out (an inflection, as Херсонскую beside Херсон, or a suffix, as "… city").
+    GeoNames does not say which of them is current, so: the best of each script comes first,
+    in the order of the country's languages (Hebrew, then Arabic, in Israel); then the rest.
+    Of one script, a name written without vowel marks comes before a vocalised one, and those
+    that read most like ``name`` first (Jaro-Winkler on the normal keys: Бахмут before
+    Артемівськ for Bakhmut, חיפה before חפה for Haifa); a longer form of one already taken is
+    left out (an inflection, as Херсонскую beside Херсон, or a suffix, as "… city"), in one
+    script.
     """
     if not country:
         return ()
@@ -83,22 +87,36 @@ def local_names(name: str, names: Iterable[str], country: str | None) -> tuple[s
     own = [s for s in scripts if s != "Latn"]
     target = normal(name)
     arabic = "ar" in get_official_languages(country.upper(), de_facto=True)
-    best: dict[str, tuple[tuple[bool, float], str]] = {}
+    best: dict[str, tuple[tuple[bool, bool, float], str, int]] = {}
     for candidate in names:
-        if not any(written_in(candidate, s) for s in own):
+        script = next((i for i, s in enumerate(own) if written_in(candidate, s)), None)
+        if script is None:
             continue
         spelled = normal(candidate)
-        score = (arabic and _arabic_language(candidate), fuzz.ratio(spelled, target))
+        score = (
+            not _MARKS.search(candidate),
+            arabic and _arabic_language(candidate),
+            JaroWinkler.similarity(spelled, target),
+        )
         key = spelled.replace(" ", "")
         if key and (key not in best or score > best[key][0]):
-            best[key] = (score, candidate)
+            best[key] = (score, candidate, script)
+    ranked = sorted(best, key=lambda k: best[k][0], reverse=True)
+    firsts = [next((k for k in ranked if best[k][2] == i), None) for i in range(len(own))]
     taken: list[str] = []
-    for key in sorted(best, key=lambda k: best[k][0], reverse=True):
+    for key in [*(k for k in firsts if k is not None), *ranked]:
         if len(latin) + len(taken) >= LOCAL_NAMES_SHOWN:
             break
-        if not any(key.startswith(t) or t.startswith(key) for t in taken):
+        script = best[key][2]
+        if key not in taken and not any(
+            best[t][2] == script and (key.startswith(t) or t.startswith(key)) for t in taken
+        ):
             taken.append(key)
     return (*latin, *(best[key][1] for key in taken))
+
+
+_MARKS = regex.compile(r"\p{Mn}")
+"""Vowel points and other marks over letters (Hebrew niqqud, Arabic harakat)."""
 
 
 def country_local_names(country: str) -> tuple[str, ...]:
