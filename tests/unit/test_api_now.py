@@ -338,37 +338,3 @@ async def test_a_report_filed_while_serving_reaches_the_lists_about_now() -> Non
     assert "sy-aleppo" not in held["hayat-tahrir-al-sham"]
     holders = {h["actor"]["id"]: h for h in situation["view"]["holders"]}
     assert "sy-aleppo" in holders["brand-new-militia"]["places"]
-
-
-def test_a_partys_casualties_now_are_read_from_its_tally_not_its_every_report(
-    gazetteer: Gazetteer, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A party reported on for years is remade at each report: from its running tally, with
-    what making it from every report would give."""
-    from sitrep.api.now_parties import PartyIndex
-    from sitrep.contract.events import CasualtiesReportedEvent
-
-    events = list(history(1500))
-    model = fed(events[:1200], gazetteer)
-    assert model.latest_report is not None
-    made_for(model, model.latest_report)
-    more = fed(islice(events, 1200, None), gazetteer, model, offset=1200)
-    assert any(isinstance(e, CasualtiesReportedEvent) for e in events[1200:])
-    projected: list[str] = []
-    make = PartyIndex.make
-
-    def counted(self: PartyIndex, party: str, *args: Any) -> Any:
-        projected.append(party)
-        return make(self, party, *args)
-
-    monkeypatch.setattr(PartyIndex, "make", counted)
-    assert more.latest_report is not None
-    answers = made_for(more, more.latest_report)
-    assert_agree(more, answers)
-    # Only parties whose reports sit in several ledgers (several names) are projected.
-    several = {
-        p
-        for p in more.now.parties.made()
-        if len(more.now.parties.ledgers_of(p, answers.registry)) > 1
-    }
-    assert set(projected) <= several

@@ -40,18 +40,16 @@ import hashlib
 import time
 from collections.abc import Callable, Hashable, Iterable, Iterator
 from datetime import datetime, timedelta
-from typing import Literal
 
 import orjson
 
 from sitrep.api.answers import Shared
-from sitrep.api.now_parties import CASUALTIES, RANKED, PartyIndex, party_entries
+from sitrep.api.now_parties import CASUALTIES, RANKED, PartyIndex
 from sitrep.api.stored import StoredSituation, moment_key
 from sitrep.contract import Event
 from sitrep.contract.events import CasualtiesReportedEvent, start_of
 from sitrep.engine.entities import PLACE, is_place_ledger, last_part
 from sitrep.engine.keyvalue import SEP, KeyValue, key
-from sitrep.resolution.actors import ActorRegistry
 from sitrep.resolution.names import fold, skeleton
 from sitrep.resolution.places import Place
 from sitrep.views.actors import descriptions
@@ -309,19 +307,11 @@ class NowIndex:
                     self._mark(f"k:{party}")
             else:
                 party_of = self.parties.ledgers_of(name, registry)
-                tallied = self._tallied(name, party_of, registry, asked, started, budget_s)
-                if tallied == "unfinished":
-                    made += 1
-                    continue  # counted again in parts, this one among them
-                if tallied is not None:
-                    made_entries, since = tallied
-                    self._file(unit, "", made_entries, None)
-                else:
-                    reports, made_entries = self.parties.make(
-                        name, [self.situation.ledgers[k] for k in party_of], registry, asked
-                    )
-                    since, until = holds(reports, at)
-                    self._file(unit, "", made_entries, until)
+                reports, made_entries = self.parties.make(
+                    name, [self.situation.ledgers[k] for k in party_of], registry, asked
+                )
+                since, until = holds(reports, at)
+                self._file(unit, "", made_entries, until)
             if since is not None and (self.since is None or since > self.since):
                 self.since = since
                 self.kv.put(FROM, since.isoformat().encode())
@@ -329,42 +319,6 @@ class NowIndex:
             self.kv.delete(key(DUE, unit))
             made += 1
         return made
-
-    def _tallied(
-        self,
-        party: str,
-        ledgers: list[str],
-        registry: ActorRegistry,
-        asked: Asked,
-        started: float,
-        budget_s: float,
-    ) -> tuple[dict[bytes, bytes], datetime] | Literal["unfinished"] | None:
-        """``party``'s index entries now from the tally of its one casualties ledger (its
-        running totals and latest periods: what making them from every report gives), with
-        the moment they hold from; ``unfinished`` while a new registry's count goes on; None when
-        the tally cannot say (the party's reports in several ledgers, several parties in
-        one, a report not seen as asked)."""
-        if len(ledgers) != 1:
-            return None
-        [ledger] = ledgers
-        folder = self.situation.ledgers.folder
-        tallies = folder.tallies
-        if tallies.is_stale(ledger) and not tallies.retally(
-            ledger,
-            lambda after: folder.reports_after(ledger, after),
-            folder.registry,
-            lambda: self.timer() - started > budget_s,
-        ):
-            return "unfinished"
-        latest = tallies.latest(ledger)
-        if latest is None or latest[0] > asked.at or latest[1] > asked.known_at:
-            return None
-        if tallies.parties(ledger) > 1:
-            return None
-        view = tallies.casualties(ledger, registry)
-        if view is not None and view.party.id != party:
-            return None
-        return party_entries(party, view), latest[0]
 
     def _file(
         self, unit: str, ledger: str, after: dict[bytes, bytes], until: datetime | None

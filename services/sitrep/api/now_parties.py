@@ -37,16 +37,6 @@ def rank_of_json(party: dict[str, Any]) -> tuple[str, str]:
     return f"{KILLED_BASE - party['killed']['low']:019d}", party["party"]["id"]
 
 
-def party_entries(party: str, view: Casualties | None) -> dict[bytes, bytes]:
-    """The index entries of ``party``'s casualties ``view`` (None: it has none)."""
-    if view is None:
-        return {}
-    out = {key(RANKED, *rank_of(view)): orjson.dumps(view)}
-    for period in view.periods:
-        out[key(ENDS, period.end.isoformat(), party)] = b""
-    return out
-
-
 class PartyIndex:
     """The casualties ledgers' names, and each party's casualties once made."""
 
@@ -96,7 +86,13 @@ class PartyIndex:
         """The reports ``party``'s casualties are made from, and their index entries."""
         made = [c for c in casualties(ledgers, registry, asked) if c.party.id == party]
         reports = [f for ledger in ledgers for f in ledger]
-        return reports, party_entries(party, made[0] if made else None)
+        if not made:
+            return reports, {}
+        view = made[0]
+        out = {key(RANKED, *rank_of(view)): orjson.dumps(view)}
+        for period in view.periods:
+            out[key(ENDS, period.end.isoformat(), party)] = b""
+        return reports, out
 
     def ranked(
         self, after: tuple[str, ...] | None = None

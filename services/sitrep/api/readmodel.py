@@ -19,7 +19,6 @@ State, besides the engine's (:mod:`sitrep.engine.routing`, :mod:`sitrep.engine.f
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import os
 from collections.abc import Callable, Mapping, Sequence
@@ -45,7 +44,6 @@ from sitrep.engine.entities import PLACE, is_place_ledger
 from sitrep.engine.folding import Folder
 from sitrep.engine.keyvalue import SEP, KeyValue, MemoryKeyValue, key
 from sitrep.engine.routing import Router
-from sitrep.resolution.actors import ActorRegistry
 from sitrep.resolution.places import Gazetteer, Place
 from sitrep.running.offsets import LogPositions
 from sitrep.stores.rocks import RocksKeyValue
@@ -53,8 +51,6 @@ from sitrep.stores.slots import claim
 from sitrep.supervision import Heartbeat, keep_running
 from sitrep.topics import TopicNames
 from sitrep.turns import Turns
-from sitrep.views.actors import descriptions
-from sitrep.views.routing import REGISTRY_KEY
 
 log = logging.getLogger("sitrep.api.readmodel")
 
@@ -68,8 +64,6 @@ STUCK_AFTER_S = 3 * ASK_WITHIN_S
 """How long the reader may go without coming round its loop before it is replaced (each of
 its waits is bounded by ``ASK_WITHIN_S``)."""
 PUBLISHER_HEADER = "sitrep.publisher"
-TALLIED_WITH = "tallied-with"
-"""Which descriptions (a digest of their ids) the casualties tallies were counted with."""
 """The record header naming who published an event through the API (its token's name)."""
 BATCH_RECORDS = 100
 """Records read and filed at a time: a batch is filed without yielding to the event loop
@@ -139,14 +133,13 @@ class ReadModel:
     ) -> None:
         self.kv: KeyValue = kv if kv is not None else MemoryKeyValue()
         self._commit = commit
-        folder = Folder(self.kv, TopicNames(), makes_views=False, tallies_casualties=True)
+        folder = Folder(self.kv, TopicNames(), makes_views=False)
         router = Router(self.kv, gazetteer)
         self.situation = StoredSituation(self.kv, folder, router, gazetteer, cached_reports)
         self._gazetteer = gazetteer
         self._folder = folder
         self.now = NowIndex(self.situation)
         """The control of every place now, made as the reports come."""
-        self._tally_with_registry()
         self._positions: dict[int, int] = {}
         for found, value in self.kv.scan(key(POSITION, "")):
             self._positions[int(found.split(SEP)[1])] = int(value)
@@ -240,22 +233,7 @@ class ReadModel:
             elif isinstance(event, ClaimDeniedEvent | EventRetractedEvent):
                 situation.note_answer(ledger, event)
             self.now.filed(ledger, event, place, new_place)
-            if ledger == REGISTRY_KEY:
-                self._tally_with_registry()
         self.situation.ledgers.note(ledger)
-
-    def _tally_with_registry(self) -> None:
-        """Tally casualties with the registry every description filed makes (the present's):
-        a party's casualties now are read from its tally (:class:`~sitrep.api.now.NowIndex`),
-        and once the registry changed, every tally is counted again before it is read."""
-        described = descriptions(self.situation.ledgers.get(REGISTRY_KEY))
-        digest = hashlib.blake2b("\0".join(e.id for e in described).encode()).digest()
-        folder = self._folder
-        if self.kv.get(key(META, TALLIED_WITH)) != digest:
-            for ledger in self.now.parties.ledgers():
-                folder.tallies.stale(ledger)
-            self.kv.put(key(META, TALLIED_WITH), digest)
-        folder.registry = ActorRegistry().describe_all(described)
 
     def _reject(self, rejection: Rejection) -> None:
         self.rejected += 1

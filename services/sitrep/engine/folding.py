@@ -54,7 +54,7 @@ from sitrep.engine.projection import (
 )
 from sitrep.engine.recent import Recent
 from sitrep.engine.routing import place_from
-from sitrep.engine.tallies import Tallies, is_tallied, kind_of
+from sitrep.engine.tallies import Tallies, is_tallied
 from sitrep.engine.tallies import records as tallied_records
 from sitrep.resolution.actors import ActorRegistry
 from sitrep.resolution.places import Place
@@ -136,13 +136,9 @@ class Folder:
         reports_kept: int = REPORTS_KEPT,
         makes_views: bool = True,
         places_kept: int = PLACES_KEPT,
-        tallies_casualties: bool = False,
     ) -> None:
-        """``tallies_casualties``: keep casualties tallies even without making views (the
-        API's index of the present reads a party's casualties from them)."""
         self.kv = kv
         self.makes_views = makes_views
-        self._tallies_casualties = tallies_casualties
         """False for a reader that answers questions from the reports (the API): no entity
         is marked to be made again."""
         self.names = names
@@ -186,9 +182,7 @@ class Folder:
             self._actors = None
         if not self.index.add(ledger, event, place, self.registry):
             self.index.rebuild(ledger, self._filed(ledger), self.registry)
-        if (self.makes_views and is_tallied(ledger)) or (
-            self._tallies_casualties and kind_of(ledger) == "casualties"
-        ):
+        if self.makes_views and is_tallied(ledger):
             self.tallies.add(ledger, event, place, self.registry)
         return True
 
@@ -229,9 +223,9 @@ class Folder:
         return found  # type: ignore[no-any-return]
 
     def _filed(self, ledger: str) -> list[tuple[Event, Place | None]]:
-        return [(filed.event, filed.place) for _, filed in self.reports_after(ledger, "")]
+        return [(filed.event, filed.place) for _, filed in self._reports_after(ledger, "")]
 
-    def reports_after(self, ledger: str, after: str) -> Iterator[tuple[str, Filed]]:
+    def _reports_after(self, ledger: str, after: str) -> Iterator[tuple[str, Filed]]:
         """The ledger's reports whose ids come after ``after`` (all: ""), in id order, read
         in one scan of the store (a seek, then the next key: cheaper than a get each)."""
         prefix = key(REPORT, ledger, "")
@@ -242,7 +236,7 @@ class Folder:
     def ledger(self, ledger: str, ids: list[str] | None = None) -> Ledger:
         """The ledger ``ledger`` (or the part of it made of ``ids``), in id order."""
         if ids is None:
-            return Ledger(ledger, dict(self.reports_after(ledger, "")))
+            return Ledger(ledger, dict(self._reports_after(ledger, "")))
         return Ledger(ledger, {i: self._report(ledger, i) for i in ids})
 
     # --- the registry and who holds what ---------------------------------------------------
@@ -430,7 +424,7 @@ class Folder:
             started = self.timer()
             if not self.tallies.retally(
                 ledger,
-                lambda after: self.reports_after(ledger, after),
+                lambda after: self._reports_after(ledger, after),
                 self.registry,
                 lambda: self.timer() - started > self._slice_s,
             ):

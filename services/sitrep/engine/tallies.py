@@ -487,15 +487,6 @@ class Tallies:
         latest = datetime.fromisoformat(start)
         return Asked(end_of_day(latest.astimezone(UTC).date()), datetime.fromisoformat(reported))
 
-    def latest(self, ledger: str) -> tuple[datetime, datetime] | None:
-        """The latest moment of a report in ``ledger`` and the latest report time (None:
-        nothing filed there)."""
-        found = self.kv.get(key(TALLY, AS_OF, ledger))
-        if found is None:
-            return None
-        start, reported, _ = orjson.loads(found)
-        return datetime.fromisoformat(start), datetime.fromisoformat(reported)
-
     def parties(self, ledger: str) -> int:
         """How many parties the ledger's casualty reports count (at most 2: "several")."""
         found = self.kv.scan(key(TALLY, PARTIES, ledger, ""))
