@@ -216,6 +216,22 @@ async def test_generations_commit_in_order_whatever_order_their_acks_come_in(
     engine.close()
 
 
+async def test_the_fold_store_is_not_committed_while_views_are_made_in_a_thread(
+    tmp_path: Path,
+) -> None:
+    engine = _worker_engine(tmp_path)
+    engine.took(NAMES.filed, 1, 4)
+    acked: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    acked.set_result(None)
+    async with engine.folding:  # what the flush holds while its thread makes views
+        engine.fold_log.after(acked)
+        await asyncio.sleep(0.01)
+        assert engine.position(NAMES.filed, 1) == 0
+    await engine.fold_log.settled()
+    assert engine.position(NAMES.filed, 1) == 5
+    engine.close()
+
+
 def test_two_workers_sharing_a_state_directory_each_claim_a_store(tmp_path: Path) -> None:
     one, two = _worker_engine(tmp_path), _worker_engine(tmp_path)
     assert one.slot != two.slot

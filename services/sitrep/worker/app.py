@@ -236,16 +236,17 @@ def create_app(settings: Settings, gazetteer: Gazetteer, engine: WorkerEngine | 
         folder = engine.folder
         async for event in stream.events():
             message = event.message
-            try:
-                turns = Turns()
-                for filing in decode_filed(event.value, validated):
-                    await turns.turn()
-                    folder.file(filing.ledger, filing.event, filing.place)
-            except Exception as exc:  # same policy as route: dead-letter, never crash
-                log.exception("cannot fold %s", message)
-                reason = f"cannot be folded: {type(exc).__name__}: {exc}"
-                fold_acks.append(await dead_letter(event, reason))
-            engine.took(message.topic, message.partition, message.offset)
+            async with engine.folding:
+                try:
+                    turns = Turns()
+                    for filing in decode_filed(event.value, validated):
+                        await turns.turn()
+                        folder.file(filing.ledger, filing.event, filing.place)
+                except Exception as exc:  # same policy as route: dead-letter, never crash
+                    log.exception("cannot fold %s", message)
+                    reason = f"cannot be folded: {type(exc).__name__}: {exc}"
+                    fold_acks.append(await dead_letter(event, reason))
+                engine.took(message.topic, message.partition, message.offset)
 
     async def publish(pending: dict[tuple[str, str], bytes | None]) -> list[Any]:
         """Hand the view records to the producer; their acknowledgements, to wait for.
@@ -264,9 +265,6 @@ def create_app(settings: Settings, gazetteer: Gazetteer, engine: WorkerEngine | 
             app.rebalancing or app.in_recovery or not app.tables.recovery.completed.is_set()
         )
 
-    def owns(ledger: str) -> bool:
-        return partition_of(ledger.encode(), partitions) in owned
-
     pacing = FlushPacing()
     pressure = Pressure()
 
@@ -280,7 +278,18 @@ def create_app(settings: Settings, gazetteer: Gazetteer, engine: WorkerEngine | 
         if not (registry_ready.is_set() and settled() and pacing.due(time.monotonic())):
             return
         started = time.monotonic()
-        pending = engine.folder.take_changes(started, MAKE_BUDGET_S, owns)
+        mine = frozenset(owned)
+        async with engine.folding:
+            # In a thread: one make can take far longer than the budget (a busy place's
+            # first view is made from every report), and the loop must go on meanwhile
+            # (the route agent, heartbeats, acknowledgements); what the folder holds is
+            # left to the thread until it is done.
+            pending = await asyncio.to_thread(
+                engine.folder.take_changes,
+                started,
+                MAKE_BUDGET_S,
+                lambda ledger: partition_of(ledger.encode(), partitions) in mine,
+            )
         ended = time.monotonic()
         pacing.took(started, ended, pressed=ended - pressure.full_at < PRESSED_FOR_S)
         acks = [*await publish(pending), *fold_acks]
@@ -291,16 +300,19 @@ def create_app(settings: Settings, gazetteer: Gazetteer, engine: WorkerEngine | 
         if not records or records[-1].value is None:
             return
         record = bytes(records[-1].value)
-        engine.folder.describe(registry_from(record), record)
+        async with engine.folding:
+            engine.folder.describe(registry_from(record), record)
 
     async def registry_feed() -> None:
         await follow_topic(bootstrap, names.registry, on_registry, ready=registry_ready)
 
     async def on_control(records: Sequence[Any]) -> None:
         folder = engine.folder
-        for record in records:
-            place_id = bytes(record.key).decode()
-            folder.hold(place_id, held_place(record.value) if record.value is not None else None)
+        async with engine.folding:
+            for record in records:
+                place_id = bytes(record.key).decode()
+                held = held_place(record.value) if record.value is not None else None
+                folder.hold(place_id, held)
 
     async def control_feed() -> None:
         await follow_topic(bootstrap, names.view_control, on_control, ready=asyncio.Event())

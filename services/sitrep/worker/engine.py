@@ -56,8 +56,10 @@ def next_offset_key(topic: str, partition: int) -> bytes:
 class Commits:
     """Commits a store's generations in order, each once what it gave was acknowledged."""
 
-    def __init__(self, store: RocksKeyValue) -> None:
+    def __init__(self, store: RocksKeyValue, lock: asyncio.Lock | None = None) -> None:
         self.store = store
+        self.lock = lock
+        """Held while another thread uses the store: a commit waits for it."""
         self._last: asyncio.Task[None] | None = None
 
     def after(self, sent: Awaitable[object]) -> None:
@@ -71,7 +73,11 @@ class Commits:
             await sent
             if previous is not None:
                 await previous
-            self.store.commit(through=generation)
+            if self.lock is None:
+                self.store.commit(through=generation)
+                return
+            async with self.lock:
+                self.store.commit(through=generation)
 
         self._last = asyncio.create_task(commit())
 
@@ -105,6 +111,10 @@ class WorkerEngine:
         self.cache_mb = cache_mb
         self._opened: _Opened | None = None
         self._opening = threading.Lock()  # faust's consumer thread asks for positions too
+        self.folding = asyncio.Lock()
+        """Held by whatever uses the folder or its store (``ledgers``): the worker makes
+        views in a thread, so that a big make never blocks its event loop, and nothing else
+        may touch them meanwhile."""
 
     def open(self) -> None:
         """Open the stores now (raises :class:`IncompatibleState` for a store not read)."""
@@ -134,7 +144,7 @@ class WorkerEngine:
                     Router(routes, self.gazetteer),
                     Folder(ledgers, self.names),
                     Commits(routes),
-                    Commits(ledgers),
+                    Commits(ledgers, self.folding),
                 )
             return self._opened
 
