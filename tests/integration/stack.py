@@ -44,13 +44,18 @@ class Stack:
         await ensure_topics(self.bootstrap, all_topics(PARTITIONS, 1, self.names), 1)
 
     def start_worker(
-        self, worker_id: str | None = None, *, world: bool = False
+        self,
+        worker_id: str | None = None,
+        *,
+        world: bool = False,
+        extra_env: Mapping[str, str] | None = None,
     ) -> subprocess.Popen[bytes]:
         """`sitrep worker` on this namespace: with the seed places alone (quick to load), or
-        the ``world`` gazetteer as users run it."""
+        the ``world`` gazetteer as users run it; ``extra_env`` adds to its environment."""
         env = {
             "SITREP_WORKER_ID": worker_id or f"{self.names.namespace}-views",
             "SITREP_EVENTS_PARTITIONS": str(PARTITIONS),
+            **(extra_env or {}),
         }
         loglevel = os.environ.get("SITREP_TEST_WORKER_LOGLEVEL", "info")
         command = ["worker", *_gazetteer_option(world), "--loglevel", loglevel]

@@ -4,6 +4,8 @@ rebuilds and two workers."""
 from __future__ import annotations
 
 import asyncio
+import os
+import textwrap
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -14,6 +16,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 
 from sitrep.contract import event_to_dict, parse_event
+from sitrep.worker.faults import EXIT_FAULT
 from tests.integration.records import end_offsets, latest
 from tests.integration.stack import (
     Stack,
@@ -99,6 +102,67 @@ async def test_a_poison_message_goes_to_the_dead_letter_topic_and_processing_goe
     assert b"not valid JSON" in headers["sitrep.reason"]
     assert headers["sitrep.source.topic"] == stack.names.events.encode()
     assert b"unknown event type 'town.seized'" in dead[b"odd"][1]["sitrep.reason"]
+
+
+FAILING_DISK = textwrap.dedent(
+    """
+    # Loaded at the worker's start: its routes store fails once, as a disk would, on the
+    # 25th read (RocksDB raises plain exceptions), and a file says it did.
+    import os
+    from pathlib import Path
+
+    from sitrep.stores import rocks
+
+    mark = Path(os.environ["SITREP_TEST_FAULT_MARK"])
+    opened = rocks.RocksKeyValue.__init__
+
+    class FailingOnce:
+        def __init__(self, db):
+            self.db, self.reads = db, 0
+
+        def get(self, key):
+            self.reads += 1
+            if self.reads == 25 and not mark.exists():
+                mark.touch()
+                raise Exception("IO error: While pread offset 4096 len 4096: Input/output error")
+            return self.db.get(key)
+
+        def __getattr__(self, name):
+            return getattr(self.db, name)
+
+    def opening(self, path, **kwargs):
+        opened(self, path, **kwargs)
+        if path.name == "routes":
+            self._db = FailingOnce(self._db)
+
+    rocks.RocksKeyValue.__init__ = opening
+    """
+)
+
+
+async def test_a_fault_stops_the_worker_and_nothing_is_dead_lettered_or_lost(
+    stack: Stack, tmp_path: Path
+) -> None:
+    events = list(seed_events())
+    shim = tmp_path / "failing-disk"
+    shim.mkdir()
+    (shim / "sitecustomize.py").write_text(FAILING_DISK)
+    mark = tmp_path / "failed"
+    path = os.pathsep.join(p for p in (str(shim), os.environ.get("PYTHONPATH")) if p)
+    failing = stack.start_worker(
+        extra_env={"PYTHONPATH": path, "SITREP_TEST_FAULT_MARK": str(mark)}
+    )
+    await stack.publish(events)
+
+    async def exited() -> bool:
+        return failing.poll() is not None
+
+    await wait_for(exited, within=90)
+    assert mark.exists(), stack.log_tails()
+    assert failing.returncode == EXIT_FAULT, stack.log_tails()
+    stack.start_worker()  # as `sitrep up`, or any supervisor, does: it reads on from its stores
+    await wait_for_views(stack, events)
+    assert sum((await end_offsets(stack.bootstrap, stack.names.dead_letter)).values()) == 0
 
 
 async def test_a_rebuild_from_zero_gives_byte_for_byte_the_same_views(stack: Stack) -> None:

@@ -2,8 +2,9 @@
 
 ``up`` starts the broker (unless ``KAFKA_BOOTSTRAP_SERVERS`` names one), the worker and the API
 in the background, publishes the seeds, waits until the views have caught up, and says where
-everything is. In the foreground (the default) Ctrl-C stops it all; with ``--detach`` it
-returns and ``sitrep down`` stops it.
+everything is. In the foreground (the default) Ctrl-C stops it all, and a worker stopped by a
+fault (:mod:`sitrep.worker.faults`) is started again; with ``--detach`` it returns and
+``sitrep down`` stops it.
 """
 
 from __future__ import annotations
@@ -24,9 +25,11 @@ from rich.console import Console
 from sitrep.cli.kafka import start_local
 from sitrep.kafka import KafkaSetupError, LocalCluster, ensure_topics
 from sitrep.running import Background, load_seeds, wait_until_caught_up
+from sitrep.running.processes import Restarts
 from sitrep.running.tokens import local_tokens
 from sitrep.settings import Settings
 from sitrep.topics import all_topics
+from sitrep.worker.faults import EXIT_FAULT
 
 out = Console()
 err = Console(stderr=True)
@@ -155,7 +158,16 @@ def up(
 
     signal.signal(signal.SIGINT, _on_signal)
     signal.signal(signal.SIGTERM, _on_signal)
+    restarts = Restarts()
     while not stop:
+        if worker.exited_early() and worker.exit_status() == EXIT_FAULT:
+            # A fault (the broker, the disk) stopped it before it took the record in hand:
+            # started again, it reads on from its stores' last commit.
+            wait = restarts.next_wait(time.monotonic())
+            _say(f"The worker stopped on a fault (see {worker.log}); starting it in {wait:.0f} s.")
+            time.sleep(wait)
+            worker.start([*me, "worker", "--loglevel", "info"], env)
+            continue
         for process in (worker, api):
             if process.exited_early():
                 _say(f"The {process.name} stopped; the end of {process.log}:\n{process.tail()}")

@@ -8,6 +8,7 @@ only to a process still alive after the grace period.
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import signal
 import subprocess
@@ -16,6 +17,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+RESTART_FIRST_S = 1.0
+RESTART_MOST_S = 30.0
+RAN_WELL_S = 60.0
+
 
 @dataclass(frozen=True)
 class ProcessStatus:
@@ -23,6 +28,10 @@ class ProcessStatus:
     pid: int | None
     alive: bool
     log: Path
+
+
+_exited: dict[int, int] = {}
+"""The exit status of each child process reaped here, by pid."""
 
 
 def _alive(pid: int) -> bool:
@@ -34,8 +43,9 @@ def _alive(pid: int) -> bool:
         return True
     # A zombie (exited, not yet reaped by us) is not alive.
     with contextlib.suppress(ChildProcessError):
-        done, _ = os.waitpid(pid, os.WNOHANG)
+        done, status = os.waitpid(pid, os.WNOHANG)
         if done == pid:
+            _exited[pid] = os.waitstatus_to_exitcode(status)
             return False
     return True
 
@@ -83,6 +93,14 @@ class Background:
         status = self.status()
         return status.pid is not None and not status.alive
 
+    def exit_status(self) -> int | None:
+        """How the process exited, if this process started it and it has (negative: the
+        signal that ended it); None while it runs or when that is not known."""
+        pid = self.pid()
+        if pid is None or _alive(pid):
+            return None
+        return _exited.get(pid)
+
     def stop(self, grace: float = 30.0) -> bool:
         """Stop the process; False when it was not running."""
         pid = self.pid()
@@ -107,3 +125,20 @@ class Background:
             return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
         except FileNotFoundError:
             return ""
+
+
+@dataclass
+class Restarts:
+    """How long to wait before starting a process again: ``RESTART_FIRST_S``, doubled at
+    each restart of a process that ran less than ``RAN_WELL_S``, up to ``RESTART_MOST_S``
+    (a fault that lasts is not hammered on)."""
+
+    started: float = -math.inf
+    wait: float = 0.0
+
+    def next_wait(self, now: float) -> float:
+        """The wait before the restart due ``now`` (a monotonic clock)."""
+        ran_well = now - self.started >= RAN_WELL_S
+        self.wait = RESTART_FIRST_S if ran_well else min(RESTART_MOST_S, self.wait * 2)
+        self.started = now + self.wait
+        return self.wait

@@ -58,6 +58,11 @@ def _options(cache_mb: int) -> Options:
     return opts
 
 
+class StoreFault(OSError):
+    """RocksDB failed (an I/O error, a closed database): a fault of the store, not of the
+    record being handled (rocksdict raises plain exceptions)."""
+
+
 class RocksKeyValue:
     """A RocksDB database as a :class:`~sitrep.engine.keyvalue.KeyValue`, writes staged until
     :meth:`commit`."""
@@ -82,12 +87,14 @@ class RocksKeyValue:
         if key in self._staged:
             staged: bytes | None = self._staged[key]
             return staged
-        found: bytes | None = self._db.get(key)
-        return found
+        return self.committed(key)
 
     def committed(self, key: bytes) -> bytes | None:
         """The value of ``key`` as last committed (what a restart would read)."""
-        found: bytes | None = self._db.get(key)
+        try:
+            found: bytes | None = self._db.get(key)
+        except Exception as exc:
+            raise StoreFault(f"RocksDB at {self.path}: {exc}") from exc
         return found
 
     def put(self, key: bytes, value: bytes) -> None:
@@ -133,7 +140,10 @@ class RocksKeyValue:
                     batch.delete(key)
                 else:
                     batch.put(key, value)
-        self._db.write(batch)
+        try:
+            self._db.write(batch)
+        except Exception as exc:
+            raise StoreFault(f"RocksDB at {self.path}: {exc}") from exc
         left = sum(len(writes) for _, writes in self._layers)
         if left < len(self._staged) // 4:
             # Usually little was written since the seal: what is left is staged anew, at a
@@ -154,6 +164,14 @@ class RocksKeyValue:
         self._db.close()
 
     def _stored(
+        self, prefix: bytes, start: bytes | None, reverse: bool
+    ) -> Iterator[tuple[bytes, bytes]]:
+        try:
+            yield from self._iterate(prefix, start, reverse)
+        except Exception as exc:
+            raise StoreFault(f"RocksDB at {self.path}: {exc}") from exc
+
+    def _iterate(
         self, prefix: bytes, start: bytes | None, reverse: bool
     ) -> Iterator[tuple[bytes, bytes]]:
         it = self._db.iter()

@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-import os
 import time
 from collections.abc import Awaitable, Coroutine, Sequence
 from dataclasses import dataclass
@@ -36,6 +35,7 @@ from sitrep.resolution.places import Gazetteer
 from sitrep.settings import Settings
 from sitrep.turns import Turns
 from sitrep.worker.engine import WorkerEngine
+from sitrep.worker.faults import stop, stop_on_fault, stopping_on_fault
 from sitrep.worker.feeds import follow_topic
 from sitrep.worker.partitions import FlushPacing, by_partition, partition_of
 from sitrep.worker.records import ParsedEvents, bound_for, decode_filed, encode_filed
@@ -55,8 +55,6 @@ batch is routed (giving the event loop back every ``turns.TURN_S``), and one fil
 partition carries what it gave, filed in turn by the fold agent."""
 PRESSED_FOR_S = 1.0
 """For how long after a full batch of events the log counts as having events queued."""
-EXIT_UNSENT = 75
-"""The worker's exit status when it could not send what it routed (EX_TEMPFAIL)."""
 
 
 @dataclass
@@ -159,7 +157,10 @@ def create_app(settings: Settings, gazetteer: Gazetteer, engine: WorkerEngine | 
         log.warning(
             "dead-lettered %s/%s@%s: %s", message.topic, message.partition, message.offset, reason
         )
-        return await dead.send(key=event.key, value=event.value, headers=headers, force=True)
+        try:
+            return await dead.send(key=event.key, value=event.value, headers=headers, force=True)
+        except Exception as exc:
+            stop(f"cannot dead-letter {message.topic}/{message.partition}@{message.offset}", exc)
 
     async def route_one(event: Any, out: list[Filing], acks: list[Any]) -> None:
         """Route ``event``: its reports go to ``out``, a dead letter's ack to ``acks``."""
@@ -216,10 +217,12 @@ def create_app(settings: Settings, gazetteer: Gazetteer, engine: WorkerEngine | 
                 await turns.turn()
                 message = event.message
                 # Failure policy: nothing may crash the agent (faust would acknowledge the
-                # event and move on); what cannot be routed is dead-lettered with the reason.
+                # event and move on); what cannot be routed is dead-lettered with the reason,
+                # but for a fault (the broker, the store), which stops the worker.
                 try:
                     await route_one(event, out, acks)
                 except Exception as exc:
+                    stop_on_fault(exc, f"{message.topic}/{message.partition}@{message.offset}")
                     log.exception("cannot route %s", message)
                     reason = f"processing failed: {type(exc).__name__}: {exc}"
                     acks.append(await dead_letter(event, reason))
@@ -242,7 +245,8 @@ def create_app(settings: Settings, gazetteer: Gazetteer, engine: WorkerEngine | 
                     for filing in decode_filed(event.value, validated):
                         await turns.turn()
                         folder.file(filing.ledger, filing.event, filing.place)
-                except Exception as exc:  # same policy as route: dead-letter, never crash
+                except Exception as exc:  # the route agent's policy
+                    stop_on_fault(exc, f"{message.topic}/{message.partition}@{message.offset}")
                     log.exception("cannot fold %s", message)
                     reason = f"cannot be folded: {type(exc).__name__}: {exc}"
                     fold_acks.append(await dead_letter(event, reason))
@@ -279,17 +283,18 @@ def create_app(settings: Settings, gazetteer: Gazetteer, engine: WorkerEngine | 
             return
         started = time.monotonic()
         mine = frozenset(owned)
-        async with engine.folding:
-            # In a thread: one make can take far longer than the budget (a busy place's
-            # first view is made from every report), and the loop must go on meanwhile
-            # (the route agent, heartbeats, acknowledgements); what the folder holds is
-            # left to the thread until it is done.
-            pending = await asyncio.to_thread(
-                engine.folder.take_changes,
-                started,
-                MAKE_BUDGET_S,
-                lambda ledger: partition_of(ledger.encode(), partitions) in mine,
-            )
+        with stopping_on_fault("making views"):
+            async with engine.folding:
+                # In a thread: one make can take far longer than the budget (a busy place's
+                # first view is made from every report), and the loop must go on meanwhile
+                # (the route agent, heartbeats, acknowledgements); what the folder holds is
+                # left to the thread until it is done.
+                pending = await asyncio.to_thread(
+                    engine.folder.take_changes,
+                    started,
+                    MAKE_BUDGET_S,
+                    lambda ledger: partition_of(ledger.encode(), partitions) in mine,
+                )
         ended = time.monotonic()
         pacing.took(started, ended, pressed=ended - pressure.full_at < PRESSED_FOR_S)
         acks = [*await publish(pending), *fold_acks]
@@ -355,6 +360,5 @@ async def sent_or_exit(sending: Awaitable[T], what: str) -> T:
         return await sending
     except asyncio.CancelledError:
         raise
-    except BaseException:
-        log.critical("cannot send %s; exiting", what, exc_info=True)
-        os._exit(EXIT_UNSENT)
+    except BaseException as exc:
+        stop(f"cannot send {what}", exc)

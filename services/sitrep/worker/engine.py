@@ -35,6 +35,7 @@ from sitrep.resolution.places import Gazetteer
 from sitrep.stores.rocks import RocksKeyValue
 from sitrep.stores.slots import claim
 from sitrep.topics import TopicNames
+from sitrep.worker.faults import stopping_on_fault
 
 FORMAT = b"sitrep-engine-2"
 """What a store holds, written at its creation; a store of another format is not read."""
@@ -73,11 +74,12 @@ class Commits:
             await sent
             if previous is not None:
                 await previous
-            if self.lock is None:
-                self.store.commit(through=generation)
-                return
-            async with self.lock:
-                self.store.commit(through=generation)
+            with stopping_on_fault(f"committing {self.store.path}"):
+                if self.lock is None:
+                    self.store.commit(through=generation)
+                    return
+                async with self.lock:
+                    self.store.commit(through=generation)
 
         self._last = asyncio.create_task(commit())
 
