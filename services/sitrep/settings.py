@@ -92,6 +92,15 @@ class Settings(BaseSettings):
         "a reader or admin token. Publishing always needs a publisher or admin token.",
     )
 
+    api_cors_origins: str = Field(
+        default="",
+        description="Web origins (comma-separated, e.g. `https://newsroom.example`) whose pages "
+        "may call the API from a browser; empty (the default) for none.",
+    )
+
+    def cors_origins(self) -> list[str]:
+        return [o.strip() for o in self.api_cors_origins.split(",") if o.strip()]
+
     @property
     def kafka_data_dir(self) -> Path:
         return self.state_dir / "kafka"

@@ -101,6 +101,15 @@ async def test_published_events_are_acknowledged_then_served(
 
         again = await client.post("/v1/events", json=events[:3])
         assert [r["status"] for r in again.json()["results"]] == ["duplicate"] * 3
+        # Known from the acknowledgement, before the read model has folded them: the same
+        # id with other content is a conflict, and a new id sent twice differently too.
+        edited = {**events[0], "notes": "edited"}
+        new = {**capture, "id": "seed-new-1"}
+        mixed = await client.post("/v1/events", json=[edited, new, {**new, "notes": "twice"}])
+        statuses = [r["status"] for r in mixed.json()["results"]]
+        assert statuses == ["conflict", "accepted", "conflict"], mixed.text
+        assert [e["field"] for e in mixed.json()["results"][2]["errors"]] == ["notes"]
+        events = [*events, new]
 
         async def aleppo() -> dict[str, Any] | None:
             # Served once the read model has folded everything published (not only the

@@ -63,7 +63,7 @@ async def test_nothing_invalid_reaches_the_topic(
         with pytest.raises(InvalidEvent, match=r"data\.means"):
             await publisher.publish(with_data("strike.reported", means="laser"))
         with pytest.raises(InvalidEvent, match="lies in the future"):
-            await publisher.publish(example("strike.reported", reported_at="2999-01-01T00:00:00Z"))
+            await publisher.publish(example("strike.reported", reported_at="2190-01-01T00:00:00Z"))
         await publisher.publish(BY_TYPE["strike.reported"])
     records = await read_topic(kafka_bootstrap, topic)
     assert [orjson.loads(r.value)["id"] for r in records] == ["seed-russian-strikes"]
@@ -99,6 +99,7 @@ def _jsonl_with_good_and_bad_lines(tmp_path: Path) -> Path:
         orjson.dumps(BY_TYPE["control.changed"]),  # 6 duplicate of line 1
         orjson.dumps(example("clash.reported", type="town.seized")),  # 7 unknown type
         orjson.dumps(BY_TYPE["statement.issued"]),  # 8 ok
+        orjson.dumps(with_data("control.changed", method="retaken")),  # 9 conflict with line 1
     ]
     path = tmp_path / "events.jsonl"
     path.write_bytes(b"\n".join(lines) + b"\n")
@@ -114,8 +115,9 @@ def test_cli_publishes_good_lines_and_reports_the_rest(
     assert done.returncode == 1, done.stderr.decode()
     report = orjson.loads(done.stdout)
     assert report["published"] == 3
-    assert report["duplicates"] == [
-        {"line": 6, "id": "seed-aleppo-control", "first_line": 1, "differs": False}
+    assert report["duplicates"] == [{"line": 6, "id": "seed-aleppo-control", "first_line": 1}]
+    assert report["conflicts"] == [
+        {"line": 9, "id": "seed-aleppo-control", "first_line": 1, "fields": ["data.method"]}
     ]
     rejected = {
         r["line"]: {e["field"]: e["reason"] for e in r["errors"]} for r in report["rejected"]

@@ -31,7 +31,8 @@ def _generated(count: int) -> tuple[bytes, dict[str, Any]]:
     lines: list[bytes] = []
     good: list[str] = []
     rejected: dict[int, str] = {}  # line number -> the field named
-    duplicates: dict[int, tuple[int, bool]] = {}  # line number -> (first line, differs)
+    duplicates: dict[int, int] = {}  # line number -> the first line with its event
+    conflicts: dict[int, int] = {}  # line number -> the first line with its id
     first_line: dict[str, int] = {}
     for number in range(1, count + 1):
         if number % 500 == 0:
@@ -52,13 +53,19 @@ def _generated(count: int) -> tuple[bytes, dict[str, Any]]:
                 if same
                 else orjson.dumps(example("strike.reported", id=repeat, notes="told again"))
             )
-            duplicates[number] = (first_line[repeat], not same)
+            (duplicates if same else conflicts)[number] = first_line[repeat]
         else:
             event_id = f"gen-{number}"
             lines.append(orjson.dumps(example(TEMPLATES[number % len(TEMPLATES)], id=event_id)))
             good.append(event_id)
             first_line[event_id] = number
-    return b"\n".join(lines) + b"\n", {"good": good, "rejected": rejected, "duplicates": duplicates}
+    expected = {
+        "good": good,
+        "rejected": rejected,
+        "duplicates": duplicates,
+        "conflicts": conflicts,
+    }
+    return b"\n".join(lines) + b"\n", expected
 
 
 def _sitrep(*args: str, bootstrap: str) -> subprocess.CompletedProcess[bytes]:
@@ -95,11 +102,13 @@ def test_a_large_file_lands_its_good_lines_once_and_names_every_other_line(
     assert done.returncode == 1, done.stderr.decode()
     report = orjson.loads(done.stdout)
 
-    good, rejected, duplicates = expected["good"], expected["rejected"], expected["duplicates"]
+    good, rejected = expected["good"], expected["rejected"]
+    duplicates, conflicts = expected["duplicates"], expected["conflicts"]
     assert report["counts"] == {
         "lines": 20_000,
         "published": len(good),
         "duplicates": len(duplicates),
+        "conflicts": len(conflicts),
         "rejected": len(rejected),
         "failed": 0,
         "warned": 0,  # every example names a known place
@@ -107,6 +116,7 @@ def test_a_large_file_lands_its_good_lines_once_and_names_every_other_line(
     assert report["published"] == len(good)
     assert report["omitted"] == {
         "duplicates": len(duplicates) - 10,
+        "conflicts": len(conflicts) - 10,
         "rejected": len(rejected) - 10,
         "failed": 0,
         "warned": 0,
@@ -115,7 +125,11 @@ def test_a_large_file_lands_its_good_lines_once_and_names_every_other_line(
     # The first of each kind are listed, in the order of the file.
     assert [d["line"] for d in report["duplicates"]] == sorted(duplicates)[:10]
     for listed in report["duplicates"]:
-        assert (listed["first_line"], listed["differs"]) == duplicates[listed["line"]]
+        assert listed["first_line"] == duplicates[listed["line"]]
+    assert [c["line"] for c in report["conflicts"]] == sorted(conflicts)[:10]
+    for listed in report["conflicts"]:
+        assert listed["first_line"] == conflicts[listed["line"]]
+        assert "notes" in listed["fields"]
     assert [r["line"] for r in report["rejected"]] == sorted(rejected)[:10]
     for listed in report["rejected"]:
         fields = {e["field"]: e["reason"] for e in listed["errors"]}

@@ -17,7 +17,7 @@ from sitrep.api.access import Access, AccessConfigError, Role, read_file
 from sitrep.api.app import create_api
 from sitrep.api.gate import PublishGate
 from sitrep.api.readmodel import PUBLISHER_HEADER, ReadModel
-from sitrep.contract import EventBase, encode_event
+from sitrep.contract import EventBase, encode_event, event_to_dict
 from sitrep.kafka.ports import free_port_block
 from sitrep.publishing import Publisher, Receipt
 from sitrep.settings import Settings
@@ -202,6 +202,46 @@ async def test_ownership_holds_before_the_log_comes_back_and_within_a_batch() ->
     assert batch.json()["accepted"] == 2
 
 
+async def test_while_the_log_is_being_read_a_retraction_of_an_event_in_its_batch_waits() -> None:
+    # Right after a start, the victim's event may be on the log unread: a copy of it sent
+    # with a retraction must not pass for the caller's own.
+    model = _owned_by({})
+    model.note_ends({0: 10_000})  # the log holds more than the model has read
+    victim = next(e for e in seed_events() if e.type == "control.changed")
+    copy = event_to_dict(victim)
+    async with serving(_configured(), model) as client:
+        batch = await client.post(
+            "/v1/events",
+            json=[{**copy, "id": "victims-own"}, _retraction("r-bob", "victims-own")],
+            headers=_as("bob"),
+        )
+    body = problem(batch, 503)
+    assert "is not known until the API has read the whole event log" in body["detail"]
+    assert batch.headers["Retry-After"]
+
+
+async def test_an_answer_to_an_event_not_on_the_log_is_accepted_with_a_warning_that_it_waits() -> (
+    None
+):
+    denial = {
+        **_retraction("d-1", "never-published-yet"),
+        "type": "claim.denied",
+        "data": {"event_id": "never-published-yet", "denied_by": "Syrian Arab Army"},
+    }
+    known = {**denial, "id": "d-2", "data": {**denial["data"], "event_id": "mine-too"}}
+    async with serving(_configured()) as client:
+        body = (
+            await client.post(
+                "/v1/events", json=[denial, _new_event("mine-too"), known], headers=_as("alice")
+            )
+        ).json()
+    assert [r["status"] for r in body["results"]] == ["accepted"] * 3
+    assert any(
+        "'never-published-yet' is not on the log yet" in w for w in body["results"][0]["warnings"]
+    )
+    assert not any("not on the log" in w for w in body["results"][2].get("warnings", []))
+
+
 async def test_events_not_published_through_the_api_only_an_admin_may_retract() -> None:
     retract = _retraction("retract-1", "seed-000-aleppo-control-hts")
     unknown = _retraction("retract-2", "never-published")
@@ -264,3 +304,30 @@ def test_a_bad_token_configuration_stops_the_api_from_starting(line: str) -> Non
     settings = Settings.model_validate({"api_tokens": line})
     with pytest.raises(AccessConfigError):
         create_api(settings, fed([]))
+
+
+# --- which other sites' pages may call it -------------------------------------------------------
+
+
+async def test_no_other_site_may_call_the_api_from_a_browser_unless_configured() -> None:
+    preflight = {
+        "Origin": "https://newsroom.example",
+        "Access-Control-Request-Method": "GET",
+        "Access-Control-Request-Headers": "authorization",
+    }
+    async with serving(_configured()) as client:
+        closed = await client.get("/v1/places", headers={"Origin": "https://newsroom.example"})
+    assert closed.status_code == 200
+    assert "access-control-allow-origin" not in closed.headers
+    settings = _configured(api_cors_origins="https://newsroom.example, https://ngo.example")
+    async with serving(settings) as client:
+        allowed = await client.options("/v1/places", headers=preflight)
+        other = await client.options(
+            "/v1/places", headers={**preflight, "Origin": "https://elsewhere.example"}
+        )
+        read = await client.get("/v1/places", headers={"Origin": "https://ngo.example"})
+    assert allowed.status_code == 200
+    assert allowed.headers["access-control-allow-origin"] == "https://newsroom.example"
+    assert other.status_code == 400
+    assert "access-control-allow-origin" not in other.headers
+    assert read.headers["access-control-allow-origin"] == "https://ngo.example"

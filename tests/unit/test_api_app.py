@@ -82,6 +82,18 @@ async def test_a_bad_at_is_a_422_naming_at() -> None:
     assert "RFC 3339" in body["errors"][0]["reason"]
 
 
+async def test_moments_outside_the_supported_range_are_a_422_naming_the_parameter() -> None:
+    async with serving() as client:
+        place = await client.get("/v1/places/Aleppo", params={"at": "0001-01-01"})
+        situation = await client.get("/v1/situation", params={"at": "0001-01-01T00:00:00+01:00"})
+        known = await client.get("/v1/places", params={"known_at": "9999-12-31"})
+        since = await client.get("/v1/strikes", params={"since": "1799-12-31"})
+    for response, name in ((place, "at"), (situation, "at"), (known, "known_at"), (since, "since")):
+        errors = problem(response, 422)["errors"]
+        assert [e["field"] for e in errors] == [name]
+        assert "must lie between 1800-01-01 and 2199-12-31" in errors[0]["reason"]
+
+
 async def test_a_date_time_without_offset_is_refused_for_known_at() -> None:
     async with serving() as client:
         response = await client.get("/v1/places/Aleppo", params={"known_at": "2024-12-01T12:00"})
@@ -230,6 +242,21 @@ async def test_events_already_on_the_log_are_duplicates_without_the_broker() -> 
     assert (body["accepted"], body["duplicate"], body["rejected"]) == (0, 2, 1)
     assert body["results"][2]["id"] == "bad"
     assert {"source", "data"} <= {e["field"] for e in body["results"][2]["errors"]}
+
+
+async def test_an_id_published_before_with_other_content_is_a_conflict_naming_the_fields() -> None:
+    seed = [e.model_dump(mode="json", by_alias=True, exclude_none=True) for e in seed_events()]
+    changed = {**seed[0], "reported_at": "2024-12-02T09:00:00Z", "notes": "resent, edited"}
+    async with serving() as client:  # known without the broker (which is down)
+        batch = (await client.post("/v1/events", json=[changed, seed[1]])).json()
+        one = await client.post("/v1/events", json=changed)
+    assert [r["status"] for r in batch["results"]] == ["conflict", "duplicate"]
+    assert (batch["accepted"], batch["duplicate"], batch["conflict"]) == (0, 1, 1)
+    assert [e["field"] for e in batch["results"][0]["errors"]] == ["notes", "reported_at"]
+    assert "already published" in batch["results"][0]["errors"][0]["reason"]
+    single = problem(one, 409)
+    assert [e["field"] for e in single["errors"]] == ["notes", "reported_at"]
+    assert "the first stands" in single["detail"]
 
 
 async def test_the_openapi_document_describes_every_endpoint() -> None:

@@ -82,6 +82,35 @@ async def test_a_denial_not_known_yet_does_not_count() -> None:
     assert fate["view"]["status"] == "applied"
 
 
+async def test_a_record_under_the_same_id_with_other_content_shows_as_a_conflict() -> None:
+    events = list(seed_events())
+    model = fed(events)
+    other = events[0].model_copy(update={"notes": "edited and sent again"})
+    model.apply(0, 1000, encode_event(other))
+    model.apply(1, 1000, encode_event(events[0]))
+    async with serving(model) as client:
+        fate = (await client.get(f"/v1/events/{events[0].id}")).json()["view"]
+    assert [c["status"] for c in fate["copies"]] == ["applied", "conflict", "duplicate"]
+    assert fate["copies"][1]["reason"].endswith("in: notes")
+    assert fate["event"].get("notes") == events[0].notes  # the first stands
+
+
+async def test_an_answer_to_an_event_not_on_the_log_waits_for_it_and_then_applies() -> None:
+    ahead = [
+        a.model_copy(update={"data": a.data.model_copy(update={"event_id": "test-strike-99"})})
+        for a in ANSWERS
+    ]
+    model = fed([*STRIKES, *ahead])
+    async with serving(model) as client:
+        waiting = [(await client.get(f"/v1/events/{a.id}")).json()["view"] for a in ahead]
+    assert [f["status"] for f in waiting] == ["waiting", "waiting"]
+    assert "'test-strike-99' is not on the log yet" in waiting[0]["reason"]
+    model.apply(0, 10_000, encode_event(_strike(99, "2024-12-05", "Hama", "Russian air force")))
+    async with serving(model) as client:
+        after = [(await client.get(f"/v1/events/{a.id}")).json()["view"] for a in ahead]
+    assert [f["status"] for f in after] == ["applied", "applied"]
+
+
 async def test_republished_and_broken_records_are_accounted_for() -> None:
     events = list(seed_events())
     model = fed(events)
@@ -94,6 +123,7 @@ async def test_republished_and_broken_records_are_accounted_for() -> None:
         by_position = (await client.get("/v1/events/2@1000")).json()["view"]
         missing = await client.get("/v1/events/never-published")
     assert [c["status"] for c in copied["copies"]] == ["applied", "duplicate"]
+    assert copied["status"] == "applied"
     assert broken["status"] == "rejected"
     assert broken["event"] is None
     assert "source" in broken["reason"]

@@ -105,3 +105,25 @@ async def test_the_map_stays_out_of_the_openapi_document() -> None:
     async with serving() as client:
         paths = (await client.get("/openapi.json")).json()["paths"]
     assert not {"/", "/map", "/map/{asset}"} & set(paths)
+
+
+async def test_the_map_may_load_only_the_service_itself_and_no_page_may_frame_it() -> None:
+    async with serving() as client:
+        page = await client.get("/map")
+        script = await client.get("/map/map.js")
+        answer = await client.get("/v1/places")
+        missing = await client.get("/v1/places/Atlantis")
+    policy = page.headers["content-security-policy"]
+    assert "default-src 'self'" in policy
+    assert "script-src 'self'" in policy
+    assert "unsafe-inline" not in policy
+    assert "frame-ancestors 'none'" in policy
+    assert script.headers["content-security-policy"] == policy
+    for response in (page, script, answer, missing):
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert response.headers["referrer-policy"] == "no-referrer"
+        assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+    # The map's page holds no inline script or style for its policy to block.
+    assert "<style" not in page.text
+    assert not re.search(r"<script(?![^>]*\bsrc=)", page.text)
+    assert " style=" not in page.text

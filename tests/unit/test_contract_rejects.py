@@ -143,6 +143,18 @@ CASES: list[tuple[str, Any, str, str]] = [
         "must be a string",
     ),
     (
+        "occurred_at in year 1",
+        example("control.changed", occurred_at="0001-01-01"),
+        "occurred_at",
+        "must lie between 1800-01-01 and 2199-12-31",
+    ),
+    (
+        "occurred_at at the end of time",
+        example("control.changed", occurred_at="9999-12-31T23:59:59Z"),
+        "occurred_at",
+        "must lie between 1800-01-01 and 2199-12-31",
+    ),
+    (
         "impossible date",
         example("control.changed", occurred_at="2024-02-30"),
         "occurred_at",

@@ -10,7 +10,7 @@ import orjson
 import pytest
 
 from sitrep.contract import EventBase, parse_event
-from sitrep.publishing import Duplicate, FirstSeen, Line, Rejected, check_line, read_lines
+from sitrep.publishing import Conflict, Duplicate, FirstSeen, Line, Rejected, check_line, read_lines
 from tests.examples import BY_TYPE, with_data
 
 NOW = datetime(2025, 1, 1, tzinfo=UTC)
@@ -94,13 +94,17 @@ def test_an_invalid_event_is_rejected_with_its_id_and_every_bad_field() -> None:
     assert "at least 0" in reasons["data.killed"]
 
 
-def test_a_repeated_id_is_a_duplicate_of_the_first_valid_line_that_used_it() -> None:
+def test_a_repeated_id_is_a_duplicate_or_a_conflict_with_the_first_valid_line_that_used_it() -> (
+    None
+):
     seen = FirstSeen()
     first = orjson.dumps(BY_TYPE["control.changed"])
+    spaced = orjson.dumps(BY_TYPE["control.changed"], option=orjson.OPT_INDENT_2)
     changed = orjson.dumps(with_data("control.changed", method="retaken"))
     assert isinstance(_check(Line(2, first), seen), EventBase)
-    assert _check(Line(6, first), seen) == Duplicate(6, "seed-aleppo-control", 2, False)
-    assert _check(Line(8, changed), seen) == Duplicate(8, "seed-aleppo-control", 2, True)
+    assert _check(Line(6, first), seen) == Duplicate(6, "seed-aleppo-control", 2)
+    assert _check(Line(7, spaced), seen) == Duplicate(7, "seed-aleppo-control", 2)
+    assert _check(Line(8, changed), seen) == Conflict(8, "seed-aleppo-control", 2)
 
 
 def test_a_rejected_line_does_not_claim_its_id() -> None:

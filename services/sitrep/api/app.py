@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
 from fastapi import Depends, FastAPI
+from starlette.middleware.cors import CORSMiddleware
 
 from sitrep import __version__, loopprobe
 from sitrep.api import problems
@@ -35,6 +36,7 @@ from sitrep.api.routes import (
     subscribing,
     web,
 )
+from sitrep.api.security import SecurityHeaders
 from sitrep.memory import FREEZE_EVERY_S, Ageing
 from sitrep.publishing import Publisher
 from sitrep.settings import Settings
@@ -167,4 +169,14 @@ def create_api(
     # The last middleware added is the outermost: the metrics count what the lane answers.
     app.add_middleware(PlaceLane, remembered=remembered, clock=clock, access=access)
     app.add_middleware(MetricsMiddleware, metrics=measured)
+    origins = settings.cors_origins()
+    if origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type", "Last-Event-ID"],
+            max_age=600,
+        )
+    app.add_middleware(SecurityHeaders)
     return app

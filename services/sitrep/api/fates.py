@@ -1,4 +1,5 @@
-"""What became of an event: applied, a duplicate, corroborating, denied, retracted or rejected."""
+"""What became of an event: applied, waiting (an answer to an event not on the log yet), a
+duplicate, corroborating, denied, retracted or rejected."""
 
 from __future__ import annotations
 
@@ -8,7 +9,13 @@ from typing import Any, Literal
 from sitrep.api.answers import Answers
 from sitrep.api.readmodel import Copy, ReadModel
 from sitrep.contract import event_to_dict
-from sitrep.contract.events import ControlChangedEvent, EventBase, StrikeReportedEvent
+from sitrep.contract.events import (
+    ClaimDeniedEvent,
+    ControlChangedEvent,
+    EventBase,
+    EventRetractedEvent,
+    StrikeReportedEvent,
+)
 from sitrep.resolution.places import Gazetteer, Place
 from sitrep.resolution.suggestions import name_warnings, place_flag
 from sitrep.views.control import control_history
@@ -16,7 +23,10 @@ from sitrep.views.ledger import visible
 from sitrep.views.moments import day_of
 from sitrep.views.refs import SourceRef
 
-Status = Literal["applied", "duplicate", "corroborating", "denied", "retracted", "rejected"]
+Status = Literal[
+    "applied", "waiting", "duplicate", "corroborating", "denied", "retracted", "rejected"
+]
+CONFLICT = "differs from the first event published with this id, which stands, in: "
 
 
 @dataclass(frozen=True)
@@ -25,7 +35,7 @@ class CopyFate:
 
     partition: int
     offset: int
-    status: Literal["applied", "duplicate", "rejected"]
+    status: Literal["applied", "duplicate", "conflict", "rejected"]
     reason: str | None = None
 
 
@@ -119,7 +129,11 @@ def _corroborates(answers: Answers, event: EventBase, keys: list[str]) -> str | 
 
 
 def _status(answers: Answers, event: EventBase) -> tuple[Status, str | None]:
-    keys = [route.key for route in answers.situation.router.routes_of(event.id) or []]
+    routes = answers.situation.router.routes_of(event.id)
+    if routes == [] and isinstance(event, ClaimDeniedEvent | EventRetractedEvent):
+        target = event.data.event_id
+        return "waiting", f"waiting for its event: {target!r} is not on the log yet"
+    keys = [route.key for route in routes or []]
     for key in keys:
         ledger = answers.situation.ledgers.get(key)
         if ledger is None:
@@ -152,10 +166,7 @@ def fate_of(model: ReadModel, answers: Answers, event_id: str) -> Fate | None:
             return None
         copies = tuple(c for _, c in sorted(rejected, key=lambda r: _order(r[0])))
         return Fate(event_id, "rejected", copies[0].reason, None, copies)
-    kept = [
-        (copy, CopyFate(copy.partition, copy.offset, "applied" if i == 0 else "duplicate"))
-        for i, copy in enumerate(published.copies)
-    ]
+    kept = [(copy, _copy_fate(i, copy)) for i, copy in enumerate(published.copies)]
     status, reason = _status(answers, published.event)
     copies = tuple(c for _, c in sorted([*kept, *rejected], key=lambda r: _order(r[0])))
     event = published.event
@@ -163,6 +174,14 @@ def fate_of(model: ReadModel, answers: Answers, event_id: str) -> Fate | None:
     warnings = tuple(name_warnings(event, gazetteer, answers.registry))
     where = placed(gazetteer, event)
     return Fate(event_id, status, reason, event_to_dict(event), copies, where, warnings)
+
+
+def _copy_fate(i: int, copy: Copy) -> CopyFate:
+    if i == 0:
+        return CopyFate(copy.partition, copy.offset, "applied")
+    if copy.differs:
+        return CopyFate(copy.partition, copy.offset, "conflict", CONFLICT + ", ".join(copy.differs))
+    return CopyFate(copy.partition, copy.offset, "duplicate")
 
 
 def _order(copy: Copy) -> tuple[int, int]:

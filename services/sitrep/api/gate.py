@@ -9,13 +9,31 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sitrep.contract import EventBase, parse_event
+from sitrep.contract import EventBase, encode_event, parse_event
+from sitrep.engine.recent import Recent
 from sitrep.publishing import Publisher, PublishFailed
 
 log = logging.getLogger("sitrep.api.gate")
+
+SENT_KEPT = 20_000
+"""How many events acknowledged lately are remembered (a few hundred bytes each): the read
+model folds an event within seconds, and then knows it for good; past this many, an event
+sent again before it did is sent again (the worker drops it by its id)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Sent:
+    """An event acknowledged through the gate: who published it, and what it said."""
+
+    publisher: str
+    encoded: bytes
+
+    def event(self) -> EventBase:
+        return parse_event(self.encoded)
 
 
 class PublishGate:
@@ -27,9 +45,18 @@ class PublishGate:
         self._publisher = publisher
         self._started = False
         self._lock = asyncio.Lock()
-        self.acknowledged: set[str] = set()
-        self.published_by: dict[str, str] = {}
-        """Who published each acknowledged event, until the read model has folded it."""
+        self.sent: Recent = Recent(SENT_KEPT)
+        """The events the broker acknowledged through this gate lately, by id, with who
+        published each (:class:`Sent`): what the read model may not have folded yet."""
+
+    def remember(self, events: list[EventBase], publisher: str) -> None:
+        """``events`` were acknowledged, published by ``publisher``."""
+        for event in events:
+            self.sent.keep(event.id, Sent(publisher, encode_event(event)))
+
+    def sent_lately(self, event_id: str) -> Sent | None:
+        found: Sent | None = self.sent.get(event_id)
+        return found
 
     def _current(self) -> Publisher:
         if self._publisher is None:

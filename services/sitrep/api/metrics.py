@@ -18,7 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sitrep.api.readmodel import ReadModel
 
-Outcome = Literal["accepted", "duplicate", "rejected", "unavailable"]
+Outcome = Literal["accepted", "duplicate", "conflict", "rejected", "unavailable"]
 UNMATCHED = "<unmatched>"
 """The route label of requests no route matched: raw paths would make a label per URL."""
 

@@ -44,10 +44,11 @@ class FieldProblemModel(BaseModel):
 class PublishResult(BaseModel):
     index: int
     id: str | None
-    status: Literal["accepted", "duplicate", "rejected"]
+    status: Literal["accepted", "duplicate", "conflict", "rejected"]
     partition: int | None = None
     offset: int | None = None
     errors: list[FieldProblemModel] = []
+    """Why it was rejected, or the fields in which a conflicting event differs."""
     warnings: list[str] = []
     """An accepted event's names that nobody knows, with the closest known ones: accepted all
     the same (somebody reported them), but likely misspelt."""
@@ -57,6 +58,7 @@ class PublishAnswer(BaseModel):
     results: list[PublishResult]
     accepted: int
     duplicate: int
+    conflict: int
     rejected: int
 
 

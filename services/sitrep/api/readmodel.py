@@ -33,6 +33,7 @@ from sitrep.api.background import cancel
 from sitrep.api.now import NowIndex
 from sitrep.api.stored import CACHED_REPORTS, StoredSituation
 from sitrep.contract import Event, InvalidEvent, decode_json, parse_event
+from sitrep.contract.differences import differing_fields
 from sitrep.contract.events import (
     ClaimDeniedEvent,
     EventRetractedEvent,
@@ -90,6 +91,9 @@ class Copy:
 
     partition: int
     offset: int
+    differs: tuple[str, ...] = ()
+    """The fields in which a later record under the id differs from the first (a conflict:
+    the first stands)."""
 
 
 @dataclass
@@ -191,7 +195,9 @@ class ReadModel:
         known = self.kv.get(record_key)
         if known is not None:
             record = orjson.loads(known)
-            record["copies"].append([partition, offset])
+            first = orjson.dumps(record["event"])
+            differs = [] if first == value else differing_fields(parse_event(first), event)
+            record["copies"].append([partition, offset, *([differs] if differs else [])])
             self.kv.put(record_key, orjson.dumps(record))
             return
         self.version += 1  # even a fold that fails may have filed part of the event
@@ -291,7 +297,7 @@ class ReadModel:
         if found is None:
             return None
         record = orjson.loads(found)
-        copies = [Copy(p, o) for p, o in record["copies"]]
+        copies = [Copy(p, o, tuple(rest[0]) if rest else ()) for p, o, *rest in record["copies"]]
         return Published(parse_event(record["event"]), copies)
 
     def publisher_of(self, event_id: str) -> str | None:

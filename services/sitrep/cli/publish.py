@@ -7,8 +7,9 @@ import asyncio
 import os
 import stat
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any, BinaryIO
 
@@ -26,10 +27,13 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from sitrep.contract import EventBase
+from sitrep.contract.differences import differing_fields
 from sitrep.publishing import (
     DETAILS,
     WINDOW,
     BatchReport,
+    Line,
     Notice,
     Publisher,
     PublishFailed,
@@ -67,7 +71,7 @@ class _Reading:
     def __init__(self, stream: BinaryIO, *, quiet: bool) -> None:
         self._stream = stream
         self._size = _file_size(stream)
-        self._start = stream.tell() if self._size is not None else 0
+        self.start = stream.tell() if self._size is not None else 0
         self._lines = 0
         if self._size is None:
             columns: list[ProgressColumn] = [
@@ -91,7 +95,7 @@ class _Reading:
             self.show()
 
     def show(self) -> None:
-        done = self._lines if self._size is None else self._stream.tell() - self._start
+        done = self._lines if self._size is None else self._stream.tell() - self.start
         self.progress.update(self._task, completed=done)
 
 
@@ -135,15 +139,40 @@ async def _publish(
                 notice=notice,
             )
         reading.show()
+    if report.conflicts.items and _file_size(stream) is not None:
+        stream.seek(reading.start)
+        name_conflicting_fields(report, stream, publisher.validate)
     return report
+
+
+def name_conflicting_fields(
+    report: BatchReport, stream: BinaryIO, validate: Callable[[bytes], EventBase]
+) -> None:
+    """Fill in the fields in which each conflict listed differs from the first line with its
+    id, reading ``stream`` again (from where the run began) for those lines only."""
+    wanted = {n for c in report.conflicts.items for n in (c.line, c.first_line)}
+    events: dict[int, EventBase] = {}
+    for item in read_lines(stream):
+        if isinstance(item, Line) and item.number in wanted:
+            events[item.number] = validate(item.text)
+            if len(events) == len(wanted):
+                break
+    report.conflicts.items = [
+        replace(c, fields=tuple(differing_fields(events[c.first_line], events[c.line])))
+        for c in report.conflicts.items
+    ]
 
 
 def _as_json(report: BatchReport) -> dict[str, Any]:
     return {
         "published": report.published,
         "duplicates": [
-            {"line": d.line, "id": d.event_id, "first_line": d.first_line, "differs": d.differs}
+            {"line": d.line, "id": d.event_id, "first_line": d.first_line}
             for d in report.duplicates.items
+        ],
+        "conflicts": [
+            {"line": c.line, "id": c.event_id, "first_line": c.first_line, "fields": list(c.fields)}
+            for c in report.conflicts.items
         ],
         "rejected": [
             {
@@ -164,12 +193,14 @@ def _as_json(report: BatchReport) -> dict[str, Any]:
             "lines": report.lines,
             "published": report.published,
             "duplicates": report.duplicates.total,
+            "conflicts": report.conflicts.total,
             "rejected": report.rejected.total,
             "failed": report.failed.total,
             "warned": report.warned.total,
         },
         "omitted": {
             "duplicates": report.duplicates.omitted,
+            "conflicts": report.conflicts.omitted,
             "rejected": report.rejected.omitted,
             "failed": report.failed.omitted,
             "warned": report.warned.omitted,
@@ -179,6 +210,10 @@ def _as_json(report: BatchReport) -> dict[str, Any]:
 
 
 def _problems(report: BatchReport) -> Iterator[tuple[str, str, str, str]]:
+    for c in report.conflicts.items:
+        fields = ", ".join(c.fields) if c.fields else "(not known: the input was not a file)"
+        reason = f"line {c.first_line} used the id for another event, which was kept"
+        yield str(c.line), c.event_id, fields, reason
     for r in report.rejected.items:
         for e in r.errors:
             yield str(r.line), r.event_id or "", e.field or "(event)", e.reason
@@ -190,11 +225,11 @@ def _print(report: BatchReport, out: Console) -> None:
     out.print(
         f"published {report.published}, duplicates within the file "
         f"{report.duplicates.total}, rejected {report.rejected.total}"
+        + (f", conflicts {report.conflicts.total}" if report.conflicts.total else "")
         + (f", failed {report.failed.total}" if report.failed.total else "")
     )
     for d in report.duplicates.items:
-        note = " (with different content: the first was kept)" if d.differs else ""
-        out.print(f"  line {d.line}: duplicate of line {d.first_line}, id {d.event_id}{note}")
+        out.print(f"  line {d.line}: duplicate of line {d.first_line}, id {d.event_id}")
     rows = list(_problems(report))
     if rows:
         table = Table("line", "id", "field", "reason", title="not published")
@@ -211,6 +246,7 @@ def _print(report: BatchReport, out: Console) -> None:
         f"{listed.omitted} {kind}"
         for kind, listed in (
             ("duplicates", report.duplicates),
+            ("conflicts", report.conflicts),
             ("rejected", report.rejected),
             ("failed", report.failed),
             ("warned", report.warned),
@@ -243,7 +279,9 @@ def publish(
     ] = WINDOW,
     details: Annotated[
         int,
-        typer.Option(min=0, help="Lines listed of each kind (duplicate, rejected, failed)."),
+        typer.Option(
+            min=0, help="Lines listed of each kind (duplicate, conflict, rejected, failed)."
+        ),
     ] = DETAILS,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
     check_names: Annotated[

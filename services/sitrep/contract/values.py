@@ -78,6 +78,26 @@ ActorName = Annotated[str, Field(min_length=1, max_length=200)]
 PlaceName = Annotated[str, Field(min_length=1, max_length=200)]
 
 
+EARLIEST = date(1800, 1, 1)
+LATEST = date(2199, 12, 31)
+"""The days Sitrep reads moments on: two centuries of history and the next one. Outside, a
+moment is an error: views count windows of days from them, and Python's dates end at the
+years 1 and 9999."""
+SUPPORTED = f"must lie between {EARLIEST.isoformat()} and {LATEST.isoformat()}"
+
+
+def within_range(value: date) -> bool:
+    """Whether ``value`` (a date, or a date-time's day) lies in the supported range."""
+    day = value.date() if isinstance(value, datetime) else value
+    return EARLIEST <= day <= LATEST
+
+
+def _supported(value: date) -> date:
+    if not within_range(value):
+        raise contract_error(f"{SUPPORTED} (got {value.isoformat()})")
+    return value
+
+
 def _parse_datetime(value: str) -> datetime:
     if not _DATETIME_RE.match(value):
         raise contract_error(
@@ -85,27 +105,30 @@ def _parse_datetime(value: str) -> datetime:
             "2024-11-30T17:05:00+03:00"
         )
     try:
-        return datetime.fromisoformat(value)
+        parsed = datetime.fromisoformat(value)
     except ValueError as exc:
         raise contract_error(f"is not a real date-time ({exc})") from exc
+    _supported(parsed)
+    return parsed
 
 
 def _to_moment(value: Any) -> Any:
     if isinstance(value, datetime):
         if value.tzinfo is None or value.utcoffset() is None:
             raise contract_error("must include a UTC offset, e.g. 2024-11-30T14:05:00Z")
-        return value
+        return _supported(value)
     if isinstance(value, date):
-        return value
+        return _supported(value)
     if not isinstance(value, str):
         raise contract_error(
             "must be a string: an RFC 3339 date-time (2024-11-30T14:05:00Z) or a date (2024-11-30)"
         )
     if _DATE_RE.match(value):
         try:
-            return date.fromisoformat(value)
+            day = date.fromisoformat(value)
         except ValueError as exc:
             raise contract_error(f"is not a real date ({exc})") from exc
+        return _supported(day)
     return _parse_datetime(value)
 
 
@@ -126,7 +149,10 @@ Moment = Annotated[
                 {"type": "string", "format": "date-time"},
                 {"type": "string", "format": "date"},
             ],
-            "description": "RFC 3339 date-time with offset, or a plain date meaning that day.",
+            "description": (
+                "RFC 3339 date-time with offset, or a plain date meaning that day; "
+                f"between {EARLIEST.isoformat()} and {LATEST.isoformat()}."
+            ),
         }
     ),
 ]
@@ -135,7 +161,13 @@ Moment = Annotated[
 Instant = Annotated[
     datetime,
     BeforeValidator(_to_instant),
-    WithJsonSchema({"type": "string", "format": "date-time"}),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "format": "date-time",
+            "description": f"Between {EARLIEST.isoformat()} and {LATEST.isoformat()}.",
+        }
+    ),
 ]
 
 

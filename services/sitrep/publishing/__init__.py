@@ -11,13 +11,14 @@ from sitrep.publishing.batch import (
     publish_lines,
 )
 from sitrep.publishing.first_seen import FirstSeen
-from sitrep.publishing.lines import Duplicate, Line, Rejected, check_line, read_lines
+from sitrep.publishing.lines import Conflict, Duplicate, Line, Rejected, check_line, read_lines
 from sitrep.publishing.publisher import Publisher, PublishFailed, Receipt, event_producer
 
 __all__ = [
     "DETAILS",
     "WINDOW",
     "BatchReport",
+    "Conflict",
     "Duplicate",
     "Failed",
     "FirstSeen",

@@ -11,7 +11,7 @@ from typing import Generic, TypeVar
 
 from sitrep.contract import EventBase
 from sitrep.publishing.first_seen import FirstSeen
-from sitrep.publishing.lines import Duplicate, Line, Rejected, check_line
+from sitrep.publishing.lines import Conflict, Duplicate, Line, Rejected, check_line
 from sitrep.publishing.publisher import Publisher, PublishFailed, Receipt
 
 WINDOW = 2_000
@@ -71,6 +71,7 @@ class BatchReport:
     details: int = DETAILS
     published: int = 0
     duplicates: Listed[Duplicate] = field(init=False)
+    conflicts: Listed[Conflict] = field(init=False)
     rejected: Listed[Rejected] = field(init=False)
     failed: Listed[Failed] = field(init=False)
     warned: Listed[Warned] = field(init=False)
@@ -80,18 +81,25 @@ class BatchReport:
 
     def __post_init__(self) -> None:
         self.duplicates = Listed(self.details)
+        self.conflicts = Listed(self.details)
         self.rejected = Listed(self.details)
         self.failed = Listed(self.details)
         self.warned = Listed(self.details)
 
     @property
     def ok(self) -> bool:
-        return not self.rejected.total and not self.failed.total
+        return not (self.rejected.total or self.conflicts.total or self.failed.total)
 
     @property
     def lines(self) -> int:
         """Non-blank lines read."""
-        return self.published + self.duplicates.total + self.rejected.total + self.failed.total
+        return (
+            self.published
+            + self.duplicates.total
+            + self.conflicts.total
+            + self.rejected.total
+            + self.failed.total
+        )
 
 
 class _Window:
@@ -181,6 +189,8 @@ async def publish_lines(
                 report.rejected.add(outcome)
             case Duplicate():
                 report.duplicates.add(outcome)
+            case Conflict():
+                report.conflicts.add(outcome)
             case EventBase():
                 if not await sender.send(number, outcome):
                     report.stopped_at = number

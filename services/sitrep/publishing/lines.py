@@ -1,5 +1,6 @@
 """Reading a JSON Lines stream one line at a time, and what each line is: an event to send, a
-line that breaks the contract, or a repeat of an id an earlier line used."""
+line that breaks the contract, a repeat of an earlier line's event, or another event under an
+id an earlier line used."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from sitrep.contract import EventBase, FieldError, InvalidEvent
+from sitrep.contract import EventBase, FieldError, InvalidEvent, encode_event
 from sitrep.publishing.first_seen import FirstSeen
 
 MAX_LINE_BYTES = 1 << 20
@@ -35,12 +36,23 @@ class Rejected:
 
 @dataclass(frozen=True)
 class Duplicate:
-    """A line whose id an earlier line of the same file already used; not sent again."""
+    """A line whose event an earlier line of the same file already held; not sent again."""
 
     line: int
     event_id: str
     first_line: int
-    differs: bool
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """A line whose id an earlier line of the same file used for another event: not sent,
+    since the log keeps the first event under an id (``fields``: where they differ, once
+    known)."""
+
+    line: int
+    event_id: str
+    first_line: int
+    fields: tuple[str, ...] = ()
 
 
 def read_lines(stream: BinaryIO, *, max_bytes: int = MAX_LINE_BYTES) -> Iterator[Line | Rejected]:
@@ -71,13 +83,17 @@ def _too_long(number: int, length: int, max_bytes: int) -> Rejected:
 
 def check_line(
     line: Line, *, validate: Callable[[bytes], EventBase], seen: FirstSeen
-) -> EventBase | Rejected | Duplicate:
+) -> EventBase | Rejected | Duplicate | Conflict:
     """The line's event if it is valid and its id is new to the stream; else why not."""
     try:
         event = validate(line.text)
     except InvalidEvent as exc:
         return Rejected(line.number, exc.event_id, exc.errors)
-    earlier = seen.remember(event.id, line.text, line.number)
-    if earlier is not None:
-        return Duplicate(line.number, event.id, earlier.line, earlier.differs)
-    return event
+    # The event as the log would hold it: lines that differ in spacing or key order only
+    # are the same event.
+    earlier = seen.remember(event.id, encode_event(event), line.number)
+    if earlier is None:
+        return event
+    if earlier.differs:
+        return Conflict(line.number, event.id, earlier.line)
+    return Duplicate(line.number, event.id, earlier.line)

@@ -76,6 +76,13 @@ const failures = [];
 try {
   const page = await browser.newPage({ viewport: { width: 1400, height: 860 } });
   page.on("pageerror", (error) => failures.push(`page error: ${error.message}`));
+  // The page's Content-Security-Policy allows only the service itself: anything it blocks
+  // (an inline style or script, another host) is a defect of the page.
+  page.on("console", (message) => {
+    if (message.type() === "error" && /Content Security Policy/i.test(message.text())) {
+      failures.push(`blocked by the page's policy: ${message.text()}`);
+    }
+  });
   const offsite = [];
   page.on("request", (request) => {
     if (!request.url().startsWith(new URL(MAP_URL).origin) && !request.url().startsWith("data:")) {

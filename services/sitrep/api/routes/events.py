@@ -20,7 +20,8 @@ from sitrep.api.models import One, PublishAnswer
 from sitrep.api.problems import FieldProblem, Problem, not_found
 from sitrep.api.readmodel import PUBLISHER_HEADER, ReadModel
 from sitrep.contract import EventBase, FieldError, InvalidEvent
-from sitrep.contract.events import EventRetractedEvent
+from sitrep.contract.differences import differing_fields
+from sitrep.contract.events import ClaimDeniedEvent, EventRetractedEvent
 from sitrep.publishing import PublishFailed, Receipt
 from sitrep.resolution.suggestions import name_warnings
 
@@ -85,8 +86,7 @@ async def _send(
     if failed:
         metrics.count_published("unavailable", len(events))
         raise _unavailable(failed[0])
-    gate.acknowledged.update(r.event_id for r in receipts)
-    gate.published_by.update((r.event_id, caller.name) for r in receipts)
+    gate.remember(events, caller.name)
     metrics.count_published("accepted", len(receipts))
     return receipts
 
@@ -94,7 +94,8 @@ async def _send(
 def _check_retractions(
     caller: Caller, events: list[EventBase], model: ReadModel, gate: PublishGate
 ) -> None:
-    """A 403 unless the caller published every event it retracts (an admin may retract any)."""
+    """A 403 unless the caller published every event it retracts (an admin may retract any);
+    a 503 while whether it did cannot be known yet."""
     if caller.role is Role.ADMIN:
         return
     sending = {event.id for event in events}
@@ -102,9 +103,23 @@ def _check_retractions(
         if not isinstance(event, EventRetractedEvent):
             continue
         target = event.data.event_id
-        owner = model.publisher_of(target) or gate.published_by.get(target)
-        if owner == caller.name or (owner is None and target in sending):
+        sent = gate.sent_lately(target)
+        owner = model.publisher_of(target) or (sent.publisher if sent is not None else None)
+        if owner == caller.name:
             continue
+        if owner is None and target in sending:
+            # The caller's own only if nobody published that id before: known once the read
+            # model has read every record on the log.
+            if model.caught_up:
+                continue
+            raise Problem(
+                503,
+                "Owner not known yet",
+                f"whether {target!r} is {caller.name}'s to retract is not known until the API "
+                f"has read the whole event log (event {event.id!r}); nothing was accepted: "
+                "retry shortly",
+                headers={"Retry-After": str(RETRY_AFTER_S)},
+            )
         raise Problem(
             403,
             "Forbidden",
@@ -113,17 +128,38 @@ def _check_retractions(
         )
 
 
+CONFLICTING = "differs from the event already published with this id"
+
+
+def _conflict(event_id: str, fields: list[str]) -> str:
+    return (
+        f"an event with the id {event_id!r} was published before, with other content "
+        f"({', '.join(fields)}): the first stands; publish a new report under a new id"
+    )
+
+
+def _published(model: ReadModel, gate: PublishGate, event_id: str) -> EventBase | None:
+    """The event published under ``event_id`` before, if the API knows of it."""
+    found = model.published(event_id)
+    if found is not None:
+        return found.event
+    sent = gate.sent_lately(event_id)
+    return sent.event() if sent is not None else None
+
+
 @router.post("", response_model=PublishAnswer)
 async def publish_events(
     request: Request, caller: Annotated[Caller, Depends(may_publish)]
 ) -> Response:
     """Publish one event or an array of up to 1,000; answers once the broker acknowledged.
 
-    Each item is accepted, a duplicate (its id is already on the log, or earlier in the
-    array), or rejected with each field and why; an accepted event whose place, or an actor,
-    nobody knows carries ``warnings`` with the closest known names. A single event that breaks
-    the contract is a 422; a broker out of reach a 503 with Retry-After. Needs a publisher or
-    admin token; a publisher may retract only the events it published itself (else a 403).
+    Each item is accepted, a duplicate (the same event is already on the log, or earlier in
+    the array), a conflict (another event has its id: each field that differs is named; the
+    first stays, an id is never reused), or rejected with each field and why; an accepted
+    event whose place, or an actor, nobody knows carries ``warnings`` with the closest known
+    names. A single event that breaks the contract is a 422, one in conflict a 409; a broker
+    out of reach a 503 with Retry-After. Needs a publisher or admin token; a publisher may
+    retract only the events it published itself (else a 403).
     """
     gate: PublishGate = request.app.state.gate
     metrics = metrics_of(request)
@@ -131,7 +167,7 @@ async def publish_events(
     items, batch = _items(await request.body())
     results: list[dict[str, Any]] = []
     to_send: list[tuple[dict[str, Any], EventBase]] = []
-    seen: set[str] = set()
+    seen: dict[str, EventBase] = {}
     for index, item in enumerate(items):
         try:
             if not isinstance(item, dict):
@@ -148,14 +184,22 @@ async def publish_events(
             continue
         result: dict[str, Any] = {"index": index, "id": event.id}
         results.append(result)
-        known = model.published(event.id) is not None or event.id in gate.acknowledged
-        if known or event.id in seen:
-            result["status"] = "duplicate"
+        first = seen.get(event.id) or _published(model, gate, event.id)
+        if first is not None:
+            differing = differing_fields(first, event)
+            if not differing:
+                result["status"] = "duplicate"
+                continue
+            errors = [FieldProblem(f, CONFLICTING) for f in differing]
+            if not batch:
+                metrics.count_published("conflict", 1)
+                raise Problem(409, "Conflicting event", _conflict(event.id, differing), errors)
+            result.update(status="conflict", errors=errors)
             continue
-        seen.add(event.id)
+        seen[event.id] = event
         to_send.append((result, event))
     _check_retractions(caller, [event for _, event in to_send], model, gate)
-    for settled in ("duplicate", "rejected"):
+    for settled in ("duplicate", "conflict", "rejected"):
         metrics.count_published(settled, sum(r.get("status") == settled for r in results))
     if to_send:
         receipts = await _send(gate, [event for _, event in to_send], caller, metrics)
@@ -163,8 +207,15 @@ async def publish_events(
         for (result, event), receipt in zip(to_send, receipts, strict=True):
             result.update(status="accepted", partition=receipt.partition, offset=receipt.offset)
             warnings = name_warnings(event, now.situation.gazetteer, now.registry)
+            if isinstance(event, ClaimDeniedEvent | EventRetractedEvent):
+                target = event.data.event_id
+                if target not in seen and _published(model, gate, target) is None:
+                    warnings.append(
+                        f"data.event_id: {target!r} is not on the log yet; this waits for it "
+                        "and applies once it comes"
+                    )
             if warnings:
                 result["warnings"] = warnings
-    statuses = ("accepted", "duplicate", "rejected")
+    statuses = ("accepted", "duplicate", "conflict", "rejected")
     counts = {status: sum(r["status"] == status for r in results) for status in statuses}
     return ViewResponse({"results": results, **counts})

@@ -44,6 +44,8 @@
       if (value === null || value === undefined || value === false) continue;
       if (name === "class") node.className = value;
       else if (name.startsWith("on")) node.addEventListener(name.slice(2), value);
+      // Styles through the object model: the page's policy refuses style attributes.
+      else if (name === "style") Object.assign(node.style, value);
       else node.setAttribute(name, String(value));
     }
     append(node, children);
@@ -339,7 +341,7 @@
 
   function actorText(actor) {
     if (!actor) return el("span", { class: "muted" }, "nobody reported");
-    const shown = el("span", {}, el("span", { class: "swatch", style: `background:${colourOf(actor)}` }), actor.name);
+    const shown = el("span", {}, el("span", { class: "swatch", style: { background: colourOf(actor) } }), actor.name);
     if (actor.as_reported && actor.as_reported !== actor.name) {
       shown.append(el("span", { class: "muted" }, ` (reported as “${actor.as_reported}”)`));
     }
