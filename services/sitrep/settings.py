@@ -92,6 +92,13 @@ class Settings(BaseSettings):
         "a reader or admin token. Publishing always needs a publisher or admin token.",
     )
 
+    api_publish_timeout_s: float = Field(
+        default=10.0,
+        ge=1.0,
+        le=120.0,
+        description="How long a POST of events waits for the broker's acknowledgement before "
+        "answering 503 (the events may or may not have been stored: resending them is safe).",
+    )
     api_cors_origins: str = Field(
         default="",
         description="Web origins (comma-separated, e.g. `https://newsroom.example`) whose pages "

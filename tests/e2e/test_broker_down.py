@@ -1,6 +1,7 @@
-"""With the broker stopped, publishing answers 503 with Retry-After and never a success; once
-the broker is back, the same request is accepted, and the API's read model, which lost the
-broker meanwhile, folds it."""
+"""With the broker stopped, publishing answers 503 with Retry-After within the publish timeout
+and never a success, and reads say that how far behind they are is not known; once the broker
+is back, the same request is accepted, and the API's read model, which lost the broker
+meanwhile, folds it."""
 
 from __future__ import annotations
 
@@ -92,11 +93,26 @@ def test_publishing_while_the_broker_is_down_is_refused_then_accepted_once_it_is
     stopped = sitrep(env, "kafka", "stop", timeout=120)
     assert stopped.returncode == 0, stopped.stdout + stopped.stderr
 
+    began = time.monotonic()
     status, headers, problem = _post(f"{url}/v1/events", EVENT)
+    assert time.monotonic() - began < 20  # bounded: the publish timeout is 10 s
     assert status == 503, problem
     assert int(headers["Retry-After"]) > 0
     assert headers["Content-Type"].startswith("application/problem+json")
     assert problem["status"] == 503
+    assert "sending them again with the same ids is safe" in problem["detail"]
+
+    # Reads go on from what the API has, and say that how far behind it is is not known.
+    deadline = time.monotonic() + 60
+    freshness: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        with urllib.request.urlopen(f"{url}/v1/places/Idlib", timeout=30) as got:
+            freshness = json.loads(got.read())["freshness"]
+        if freshness["behind"] is None:
+            break
+        time.sleep(1)
+    assert freshness["behind"] is None, freshness
+    assert freshness["log_reached_at"] is not None  # before the broker went away
 
     started = sitrep(env, "kafka", "start", timeout=120)
     assert started.returncode == 0, started.stdout + started.stderr

@@ -331,3 +331,32 @@ async def test_no_other_site_may_call_the_api_from_a_browser_unless_configured()
     assert other.status_code == 400
     assert "access-control-allow-origin" not in other.headers
     assert read.headers["access-control-allow-origin"] == "https://ngo.example"
+
+
+# --- a broker that does not answer ------------------------------------------------------------
+
+
+class SilentPublisher(RecordingPublisher):
+    """Takes each send and never acknowledges it: a broker gone quiet."""
+
+    async def enqueue(
+        self, raw: Any, *, headers: Mapping[str, str] | None = None
+    ) -> asyncio.Future[Receipt]:
+        await super().enqueue(raw, headers=headers)
+        return asyncio.get_running_loop().create_future()
+
+
+async def test_a_post_the_broker_does_not_acknowledge_is_answered_in_bounded_time() -> None:
+    loop = asyncio.get_running_loop()
+    async with serving(_configured(api_publish_timeout_s=1), publisher=SilentPublisher()) as client:
+        began = loop.time()
+        response = await client.post(
+            "/v1/events", json=[_new_event("q-1"), _new_event("q-2")], headers=_as("alice")
+        )
+        took = loop.time() - began
+    body = problem(response, 503)
+    assert took < 5
+    assert int(response.headers["Retry-After"]) > 0
+    assert "acknowledged 0 of 2 events within 1 s" in body["detail"]
+    assert "may or may not have been stored" in body["detail"]
+    assert "sending them again with the same ids is safe" in body["detail"]

@@ -164,16 +164,18 @@ async def test_every_answer_says_what_was_asked_and_how_fresh_it_is() -> None:
     assert body["asked"] == {"at": "2024-12-01T23:59:59.999999+00:00", "known_at": NOW.isoformat()}
     position = body["freshness"]["position"]
     assert sum(position.values()) == len(events)
-    assert body["freshness"]["behind"] == 0
+    # The broker of these tests is down: how much waits on the log is not known, and the
+    # answer does not pretend it is nothing.
+    assert body["freshness"]["behind"] is None
+    assert body["freshness"]["log_reached_at"] is None
 
 
 async def test_freshness_counts_the_records_not_folded_yet() -> None:
     model = fed()
     model.note_ends({0: model.freshness().position["0"] + 5})
+    assert model.freshness().behind == 5  # as a reader that reaches the log would say
     async with serving(model) as client:
-        body = (await client.get("/v1/actors")).json()
         ready = await client.get("/readyz")
-    assert body["freshness"]["behind"] == 5
     assert problem(ready, 503)
 
 

@@ -46,10 +46,6 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-PUBLISH_TIMEOUT_MS = 10_000
-"""How long a POST waits for the broker before answering 503."""
-
-
 async def age(ageing: Ageing | None = None) -> None:
     """Hide what the read model folds from the garbage collector as it goes: every
     ``FREEZE_EVERY_S`` what outlived a young collection (:class:`~sitrep.memory.Ageing`).
@@ -121,7 +117,7 @@ def create_api(
             settings.bootstrap_servers(),
             topic=names.events,
             client_id="sitrep-api",
-            request_timeout_ms=PUBLISH_TIMEOUT_MS,
+            request_timeout_ms=int(settings.api_publish_timeout_s * 1000),
         )
 
     gate = PublishGate(make_publisher, publisher)
@@ -153,6 +149,7 @@ def create_api(
     app.state.read_model = read_model
     app.state.answers = remembered = RememberedAnswers(read_model)
     app.state.gate = gate
+    app.state.publish_timeout_s = settings.api_publish_timeout_s
     app.state.follower = follower
     app.state.clock = clock
     app.state.access = access

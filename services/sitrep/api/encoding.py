@@ -33,7 +33,8 @@ class ViewResponse(JSONResponse):
 def freshness_headers(freshness: Freshness) -> dict[str, str]:
     """Freshness for formats without a place for it in the body."""
     position = ",".join(f"{p}:{o}" for p, o in freshness.position.items())
-    return {"Sitrep-Log-Position": position, "Sitrep-Behind": str(freshness.behind)}
+    behind = "unknown" if freshness.behind is None else str(freshness.behind)
+    return {"Sitrep-Log-Position": position, "Sitrep-Behind": behind}
 
 
 def plain(value: Any) -> Any:

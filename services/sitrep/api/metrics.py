@@ -41,7 +41,13 @@ class _ReadModelCollector(Collector):
         yield GaugeMetricFamily(
             "sitrep_readmodel_lag_records",
             "Records on the event log the read model has not folded yet.",
-            value=self._model.freshness().behind,
+            value=self._model.behind(),
+        )
+        reached = self._model.reached_at
+        yield GaugeMetricFamily(
+            "sitrep_readmodel_log_reached_seconds",
+            "When the event log last answered the read model (Unix time; 0: not yet).",
+            value=reached.timestamp() if reached is not None else 0.0,
         )
 
 

@@ -14,8 +14,10 @@ T = TypeVar("T")
 class FreshnessModel(BaseModel):
     position: dict[str, int]
     """The next offset folded, by partition of the event log."""
-    behind: int
-    """Records on the log not folded yet."""
+    behind: int | None
+    """Records on the log not folded yet; null while the log cannot be reached (not known)."""
+    log_reached_at: datetime | None = None
+    """When the event log last answered this process."""
 
 
 class AskedModel(BaseModel):

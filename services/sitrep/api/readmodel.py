@@ -23,7 +23,7 @@ import logging
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import orjson
@@ -78,11 +78,13 @@ class StoreAheadOfLog(RuntimeError):
 
 @dataclass(frozen=True)
 class Freshness:
-    """How fresh an answer is: the next offset folded per partition, and how many records
-    the log holds beyond them."""
+    """How fresh an answer is: the next offset folded per partition, how many records the
+    log holds beyond them (None while the log cannot be reached: not known), and when the
+    log last answered (None: not since the process started, or no log is read)."""
 
     position: dict[str, int]
-    behind: int
+    behind: int | None
+    log_reached_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -164,6 +166,10 @@ class ReadModel:
         self._task: asyncio.Task[None] | None = None
         self.connected = False
         """Whether the last attempt to read the log reached the broker."""
+        self.reached_at: datetime | None = None
+        """When the log last answered the reader."""
+        self._reading = False
+        """Whether a reader follows the log (else records are handed in: tests, benchmarks)."""
         self.on_close: Callable[[], None] | None = None
 
     def _count(self, name: str) -> int:
@@ -283,14 +289,24 @@ class ReadModel:
 
     # --- what it holds ---------------------------------------------------------------------
 
+    def behind(self) -> int:
+        """Records the log held beyond what is folded, when last asked."""
+        return sum(max(0, end - self._positions.get(p, 0)) for p, end in self._ends.items())
+
+    @property
+    def log_lost(self) -> bool:
+        """Whether the log is followed but cannot be reached now: what it holds is unknown."""
+        return self._reading and not self.connected
+
     def freshness(self) -> Freshness:
-        behind = sum(max(0, end - self._positions.get(p, 0)) for p, end in self._ends.items())
-        return Freshness({str(p): o for p, o in sorted(self._positions.items())}, behind)
+        position = {str(p): o for p, o in sorted(self._positions.items())}
+        behind = None if self.log_lost else self.behind()
+        return Freshness(position, behind, self.reached_at)
 
     @property
     def caught_up(self) -> bool:
         """Whether every record the log held when last asked has been folded."""
-        return bool(self._ends) and self.freshness().behind == 0
+        return bool(self._ends) and self.behind() == 0
 
     def published(self, event_id: str) -> Published | None:
         found = self.kv.get(key(EVENT, event_id))
@@ -321,6 +337,7 @@ class ReadModel:
     async def start(self, bootstrap: str, topic: str) -> None:
         """Follow ``topic`` in the background until :meth:`stop`."""
         if self._task is None:
+            self._reading = True
             self._task = asyncio.create_task(self._follow(bootstrap, topic), name="read-model")
 
     async def stop(self) -> None:
@@ -373,11 +390,13 @@ class ReadModel:
                     self._check_ahead({tp.partition: end for tp, end in ends.items()})
                     self.note_ends({tp.partition: end for tp, end in ends.items()})
                     self.connected, asked_ends = True, loop.time()
+                    self.reached_at = datetime.now(UTC)
                 async with asyncio.timeout(ASK_WITHIN_S):
                     batches = await consumer.getmany(timeout_ms=500, max_records=BATCH_RECORDS)
                 if heartbeat.given_up:
                     return  # a successor reads the log now
                 heartbeat.beat()
+                self.reached_at = datetime.now(UTC)
                 # The places a batch names are looked up first, off the loop: the first
                 # lookup of a name reads the gazetteer's file, tens of milliseconds at times.
                 await asyncio.to_thread(
@@ -398,7 +417,7 @@ class ReadModel:
                     highwater = consumer.highwater(tp)
                     if highwater is not None:
                         self.note_ends({tp.partition: highwater})
-                if batches or self.freshness().behind == 0:
+                if batches or self.behind() == 0:
                     progressed = loop.time()
                 elif loop.time() - progressed > ASK_WITHIN_S:
                     # Records wait on the log and none arrive: aiokafka's fetcher can stall

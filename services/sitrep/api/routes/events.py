@@ -59,33 +59,57 @@ def _items(body: bytes) -> tuple[list[Any], bool]:
     return raw, True
 
 
-def _unavailable(exc: BaseException) -> Problem:
+RESEND = "sending them again with the same ids is safe: an id makes a resent event the same event"
+
+
+def _unavailable(why: str) -> Problem:
     return Problem(
         503,
         "Event log unavailable",
-        f"the broker did not acknowledge the events; nothing was accepted: {exc}",
+        f"{why}; {RESEND}",
         headers={"Retry-After": str(RETRY_AFTER_S)},
     )
 
 
 async def _send(
-    gate: PublishGate, events: list[EventBase], caller: Caller, metrics: ApiMetrics
+    gate: PublishGate,
+    events: list[EventBase],
+    caller: Caller,
+    metrics: ApiMetrics,
+    within_s: float,
 ) -> list[Receipt]:
-    """Send and wait for every acknowledgement; a 503 unless the broker took them all."""
+    """Send and wait for every acknowledgement, ``within_s`` at most; a 503 unless the broker
+    took them all, saying what may have been stored."""
     # The publisher's name goes on each record, so every read model learns who owns it.
     headers = {PUBLISHER_HEADER: caller.name}
+    pending: list[asyncio.Future[Receipt]] = []
     try:
-        publisher = await gate.open()
-        pending = [await publisher.enqueue(event, headers=headers) for event in events]
-    except PublishFailed as exc:
+        async with asyncio.timeout(within_s):
+            try:
+                publisher = await gate.open()
+            except PublishFailed as exc:
+                metrics.count_published("unavailable", len(events))
+                why = f"the event log cannot be reached, nothing was sent: {exc}"
+                raise _unavailable(why) from exc
+            for event in events:
+                pending.append(await publisher.enqueue(event, headers=headers))
+            settled = await asyncio.gather(*pending, return_exceptions=True)
+    except (TimeoutError, PublishFailed) as exc:
         metrics.count_published("unavailable", len(events))
-        raise _unavailable(exc) from exc
-    settled = await asyncio.gather(*pending, return_exceptions=True)
+        why = "no answer" if isinstance(exc, TimeoutError) else str(exc)
+        done = sum(1 for f in pending if f.done() and not f.cancelled() and not f.exception())
+        raise _unavailable(
+            f"the broker acknowledged {done} of {len(events)} events within {within_s:g} s "
+            f"({why}): the others may or may not have been stored"
+        ) from exc
     receipts = [r for r in settled if isinstance(r, Receipt)]
     failed = [r for r in settled if isinstance(r, BaseException)]
     if failed:
         metrics.count_published("unavailable", len(events))
-        raise _unavailable(failed[0])
+        raise _unavailable(
+            f"the broker acknowledged {len(receipts)} of {len(events)} events ({failed[0]}): "
+            "the others may or may not have been stored"
+        )
     gate.remember(events, caller.name)
     metrics.count_published("accepted", len(receipts))
     return receipts
@@ -202,7 +226,8 @@ async def publish_events(
     for settled in ("duplicate", "conflict", "rejected"):
         metrics.count_published(settled, sum(r.get("status") == settled for r in results))
     if to_send:
-        receipts = await _send(gate, [event for _, event in to_send], caller, metrics)
+        within_s: float = request.app.state.publish_timeout_s
+        receipts = await _send(gate, [event for _, event in to_send], caller, metrics, within_s)
         now = ask(request.app.state.answers, request.app.state.clock, None, None).answers
         for (result, event), receipt in zip(to_send, receipts, strict=True):
             result.update(status="accepted", partition=receipt.partition, offset=receipt.offset)
