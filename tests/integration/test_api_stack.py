@@ -31,7 +31,7 @@ import pytest_asyncio
 from aiokafka import AIOKafkaProducer
 
 from sitrep.api.changes import Position
-from sitrep.api.readmodel import PUBLISHER_HEADER, ReadModel
+from sitrep.api.readmodel import ReadModel
 from sitrep.contract import Event, encode_event, parse_event
 from sitrep.contract.events import (
     ActorDescribedEvent,
@@ -41,6 +41,7 @@ from sitrep.contract.events import (
     StatementIssuedEvent,
     StrikeReportedEvent,
 )
+from sitrep.engine.ownership import PUBLISHER_HEADER
 from sitrep.kafka.ports import free_port_block
 from sitrep.publishing import Publisher
 from sitrep.resolution.actors import Actor

@@ -16,6 +16,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 
 from sitrep.contract import event_to_dict, parse_event
+from sitrep.running import wait_until_caught_up
 from sitrep.worker.faults import EXIT_FAULT
 from tests.integration.records import end_offsets, latest
 from tests.integration.stack import (
@@ -163,6 +164,51 @@ async def test_a_fault_stops_the_worker_and_nothing_is_dead_lettered_or_lost(
     stack.start_worker()  # as `sitrep up`, or any supervisor, does: it reads on from its stores
     await wait_for_views(stack, events)
     assert sum((await end_offsets(stack.bootstrap, stack.names.dead_letter)).values()) == 0
+
+
+def _retraction_of(target: str, event_id: str) -> dict[str, object]:
+    return {
+        "id": event_id,
+        "type": "event.retracted",
+        "occurred_at": "2024-12-02",
+        "reported_at": "2024-12-02T12:00:00Z",
+        "source": {"name": "Sitrep desk", "kind": "monitor"},
+        "data": {"event_id": target, "reason": "The report was mistaken."},
+    }
+
+
+async def test_a_retraction_applies_only_from_the_events_publisher_or_an_admin(
+    stack: Stack,
+) -> None:
+    events = list(seed_events())
+    capture, other = "seed-000-aleppo-control-hts", "seed-000-aleppo-airport-captured"
+    assert {capture, other} <= {e.id for e in events}
+    stack.start_worker()
+    await stack.publish(events)  # straight onto the log: no publisher
+    producer = AIOKafkaProducer(bootstrap_servers=stack.bootstrap, acks="all")
+    await producer.start()
+    try:
+        # Written past the API, claiming to be some publisher: refused.
+        await producer.send_and_wait(
+            stack.names.events,
+            orjson.dumps(_retraction_of(capture, "r-mallory")),
+            key=capture.encode(),
+            headers=[("sitrep.publisher", b"mallory")],
+        )
+        await wait_until_caught_up(
+            stack.bootstrap, f"{stack.names.namespace}-views", [stack.names.events]
+        )
+        await wait_for_views(stack, events)
+        admin = parse_event(_retraction_of(other, "r-ada"))
+        await producer.send_and_wait(
+            stack.names.events,
+            orjson.dumps(event_to_dict(admin)),
+            key=other.encode(),
+            headers=[("sitrep.publisher", b"ada"), ("sitrep.role", b"admin")],
+        )
+    finally:
+        await producer.stop()
+    await wait_for_views(stack, [*events, admin])
 
 
 async def test_a_rebuild_from_zero_gives_byte_for_byte_the_same_views(stack: Stack) -> None:

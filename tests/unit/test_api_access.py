@@ -11,13 +11,15 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 
 from sitrep.api.access import Access, AccessConfigError, Role, read_file
 from sitrep.api.app import create_api
 from sitrep.api.gate import PublishGate
-from sitrep.api.readmodel import PUBLISHER_HEADER, ReadModel
+from sitrep.api.readmodel import ReadModel
 from sitrep.contract import EventBase, encode_event, event_to_dict
+from sitrep.engine.ownership import PUBLISHER_HEADER, ROLE_HEADER
 from sitrep.kafka.ports import free_port_block
 from sitrep.publishing import Publisher, Receipt
 from sitrep.settings import Settings
@@ -164,7 +166,7 @@ async def test_publishing_needs_a_publisher_token() -> None:
     assert alice.json()["accepted"] == ada.json()["accepted"] == 1
     assert publisher.sent == [
         ("x-1", {PUBLISHER_HEADER: "alice"}),
-        ("x-2", {PUBLISHER_HEADER: "ada"}),
+        ("x-2", {PUBLISHER_HEADER: "ada", ROLE_HEADER: "admin"}),
     ]
 
 
@@ -360,3 +362,20 @@ async def test_a_post_the_broker_does_not_acknowledge_is_answered_in_bounded_tim
     assert "acknowledged 0 of 2 events within 1 s" in body["detail"]
     assert "may or may not have been stored" in body["detail"]
     assert "sending them again with the same ids is safe" in body["detail"]
+
+
+async def test_a_retraction_written_past_the_api_by_another_is_refused_in_the_views() -> None:
+    model = _owned_by({"seed-000-aleppo-control-hts": "alice"})
+    async with serving(_configured(), model) as client:
+        before = (await client.get("/v1/places/Aleppo")).json()["view"]
+    retraction = _retraction("r-mallory", "seed-000-aleppo-control-hts")
+    model.apply(1, 0, orjson.dumps(retraction), [(PUBLISHER_HEADER, b"mallory")])
+    async with serving(_configured(), model) as client:
+        after = (await client.get("/v1/places/Aleppo")).json()["view"]
+        fate = (await client.get("/v1/events/r-mallory")).json()["view"]
+        target = (await client.get("/v1/events/seed-000-aleppo-control-hts")).json()["view"]
+    assert after == before
+    assert fate["status"] == "refused"
+    assert "mallory may retract only the events it published" in fate["reason"]
+    assert "alice's" in fate["reason"]
+    assert target["status"] != "retracted"

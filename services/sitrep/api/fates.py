@@ -1,5 +1,6 @@
-"""What became of an event: applied, waiting (an answer to an event not on the log yet), a
-duplicate, corroborating, denied, retracted or rejected."""
+"""What became of an event: applied, waiting (an answer to an event not on the log yet),
+refused (a retraction by another than the event's publisher), a duplicate, corroborating,
+denied, retracted or rejected."""
 
 from __future__ import annotations
 
@@ -24,7 +25,14 @@ from sitrep.views.moments import day_of
 from sitrep.views.refs import SourceRef
 
 Status = Literal[
-    "applied", "waiting", "duplicate", "corroborating", "denied", "retracted", "rejected"
+    "applied",
+    "waiting",
+    "refused",
+    "duplicate",
+    "corroborating",
+    "denied",
+    "retracted",
+    "rejected",
 ]
 CONFLICT = "differs from the first event published with this id, which stands, in: "
 
@@ -129,7 +137,11 @@ def _corroborates(answers: Answers, event: EventBase, keys: list[str]) -> str | 
 
 
 def _status(answers: Answers, event: EventBase) -> tuple[Status, str | None]:
-    routes = answers.situation.router.routes_of(event.id)
+    router = answers.situation.router
+    refused = router.refused(event.id)
+    if refused is not None:
+        return "refused", refused
+    routes = router.routes_of(event.id)
     if routes == [] and isinstance(event, ClaimDeniedEvent | EventRetractedEvent):
         target = event.data.event_id
         return "waiting", f"waiting for its event: {target!r} is not on the log yet"

@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import shutil
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -44,6 +45,7 @@ from sitrep.contract.values import Location
 from sitrep.engine.entities import PLACE, is_place_ledger
 from sitrep.engine.folding import Folder
 from sitrep.engine.keyvalue import SEP, KeyValue, MemoryKeyValue, key
+from sitrep.engine.ownership import PUBLISHER_HEADER, signed_by
 from sitrep.engine.routing import Router
 from sitrep.resolution.places import Gazetteer, Place
 from sitrep.running.offsets import LogPositions
@@ -64,7 +66,6 @@ ASK_WITHIN_S = 10.0
 STUCK_AFTER_S = 3 * ASK_WITHIN_S
 """How long the reader may go without coming round its loop before it is replaced (each of
 its waits is bounded by ``ASK_WITHIN_S``)."""
-PUBLISHER_HEADER = "sitrep.publisher"
 """The record header naming who published an event through the API (its token's name)."""
 BATCH_RECORDS = 100
 """Records read and filed at a time: a batch is filed without yielding to the event loop
@@ -210,7 +211,7 @@ class ReadModel:
         if self.latest_report is None or event.reported_at > self.latest_report:
             self.latest_report = event.reported_at
         try:
-            for filing in self.situation.router.route(event):
+            for filing in self.situation.router.route(event, signed_by(headers)):
                 self._file(filing.ledger, filing.event, filing.place)
         except Exception as exc:  # the worker's policy too: dead-letter with the reason, go on
             log.exception("cannot fold %s", event.id)
@@ -439,6 +440,12 @@ def look_up_places(gazetteer: Gazetteer, values: Sequence[bytes | None]) -> None
             continue
 
 
+STORE_FORMAT = b"sitrep-readmodel-2"
+"""What a read model's store holds (who wrote each event, since version 2); a store of
+another format is dropped and the log read again."""
+FORMAT_KEY = key(META, "format")
+
+
 def open_read_model(
     root: Path, gazetteer: Gazetteer, cached_reports: int = CACHED_REPORTS
 ) -> ReadModel:
@@ -446,6 +453,16 @@ def open_read_model(
     (:mod:`sitrep.stores.slots`), reading on from where the last process there stopped."""
     slot, lock = claim(root)
     kv = RocksKeyValue(slot / "model")
+    found = kv.get(FORMAT_KEY)
+    if found != STORE_FORMAT:
+        if found is not None or next(kv.scan(b""), None) is not None:
+            # Derived state of another version of this code: made again from the log.
+            log.warning("the read model in %s is of another format: read again from the log", slot)
+            kv.close()
+            shutil.rmtree(slot / "model")
+            kv = RocksKeyValue(slot / "model")
+        kv.put(FORMAT_KEY, STORE_FORMAT)
+        kv.commit()
     model = ReadModel(gazetteer, kv, kv.commit, cached_reports)
 
     def close() -> None:

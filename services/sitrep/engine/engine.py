@@ -12,6 +12,7 @@ from sitrep.contract import Event
 from sitrep.engine.controls import KEPT as PLACES_KEPT
 from sitrep.engine.folding import Changes, Folder, registry_from
 from sitrep.engine.keyvalue import KeyValue
+from sitrep.engine.ownership import UNSIGNED, Signed
 from sitrep.engine.routing import Filing, Router
 from sitrep.resolution.places import Gazetteer
 from sitrep.topics import TopicNames
@@ -38,9 +39,10 @@ class Engine:
         self.router = Router(kv, gazetteer)
         self.folder = Folder(kv, names, places_kept=places_kept)
 
-    def fold(self, event: Event) -> tuple[Filing, ...]:
-        """Route ``event`` and file its reports (views are made by :meth:`take_changes`)."""
-        filings = self.router.route(event)
+    def fold(self, event: Event, signed: Signed = UNSIGNED) -> tuple[Filing, ...]:
+        """Route ``event`` (written by ``signed``) and file its reports (views are made by
+        :meth:`take_changes`)."""
+        filings = self.router.route(event, signed)
         for filing in filings:
             self.folder.file(filing.ledger, filing.event, filing.place)
         return filings

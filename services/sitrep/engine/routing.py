@@ -6,8 +6,12 @@ it and goes wherever it goes. An id seen before changes nothing.
 
 State (in the :class:`~sitrep.engine.keyvalue.KeyValue` given):
 
-- ``route/<event id>`` → where the event was filed (``[]`` while an answer waits);
-- ``wait/<target id>/<answer id>`` → an answer (its JSON) waiting for its target.
+- ``route/<event id>`` → where the event was filed (``[]`` while an answer waits, or for a
+  retraction refused);
+- ``wait/<target id>/<answer id>`` → an answer (its JSON) waiting for its target;
+- ``owner/<event id>`` → who wrote the event's first record, when its headers say
+  (:class:`~sitrep.engine.ownership.Signed`);
+- ``refused/<event id>`` → why a retraction was not applied (:mod:`sitrep.engine.ownership`).
 """
 
 from __future__ import annotations
@@ -21,11 +25,14 @@ import orjson
 from sitrep.contract import Event, encode_event, parse_event
 from sitrep.contract.events import ClaimDeniedEvent, EventRetractedEvent
 from sitrep.engine.keyvalue import SEP, KeyValue, key
+from sitrep.engine.ownership import UNSIGNED, Signed, refusal
 from sitrep.resolution.places import Gazetteer, Place
 from sitrep.views.routing import Destination, destinations
 
 ROUTE = "route"
 WAIT = "wait"
+OWNER = "owner"
+REFUSED = "refused"
 
 
 @dataclass(frozen=True)
@@ -79,19 +86,46 @@ class Router:
         found = self.kv.get(key(ROUTE, event_id))
         return None if found is None else decode_routes(found)
 
-    def route(self, event: Event) -> tuple[Filing, ...]:
-        """The reports to file for ``event``: its own, and those of the answers that waited
-        for it; none for an id routed before or an answer that waits. Raises ValueError when
-        it cannot be filed anywhere."""
+    def owner_of(self, event_id: str) -> Signed:
+        """Who wrote the first record of ``event_id``, as far as its headers said."""
+        found = self.kv.get(key(OWNER, event_id))
+        return UNSIGNED if found is None else Signed.decode(found)
+
+    def refused(self, event_id: str) -> str | None:
+        """Why the retraction ``event_id`` was refused, if it was."""
+        found = self.kv.get(key(REFUSED, event_id))
+        return None if found is None else found.decode()
+
+    def _refuses(self, answer: Event) -> bool:
+        """Whether ``answer`` is a retraction its writer may not make; if so it is kept as
+        refused, with the reason, and filed nowhere."""
+        if not isinstance(answer, EventRetractedEvent):
+            return False
+        owner = self.owner_of(answer.data.event_id).publisher
+        why = refusal(self.owner_of(answer.id), owner)
+        if why is None:
+            return False
+        self.kv.put(key(ROUTE, answer.id), b"[]")
+        self.kv.put(key(REFUSED, answer.id), why.encode())
+        return True
+
+    def route(self, event: Event, signed: Signed = UNSIGNED) -> tuple[Filing, ...]:
+        """The reports to file for ``event`` (written by ``signed``): its own, and those of
+        the answers that waited for it; none for an id routed before, an answer that waits
+        or a retraction refused. Raises ValueError when it cannot be filed anywhere."""
         kv = self.kv
         if kv.get(key(ROUTE, event.id)) is not None:
             return ()
+        if signed != UNSIGNED:
+            kv.put(key(OWNER, event.id), signed.encode())
         if isinstance(event, ClaimDeniedEvent | EventRetractedEvent):
             dests = self.routes_of(event.data.event_id)
             if not dests:  # never routed, or itself an answer still waiting
                 kv.put(key(WAIT, event.data.event_id, event.id), encode_event(event))
                 self.awaited().add(event.data.event_id)
                 kv.put(key(ROUTE, event.id), b"[]")
+                return ()
+            if self._refuses(event):
                 return ()
         else:
             dests = destinations(event, self.gazetteer)
@@ -108,6 +142,8 @@ class Router:
             for wait_key, raw in list(kv.scan(key(WAIT, target, ""))):
                 late = parse_event(raw)
                 kv.delete(wait_key)
+                if self._refuses(late):
+                    continue
                 kv.put(key(ROUTE, late.id), encoded)
                 targets.append(late.id)
                 filings.extend(Filing(d.key, late, d.place) for d in dests)

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from sitrep.contract.events import ActorDescribedEvent, Event
 from sitrep.engine.keyvalue import MemoryKeyValue
+from sitrep.engine.ownership import UNSIGNED, Signed
 from sitrep.engine.routing import Router
 from sitrep.resolution.actors import ActorRegistry
 from sitrep.resolution.places import Gazetteer
@@ -31,10 +32,10 @@ class Situation:
     def __post_init__(self) -> None:
         self.router = Router(MemoryKeyValue(), self.gazetteer)
 
-    def fold(self, event: Event) -> set[str]:
-        """Fold one event; returns the keys of the ledgers it changed."""
+    def fold(self, event: Event, signed: Signed = UNSIGNED) -> set[str]:
+        """Fold one event (written by ``signed``); returns the keys of the ledgers it changed."""
         changed: set[str] = set()
-        for filing in self.router.route(event):
+        for filing in self.router.route(event, signed):
             ledger = self.ledgers.get(filing.ledger) or Ledger(filing.ledger)
             self.ledgers[filing.ledger] = evolve(ledger, filing.event, filing.place)
             changed.add(filing.ledger)

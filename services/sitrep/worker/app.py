@@ -28,6 +28,7 @@ from typing import Any, TypeVar
 from sitrep import loopprobe
 from sitrep.contract import InvalidEvent, parse_event
 from sitrep.engine.folding import registry_from
+from sitrep.engine.ownership import signed_by
 from sitrep.engine.projection import held_place
 from sitrep.engine.routing import Filing
 from sitrep.memory import FREEZE_EVERY_S, Ageing
@@ -170,7 +171,7 @@ def create_app(settings: Settings, gazetteer: Gazetteer, engine: WorkerEngine | 
             acks.append(await dead_letter(event, str(exc)))
             return
         try:
-            out.extend(engine.router.route(parsed))
+            out.extend(engine.router.route(parsed, signed_by(event.message.headers)))
         except ValueError as exc:
             acks.append(await dead_letter(event, f"cannot be filed: {exc}"))
 

@@ -37,8 +37,9 @@ from sitrep.stores.slots import claim
 from sitrep.topics import TopicNames
 from sitrep.worker.faults import stopping_on_fault
 
-FORMAT = b"sitrep-engine-2"
-"""What a store holds, written at its creation; a store of another format is not read."""
+FORMAT = b"sitrep-engine-3"
+"""What a store holds, written at its creation; a store of another format is not read
+(3: who wrote each event, for the ownership of retractions)."""
 FORMAT_KEY = key("format")
 OFFSET = "offset"
 EXIT_INCOMPATIBLE = 78

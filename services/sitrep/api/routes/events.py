@@ -18,10 +18,11 @@ from sitrep.api.gate import PublishGate
 from sitrep.api.metrics import ApiMetrics, metrics_of
 from sitrep.api.models import One, PublishAnswer
 from sitrep.api.problems import FieldProblem, Problem, not_found
-from sitrep.api.readmodel import PUBLISHER_HEADER, ReadModel
+from sitrep.api.readmodel import ReadModel
 from sitrep.contract import EventBase, FieldError, InvalidEvent
 from sitrep.contract.differences import differing_fields
 from sitrep.contract.events import ClaimDeniedEvent, EventRetractedEvent
+from sitrep.engine.ownership import Signed, headers_of
 from sitrep.publishing import PublishFailed, Receipt
 from sitrep.resolution.suggestions import name_warnings
 
@@ -81,7 +82,7 @@ async def _send(
     """Send and wait for every acknowledgement, ``within_s`` at most; a 503 unless the broker
     took them all, saying what may have been stored."""
     # The publisher's name goes on each record, so every read model learns who owns it.
-    headers = {PUBLISHER_HEADER: caller.name}
+    headers = headers_of(Signed(caller.name, admin=caller.role is Role.ADMIN))
     pending: list[asyncio.Future[Receipt]] = []
     try:
         async with asyncio.timeout(within_s):
