@@ -99,6 +99,17 @@ class Settings(BaseSettings):
         description="How long a POST of events waits for the broker's acknowledgement before "
         "answering 503 (the events may or may not have been stored: resending them is safe).",
     )
+    api_max_body_bytes: int = Field(
+        default=16 * 1024 * 1024,
+        ge=64 * 1024,
+        description="The largest request body the API reads (a 413 past it): 1,000 events of "
+        "the largest the contract allows fit.",
+    )
+    api_max_header_bytes: int = Field(
+        default=64 * 1024,
+        ge=8 * 1024,
+        description="The largest request header the API reads (a 431 past it).",
+    )
     api_cors_origins: str = Field(
         default="",
         description="Web origins (comma-separated, e.g. `https://newsroom.example`) whose pages "

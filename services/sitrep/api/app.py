@@ -20,6 +20,7 @@ from sitrep.api.encoding import ViewResponse
 from sitrep.api.follower import ViewFollower
 from sitrep.api.gate import PublishGate
 from sitrep.api.lane import PlaceLane
+from sitrep.api.limits import BodyLimit
 from sitrep.api.metrics import ApiMetrics, MetricsMiddleware
 from sitrep.api.parameters import only_known_parameters
 from sitrep.api.readmodel import ReadModel
@@ -175,5 +176,6 @@ def create_api(
             allow_headers=["Authorization", "Content-Type", "Last-Event-ID"],
             max_age=600,
         )
+    app.add_middleware(BodyLimit, max_bytes=settings.api_max_body_bytes)
     app.add_middleware(SecurityHeaders)
     return app

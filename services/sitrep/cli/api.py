@@ -23,6 +23,7 @@ def api(
     import uvicorn
 
     from sitrep.api.app import create_api
+    from sitrep.api.limits import header_limited
     from sitrep.api.readmodel import open_read_model
     from sitrep.cli.worker import load_gazetteer
 
@@ -32,4 +33,10 @@ def api(
     root = (settings.state_dir / "api" / settings.topic_namespace).resolve()
     model = open_read_model(root, gazetteer, settings.api_cached_reports)
     app = create_api(settings, model, freeze_folded=True)
-    uvicorn.run(app, host=host, port=port, log_level=log_level)
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_level=log_level,
+        http=header_limited(settings.api_max_header_bytes),
+    )
