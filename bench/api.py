@@ -151,6 +151,9 @@ def start_api(
         "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
         "SITREP_TOPIC_NAMESPACE": names.namespace,
         "SITREP_API_ANONYMOUS_READ": "true",
+        # One client asks thousands of times a second: what is measured is serving, not limiting.
+        "SITREP_API_RATE_PER_ADDRESS": "",
+        "SITREP_API_RATE_PER_TOKEN": "",
     }
     runner = ["-m", "cProfile", "-o", str(profile)] if profile is not None else []
     command = ["-m", "sitrep.cli.main", "api", "--seeds-only", "--port", str(port)]

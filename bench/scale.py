@@ -89,6 +89,9 @@ def service_env(bootstrap: str, names: TopicNames, workdir: Path, probe: Path) -
         "SITREP_GAZETTEER_COUNTRIES": ",".join(COUNTRIES),  # the history's places
         "SITREP_LOOP_PROBE": str(probe),
         "SITREP_API_ANONYMOUS_READ": "true",
+        # One client asks thousands of times a second: what is measured is serving, not limiting.
+        "SITREP_API_RATE_PER_ADDRESS": "",
+        "SITREP_API_RATE_PER_TOKEN": "",
     }
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from sitrep.topics import TopicNames
@@ -110,11 +110,44 @@ class Settings(BaseSettings):
         ge=8 * 1024,
         description="The largest request header the API reads (a 431 past it).",
     )
+    api_rate_per_token: str = Field(
+        default="200/second",
+        description="Requests one token may make (`N/second`, `N/minute`...; empty: no limit); "
+        "a 429 with Retry-After past it.",
+    )
+    api_rate_per_address: str = Field(
+        default="100/second",
+        description="Requests without a token one client address may make (empty: no limit).",
+    )
+    api_rate_refused_tokens: str = Field(
+        default="30/minute",
+        description="Requests refused for their token (401) one address may make before it is "
+        "refused outright for a while (empty: no limit).",
+    )
+    api_max_streams: int = Field(
+        default=200,
+        ge=1,
+        description="Clients following GET /v1/stream at once, at most (a 503 past it).",
+    )
     api_cors_origins: str = Field(
         default="",
         description="Web origins (comma-separated, e.g. `https://newsroom.example`) whose pages "
         "may call the API from a browser; empty (the default) for none.",
     )
+
+    @field_validator("api_rate_per_token", "api_rate_per_address", "api_rate_refused_tokens")
+    @classmethod
+    def _a_rate(cls, value: str) -> str:
+        from limits import parse
+
+        if value.strip():
+            try:
+                parse(value)
+            except ValueError as exc:
+                raise ValueError(
+                    f"must be a rate such as 100/second or 30/minute, or empty (got {value!r})"
+                ) from exc
+        return value.strip()
 
     def cors_origins(self) -> list[str]:
         return [o.strip() for o in self.api_cors_origins.split(",") if o.strip()]

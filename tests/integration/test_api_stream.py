@@ -30,10 +30,15 @@ WITHIN_S = 30.0
 
 
 @asynccontextmanager
-async def api_on(stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
-    """The API on the stack's topics, served by uvicorn on a free port, and a client of it."""
+async def api_on(stack: Stack, **more: Any) -> AsyncIterator[httpx.AsyncClient]:
+    """The API on the stack's topics (with the settings ``more`` gives), served by uvicorn on
+    a free port, and a client of it."""
     settings = Settings.model_validate(
-        {"KAFKA_BOOTSTRAP_SERVERS": stack.bootstrap, "topic_namespace": stack.names.namespace}
+        {
+            "KAFKA_BOOTSTRAP_SERVERS": stack.bootstrap,
+            "topic_namespace": stack.names.namespace,
+            **more,
+        }
     )
     app = create_api(settings, ReadModel(seed_gazetteer()))
     port = free_port_block(1)
@@ -182,3 +187,17 @@ async def test_resuming_replays_what_was_missed_and_nothing_that_was_had(stack: 
     async with api_on(stack) as client, streaming(client, **{"from": "beginning"}) as events:
         everything = {(await events.next())["data"]["key"] for _ in range(5)}
     assert everything == {"sy-a", "sy-b", "sy-c/2024-12-01/air/x", "hts", "sy-d"}
+
+
+async def test_past_the_most_streams_a_client_is_told_to_come_back_and_a_leaving_one_frees_room(
+    stack: Stack,
+) -> None:
+    async with api_on(stack, api_max_streams=2) as client:
+        async with streaming(client), streaming(client):
+            third = await client.get("/v1/stream")
+            assert third.status_code == 503
+            assert "2 clients follow the stream already" in third.json()["detail"]
+            assert int(third.headers["Retry-After"]) > 0
+        # Both left: room again.
+        async with streaming(client) as events:
+            assert await events.during(0.2) == []

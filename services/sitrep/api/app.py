@@ -37,7 +37,9 @@ from sitrep.api.routes import (
     subscribing,
     web,
 )
+from sitrep.api.routes.stream import Streams
 from sitrep.api.security import SecurityHeaders
+from sitrep.api.throttle import RateLimits
 from sitrep.memory import FREEZE_EVERY_S, Ageing
 from sitrep.publishing import Publisher
 from sitrep.settings import Settings
@@ -152,6 +154,7 @@ def create_api(
     app.state.gate = gate
     app.state.publish_timeout_s = settings.api_publish_timeout_s
     app.state.follower = follower
+    app.state.streams = Streams(settings.api_max_streams)
     app.state.clock = clock
     app.state.access = access
     app.state.metrics = measured
@@ -166,6 +169,12 @@ def create_api(
     app.include_router(web.router)  # the map: static assets, public; its data calls are reads
     # The last middleware added is the outermost: the metrics count what the lane answers.
     app.add_middleware(PlaceLane, remembered=remembered, clock=clock, access=access)
+    app.add_middleware(
+        RateLimits,
+        per_token=settings.api_rate_per_token or None,
+        per_address=settings.api_rate_per_address or None,
+        failures=settings.api_rate_refused_tokens or None,
+    )
     app.add_middleware(MetricsMiddleware, metrics=measured)
     origins = settings.cors_origins()
     if origins:

@@ -69,9 +69,23 @@ class Subscriber:
         return self._backlog.popleft() if self._backlog else None
 
 
-def _consumer(bootstrap: str, *topics: str) -> AIOKafkaConsumer:
+REPLAY_FETCH_BYTES = 1024 * 1024
+"""What one client's replay fetches at a time, across its partitions (aiokafka's default is
+50 MB, a megabyte per partition): a replay goes at the pace its client reads anyway."""
+
+
+def _consumer(bootstrap: str, *topics: str, fetch_bytes: int | None = None) -> AIOKafkaConsumer:
+    sizes = (
+        {"fetch_max_bytes": fetch_bytes, "max_partition_fetch_bytes": fetch_bytes // 4}
+        if fetch_bytes is not None
+        else {}
+    )
     return AIOKafkaConsumer(
-        *topics, bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest"
+        *topics,
+        bootstrap_servers=bootstrap,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        **sizes,
     )
 
 
@@ -168,7 +182,7 @@ class ViewFollower:
         behind = [s for s, end in until.offsets.items() if since.next_offset(s) < end]
         if not behind:
             return
-        consumer = _consumer(self._bootstrap)
+        consumer = _consumer(self._bootstrap, fetch_bytes=REPLAY_FETCH_BYTES)
         try:
             await consumer.start()
             parts = {TopicPartition(self._topics[kind], p): (kind, p) for kind, p in behind}

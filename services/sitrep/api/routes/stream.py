@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator
 from contextlib import aclosing
+from dataclasses import dataclass
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Header, Query, Request
@@ -75,9 +76,31 @@ def _start(last_event_id: str | None, header: str | None, origin: str) -> Positi
     return Position() if origin == "beginning" else None
 
 
+STREAMS_FULL_RETRY_S = 30
+
+
+@dataclass
+class Streams:
+    """How many clients follow the stream, of ``most`` at once: each holds a backlog and,
+    while it catches up, a consumer of its own."""
+
+    most: int
+    open: int = 0
+
+    async def counted(self, body: AsyncGenerator[bytes, None]) -> AsyncGenerator[bytes, None]:
+        """``body``, counted as open from now until it ends or its client leaves."""
+        self.open += 1
+        try:
+            async with aclosing(body) as messages:
+                async for message in messages:
+                    yield message
+        finally:
+            self.open -= 1
+
+
 async def _changes(
     follower: ViewFollower, start: Position, wanted: ChangeFilter, subscriber: Subscriber
-) -> AsyncIterator[bytes]:
+) -> AsyncGenerator[bytes, None]:
     try:
         async with aclosing(_follow(follower, start, wanted, subscriber)) as messages:
             async for message in messages:
@@ -163,11 +186,19 @@ async def stream(
     wanted = _filter(request, kind, country, admin1, place, actor)
     start = _start(last_event_id, last_event_id_header, origin)
     follower: ViewFollower = request.app.state.follower
+    streams: Streams = request.app.state.streams
+    if streams.open >= streams.most:
+        raise Problem(
+            503,
+            "Too many streams",
+            f"{streams.most} clients follow the stream already: retry later",
+            headers={"Retry-After": str(STREAMS_FULL_RETRY_S)},
+        )
     try:
         now = await follower.started(READY_WITHIN_S)
     except Unavailable as exc:
         raise Problem(503, "Unavailable", str(exc), headers={"Retry-After": "1"}) from exc
-    body = _changes(follower, start or now, wanted, Subscriber())
+    body = streams.counted(_changes(follower, start or now, wanted, Subscriber()))
     return StreamingResponse(
         body,
         media_type=EVENT_STREAM,
