@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import TopicPartition
 
-from sitrep.kafka import LocalCluster
+from sitrep.kafka import LocalCluster, clients
 from sitrep.kafka.ports import free_port_block
 from sitrep.running.offsets import LogPositions
 from sitrep.settings import Settings
@@ -187,7 +187,7 @@ class Offsets(LogPositions):
 
     async def timestamps(self, wanted: dict[TopicPartition, int]) -> dict[TopicPartition, float]:
         """The timestamp (s since the epoch) of the record at each offset in ``wanted``."""
-        consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False)
+        consumer = clients.consumer(self.bootstrap, enable_auto_commit=False)
         await consumer.start()
         out: dict[TopicPartition, float] = {}
         try:

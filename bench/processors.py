@@ -57,7 +57,7 @@ from bench.infra import (
 )
 from bench.load import REPO, SyntheticLoad, ledger_shares
 from sitrep.contract import encode_event, event_key, parse_event
-from sitrep.kafka import LocalCluster, ensure_topics
+from sitrep.kafka import LocalCluster, clients, ensure_topics
 from sitrep.publishing import Publisher, event_producer
 from sitrep.topics import TopicNames, TopicSpec, all_topics
 
@@ -117,7 +117,7 @@ class Latency:
 async def _assigned(offsets: Offsets, topic: str) -> AIOKafkaConsumer:
     """A started consumer without a group, assigned every partition of ``topic``."""
     parts = await offsets.partitions(topic)
-    consumer = AIOKafkaConsumer(bootstrap_servers=offsets.bootstrap, enable_auto_commit=False)
+    consumer = clients.consumer(offsets.bootstrap, enable_auto_commit=False)
     await consumer.start()
     consumer.assign(parts)
     return consumer

@@ -40,7 +40,7 @@ from typing import Any
 
 import httpx
 import orjson
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer
 
 from bench.api import Phase, measure, wait_ready
 from bench.history import COUNTRIES, START, History
@@ -61,7 +61,7 @@ from bench.processors import (
     sitrep_latency,
 )
 from bench.scale_report import ApiRun, FromZero, Restart, Results, endpoints, table
-from sitrep.kafka import ensure_topics
+from sitrep.kafka import clients, ensure_topics
 from sitrep.kafka.ports import free_port_block
 from sitrep.topics import TopicNames, TopicSpec, all_topics
 
@@ -131,8 +131,8 @@ def record_of(event: dict[str, Any]) -> tuple[bytes, bytes]:
 async def prepublish(bootstrap: str, topic: str, events: Iterator[dict[str, Any]]) -> int:
     """Publish ``events`` (acks=all, idempotent, as the Publisher), at most IN_FLIGHT waiting;
     how many. They are not validated here: the history's tests check that every one is valid."""
-    producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap,
+    producer = clients.producer(
+        bootstrap,
         client_id="sitrep-bench-scale",
         acks="all",
         enable_idempotence=True,
@@ -218,7 +218,7 @@ async def from_zero(
 
 async def view_consumer(offsets: Offsets, topic: str) -> AIOKafkaConsumer:
     """A consumer of every partition of ``topic``, from its end now."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=offsets.bootstrap, enable_auto_commit=False)
+    consumer = clients.consumer(offsets.bootstrap, enable_auto_commit=False)
     await consumer.start()
     consumer.assign(await offsets.partitions(topic))
     await consumer.seek_to_end()
@@ -237,7 +237,7 @@ async def restart(
     """Start the worker again on its state and, at once, publish a control.changed at a new
     place: seconds until that place is on the control view."""
     consumer = await view_consumer(offsets, names.view_control)
-    producer = AIOKafkaProducer(bootstrap_servers=offsets.bootstrap, acks="all")
+    producer = clients.producer(offsets.bootstrap, acks="all")
     await producer.start()
     try:
         place, event = next(load.probes(1))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -69,6 +70,14 @@ class Settings(BaseSettings):
         "empty for the whole world.",
     )
     replication_factor: int = Field(default=1, ge=1, le=5)
+    kafka_username: str | None = Field(
+        default=None,
+        description="The principal this process signs in to Kafka as (SASL/SCRAM); none: the "
+        "cluster takes anyone (PLAINTEXT).",
+    )
+    kafka_password: SecretStr | None = Field(default=None, description="Its password.")
+    kafka_sasl_mechanism: Literal["SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN"] = "SCRAM-SHA-512"
+    kafka_security_protocol: Literal["SASL_PLAINTEXT", "SASL_SSL"] = "SASL_PLAINTEXT"
     api_host: str = Field(default="127.0.0.1", description="Where `sitrep up` serves the API.")
     api_port: int = Field(default=8000, ge=1, le=65535, description="The API's port.")
     api_tokens: SecretStr | None = Field(

@@ -21,6 +21,7 @@ from aiokafka.errors import KafkaError
 
 from sitrep.api.background import cancel
 from sitrep.api.changes import Change, Position, decode_change
+from sitrep.kafka import clients
 from sitrep.supervision import Heartbeat, keep_running
 from sitrep.topics import TopicNames
 
@@ -80,9 +81,9 @@ def _consumer(bootstrap: str, *topics: str, fetch_bytes: int | None = None) -> A
         if fetch_bytes is not None
         else {}
     )
-    return AIOKafkaConsumer(
+    return clients.consumer(
+        bootstrap,
         *topics,
-        bootstrap_servers=bootstrap,
         enable_auto_commit=False,
         auto_offset_reset="earliest",
         **sizes,

@@ -28,7 +28,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import orjson
-from aiokafka import AIOKafkaConsumer
 
 from sitrep.api.background import cancel
 from sitrep.api.now import NowIndex
@@ -47,6 +46,7 @@ from sitrep.engine.folding import Folder
 from sitrep.engine.keyvalue import SEP, KeyValue, MemoryKeyValue, key
 from sitrep.engine.ownership import PUBLISHER_HEADER, signed_by
 from sitrep.engine.routing import Router
+from sitrep.kafka import clients
 from sitrep.resolution.places import Gazetteer, Place
 from sitrep.running.offsets import LogPositions
 from sitrep.stores.rocks import RocksKeyValue
@@ -366,8 +366,8 @@ class ReadModel:
         )
 
     async def _read(self, bootstrap: str, topic: str, heartbeat: Heartbeat) -> None:
-        consumer = AIOKafkaConsumer(
-            bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest"
+        consumer = clients.consumer(
+            bootstrap, enable_auto_commit=False, auto_offset_reset="earliest"
         )
         try:
             await consumer.start()

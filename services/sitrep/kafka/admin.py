@@ -8,12 +8,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.client import AIOKafkaClient
+from aiokafka.admin import NewTopic
 from aiokafka.conn import create_conn
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 from aiokafka.protocol.metadata import MetadataRequest
 
+from sitrep.kafka import clients
 from sitrep.kafka.errors import KafkaSetupError
 from sitrep.topics import TopicSpec
 
@@ -127,7 +127,7 @@ async def ensure_topics(
     Topics that already exist are left as they are, whatever their settings. Returns once every
     broker knows a leader for every created partition, so clients can use them straight away.
     """
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=_REQUEST_TIMEOUT_MS)
+    admin = clients.admin(bootstrap, request_timeout_ms=_REQUEST_TIMEOUT_MS)
     try:
         await admin.start()
         existing = set(await admin.list_topics())
@@ -180,7 +180,7 @@ async def _wait_until_every_broker_knows(bootstrap: str, names: list[str], withi
     Brokers learn of a new topic a moment apart; a client that asks a lagging one would be told
     the topic does not exist.
     """
-    client = AIOKafkaClient(bootstrap_servers=bootstrap, request_timeout_ms=_REQUEST_TIMEOUT_MS)
+    client = clients.client(bootstrap, request_timeout_ms=_REQUEST_TIMEOUT_MS)
     await client.bootstrap()
     try:
         deadline = time.monotonic() + within

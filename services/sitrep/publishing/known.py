@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import asyncio
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import TopicPartition
 from aiokafka.errors import KafkaError
 
 from sitrep.engine.folding import registry_from
+from sitrep.kafka import clients
 from sitrep.resolution.actors import ActorRegistry
 
 WITHIN_S = 10.0
@@ -24,7 +25,7 @@ async def latest_registry(bootstrap: str, topic: str, within: float = WITHIN_S) 
 
     Raises :class:`RegistryUnreadable` when the broker cannot be read within ``within`` s.
     """
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    consumer = clients.consumer(bootstrap, enable_auto_commit=False)
     try:
         async with asyncio.timeout(within):
             await consumer.start()

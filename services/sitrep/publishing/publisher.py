@@ -13,6 +13,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
 from sitrep.contract import EventBase, encode_event, event_key, parse_event
+from sitrep.kafka import clients
 from sitrep.lifecycle import StartStop
 from sitrep.topics import EVENTS
 
@@ -43,8 +44,8 @@ def event_producer(
 ) -> AIOKafkaProducer:
     """The producer events go onto the log with: idempotent, ``acks=all``, batches gathered
     over 5 ms."""
-    return AIOKafkaProducer(
-        bootstrap_servers=bootstrap_servers,
+    return clients.producer(
+        bootstrap_servers,
         client_id=client_id,
         acks="all",
         enable_idempotence=True,

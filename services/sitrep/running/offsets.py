@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka import TopicPartition
 from aiokafka.errors import KafkaError
 
+from sitrep.kafka import clients
 from sitrep.lifecycle import StartStop
 
 
@@ -18,8 +18,8 @@ class LogPositions(StartStop):
 
     def __init__(self, bootstrap: str) -> None:
         self.bootstrap = bootstrap
-        self.consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-        self.admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+        self.consumer = clients.consumer(bootstrap, enable_auto_commit=False)
+        self.admin = clients.admin(bootstrap)
 
     async def start(self) -> None:
         # Nothing is left open when the broker cannot be reached.

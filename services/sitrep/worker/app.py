@@ -31,6 +31,7 @@ from sitrep.engine.folding import registry_from
 from sitrep.engine.ownership import signed_by
 from sitrep.engine.projection import held_place
 from sitrep.engine.routing import Filing
+from sitrep.kafka import clients
 from sitrep.memory import FREEZE_EVERY_S, Ageing
 from sitrep.resolution.places import Gazetteer
 from sitrep.settings import Settings
@@ -72,7 +73,9 @@ def _problem(reason: str) -> list[tuple[str, bytes]]:
 def faust_config(settings: Settings, datadir: Path) -> dict[str, Any]:
     """How Sitrep configures faust (the benchmark's bare faust app uses it too)."""
     bootstrap = settings.bootstrap_servers()
+    signing_in = clients.faust_credentials()
     return {
+        **({"broker_credentials": signing_in} if signing_in is not None else {}),
         "broker": [f"kafka://{server}" for server in bootstrap.split(",")],
         "store": "memory://",
         "topic_partitions": settings.events_partitions,

@@ -8,7 +8,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer
+from sitrep.kafka import clients
 
 log = logging.getLogger("sitrep.worker.feeds")
 
@@ -24,8 +24,8 @@ async def follow_topic(
 
     A consumer without a group is assigned every partition: each worker sees it all.
     """
-    consumer = AIOKafkaConsumer(
-        topic, bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest"
+    consumer = clients.consumer(
+        bootstrap, topic, enable_auto_commit=False, auto_offset_reset="earliest"
     )
     await consumer.start()
     try:
