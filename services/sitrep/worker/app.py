@@ -322,9 +322,18 @@ def create_app(settings: Settings, gazetteer: Gazetteer, engine: WorkerEngine | 
                 place_id = bytes(record.key).decode()
                 held = held_place(record.value) if record.value is not None else None
                 folder.hold(place_id, held)
+            # Staged with the holdings, committed with them: a restart reads on from here.
+            last = records[-1]
+            engine.took(names.view_control, last.partition, last.offset)
 
     async def control_feed() -> None:
-        await follow_topic(bootstrap, names.view_control, on_control, ready=asyncio.Event())
+        await follow_topic(
+            bootstrap,
+            names.view_control,
+            on_control,
+            ready=asyncio.Event(),
+            start=lambda partition: engine.position(names.view_control, partition) or 0,
+        )
 
     async def on_assigned(sender: Any, assigned: Any, **kwargs: Any) -> None:
         owned.clear()

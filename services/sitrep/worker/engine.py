@@ -5,7 +5,8 @@ positions it reflects.
   event (:mod:`sitrep.engine.routing`), and the next offset to read of each event log
   partition;
 - ``ledgers`` (the fold agent's): the reports, the entity index, what was published
-  (:mod:`sitrep.engine.folding`), and the next offset to read of each filed partition.
+  (:mod:`sitrep.engine.folding`), who holds which place, and the next offset to read of each
+  partition of the filed topic and of the control views.
 
 A store's writes are grouped in generations: an agent seals one when it has sent what those
 writes gave (filed records, view records, dead letters), and it is committed, in order after
@@ -184,8 +185,8 @@ class WorkerEngine:
     def _store_of(self, topic: str) -> RocksKeyValue | None:
         if topic == self.names.events:
             return self.routes
-        if topic == self.names.filed:
-            return self.ledgers
+        if topic in (self.names.filed, self.names.view_control):
+            return self.ledgers  # the control views: who holds which place
         return None
 
     def took(self, topic: str, partition: int, offset: int) -> None:

@@ -1,5 +1,8 @@
 """Topics every worker reads in full, whichever worker writes them: the actor registry, and
-who holds which place (for the actors' view)."""
+who holds which place (for the actors' view). The latter is read on from the position the
+worker's store committed with the holdings it noted (a view topic at a million events holds
+hundreds of thousands of records: read again at every restart, they kept new events waiting
+for tens of seconds)."""
 
 from __future__ import annotations
 
@@ -19,8 +22,10 @@ async def follow_topic(
     on_records: Callable[[Sequence[Any]], Awaitable[None]],
     *,
     ready: asyncio.Event,
+    start: Callable[[int], int] | None = None,
 ) -> None:
-    """Read ``topic`` from the start, forever, in batches; ``ready`` is set once caught up.
+    """Read ``topic`` from ``start(partition)`` (the start, without it), forever, in batches;
+    ``ready`` is set once caught up with the ends found at first.
 
     A consumer without a group is assigned every partition: each worker sees it all.
     """
@@ -33,6 +38,9 @@ async def follow_topic(
             await asyncio.sleep(0.05)
         parts = list(consumer.assignment())
         await consumer.seek_to_beginning(*parts)
+        if start is not None:
+            for tp in parts:
+                consumer.seek(tp, start(tp.partition))
         ends = await consumer.end_offsets(parts)
         while [tp for tp, end in ends.items() if await consumer.position(tp) < end]:
             for records in (await consumer.getmany(timeout_ms=500)).values():
