@@ -131,3 +131,15 @@ def with_data(event_type: str, **changes: Any) -> dict[str, Any]:
         else:
             event["data"][key] = value
     return event
+
+
+def retraction(event_id: str, target: str) -> dict[str, Any]:
+    """A desk's retraction ``event_id`` of the event ``target``, as published."""
+    return {
+        "id": event_id,
+        "type": "event.retracted",
+        "occurred_at": "2024-12-02",
+        "reported_at": "2024-12-02T12:00:00Z",
+        "source": {"name": "Sitrep desk", "kind": "monitor"},
+        "data": {"event_id": target, "reason": "The report was mistaken."},
+    }

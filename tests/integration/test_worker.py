@@ -18,6 +18,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from sitrep.contract import event_to_dict, parse_event
 from sitrep.running import wait_until_caught_up
 from sitrep.worker.faults import EXIT_FAULT
+from tests.examples import retraction
 from tests.integration.records import end_offsets, latest
 from tests.integration.stack import (
     Stack,
@@ -166,17 +167,6 @@ async def test_a_fault_stops_the_worker_and_nothing_is_dead_lettered_or_lost(
     assert sum((await end_offsets(stack.bootstrap, stack.names.dead_letter)).values()) == 0
 
 
-def _retraction_of(target: str, event_id: str) -> dict[str, object]:
-    return {
-        "id": event_id,
-        "type": "event.retracted",
-        "occurred_at": "2024-12-02",
-        "reported_at": "2024-12-02T12:00:00Z",
-        "source": {"name": "Sitrep desk", "kind": "monitor"},
-        "data": {"event_id": target, "reason": "The report was mistaken."},
-    }
-
-
 async def test_a_retraction_applies_only_from_the_events_publisher_or_an_admin(
     stack: Stack,
 ) -> None:
@@ -191,7 +181,7 @@ async def test_a_retraction_applies_only_from_the_events_publisher_or_an_admin(
         # Written past the API, claiming to be some publisher: refused.
         await producer.send_and_wait(
             stack.names.events,
-            orjson.dumps(_retraction_of(capture, "r-mallory")),
+            orjson.dumps(retraction("r-mallory", capture)),
             key=capture.encode(),
             headers=[("sitrep.publisher", b"mallory")],
         )
@@ -199,7 +189,7 @@ async def test_a_retraction_applies_only_from_the_events_publisher_or_an_admin(
             stack.bootstrap, f"{stack.names.namespace}-views", [stack.names.events]
         )
         await wait_for_views(stack, events)
-        admin = parse_event(_retraction_of(other, "r-ada"))
+        admin = parse_event(retraction("r-ada", other))
         await producer.send_and_wait(
             stack.names.events,
             orjson.dumps(event_to_dict(admin)),

@@ -23,6 +23,7 @@ from sitrep.engine.ownership import PUBLISHER_HEADER, ROLE_HEADER
 from sitrep.kafka.ports import free_port_block
 from sitrep.publishing import Publisher, Receipt
 from sitrep.settings import Settings
+from tests.examples import retraction
 from tests.seeded import seed_events
 from tests.unit.test_api_app import NOW, fed, problem
 
@@ -90,15 +91,7 @@ def _new_event(event_id: str) -> dict[str, Any]:
     return {**_json(capture), "id": event_id}
 
 
-def _retraction(event_id: str, target: str) -> dict[str, Any]:
-    return {
-        "id": event_id,
-        "type": "event.retracted",
-        "occurred_at": "2024-12-02",
-        "reported_at": "2024-12-02T12:00:00Z",
-        "source": {"name": "Sitrep desk", "kind": "monitor"},
-        "data": {"event_id": target, "reason": "The report was mistaken."},
-    }
+_retraction = retraction
 
 
 def _owned_by(owners: Mapping[str, str]) -> ReadModel:

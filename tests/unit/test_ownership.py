@@ -11,6 +11,7 @@ from sitrep.engine.engine import Engine
 from sitrep.engine.keyvalue import MemoryKeyValue
 from sitrep.engine.ownership import UNSIGNED, Signed, headers_of, signed_by
 from sitrep.topics import TopicNames
+from tests.examples import retraction
 from tests.seeded import seed_events, seeded
 
 NAMES = TopicNames()
@@ -19,16 +20,7 @@ TARGET = "seed-000-aleppo-control-hts"
 
 
 def _retraction(event_id: str) -> Event:
-    return parse_event(
-        {
-            "id": event_id,
-            "type": "event.retracted",
-            "occurred_at": "2024-12-02",
-            "reported_at": "2024-12-02T12:00:00Z",
-            "source": {"name": "Sitrep desk", "kind": "monitor"},
-            "data": {"event_id": TARGET, "reason": "The report was mistaken."},
-        }
-    )
+    return parse_event(retraction(event_id, TARGET))
 
 
 def _views(
