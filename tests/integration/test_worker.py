@@ -16,8 +16,8 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 
 from sitrep.contract import event_to_dict, parse_event
+from sitrep.faults import EXIT_FAULT
 from sitrep.running import wait_until_caught_up
-from sitrep.worker.faults import EXIT_FAULT
 from tests.examples import retraction
 from tests.integration.records import end_offsets, latest
 from tests.integration.stack import (

@@ -46,6 +46,7 @@ from sitrep.engine.folding import Folder
 from sitrep.engine.keyvalue import SEP, KeyValue, MemoryKeyValue, key
 from sitrep.engine.ownership import PUBLISHER_HEADER, signed_by
 from sitrep.engine.routing import Router
+from sitrep.faults import stop_on_fault
 from sitrep.kafka import clients
 from sitrep.resolution.places import Gazetteer, Place
 from sitrep.running.offsets import LogPositions
@@ -213,7 +214,8 @@ class ReadModel:
         try:
             for filing in self.situation.router.route(event, signed_by(headers)):
                 self._file(filing.ledger, filing.event, filing.place)
-        except Exception as exc:  # the worker's policy too: dead-letter with the reason, go on
+        except Exception as exc:  # the worker's policy: poison is noted, a fault stops
+            stop_on_fault(exc, f"the record at {partition}@{offset}")
             log.exception("cannot fold %s", event.id)
             self._reject(Rejection(event.id, copy, f"cannot be folded: {exc}"))
             return

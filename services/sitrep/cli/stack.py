@@ -3,7 +3,7 @@
 ``up`` starts the broker (unless ``KAFKA_BOOTSTRAP_SERVERS`` names one), the worker and the API
 in the background, publishes the seeds, waits until the views have caught up, and says where
 everything is. In the foreground (the default) Ctrl-C stops it all, and a worker stopped by a
-fault (:mod:`sitrep.worker.faults`) is started again; with ``--detach`` it returns and
+fault (:mod:`sitrep.faults`), the worker or the API, is started again; with ``--detach`` it returns and
 ``sitrep down`` stops it.
 """
 
@@ -23,13 +23,13 @@ import typer
 from rich.console import Console
 
 from sitrep.cli.kafka import start_local
+from sitrep.faults import EXIT_FAULT
 from sitrep.kafka import KafkaSetupError, LocalCluster, ensure_topics
 from sitrep.running import Background, load_seeds, wait_until_caught_up
 from sitrep.running.processes import Restarts
 from sitrep.running.tokens import local_tokens
 from sitrep.settings import Settings
 from sitrep.topics import all_topics
-from sitrep.worker.faults import EXIT_FAULT
 
 out = Console()
 err = Console(stderr=True)
@@ -113,9 +113,13 @@ def up(
         env["SITREP_API_TOKENS_FILE"] = str(grants_file.resolve())
     worker, api = _processes(settings)
     me = [sys.executable, "-m", "sitrep.cli.main"]
-    worker.start([*me, "worker", "--loglevel", "info"], env)
+    commands = {
+        worker.name: [*me, "worker", "--loglevel", "info"],
+        api.name: [*me, "api", "--host", settings.api_host, "--port", str(settings.api_port)],
+    }
+    worker.start(commands[worker.name], env)
     _say(f"Worker: pid {worker.pid()}, log {worker.log}")
-    api.start([*me, "api", "--host", settings.api_host, "--port", str(settings.api_port)], env)
+    api.start(commands[api.name], env)
     url = f"http://{settings.api_host}:{settings.api_port}"
     _say(f"API: pid {api.pid()}, log {api.log}")
     names = settings.topics()
@@ -158,18 +162,20 @@ def up(
 
     signal.signal(signal.SIGINT, _on_signal)
     signal.signal(signal.SIGTERM, _on_signal)
-    restarts = Restarts()
+    restarts = {worker.name: Restarts(), api.name: Restarts()}
     while not stop:
-        if worker.exited_early() and worker.exit_status() == EXIT_FAULT:
-            # A fault (the broker, the disk) stopped it before it took the record in hand:
-            # started again, it reads on from its stores' last commit.
-            wait = restarts.next_wait(time.monotonic())
-            _say(f"The worker stopped on a fault (see {worker.log}); starting it in {wait:.0f} s.")
-            time.sleep(wait)
-            worker.start([*me, "worker", "--loglevel", "info"], env)
-            continue
         for process in (worker, api):
-            if process.exited_early():
+            if process.exited_early() and process.exit_status() == EXIT_FAULT:
+                # A fault (the broker, the disk) stopped it before it took the record in
+                # hand: started again, it reads on from its store's last commit.
+                wait = restarts[process.name].next_wait(time.monotonic())
+                _say(
+                    f"The {process.name} stopped on a fault (see {process.log}); "
+                    f"starting it in {wait:.0f} s."
+                )
+                time.sleep(wait)
+                process.start(commands[process.name], env)
+            elif process.exited_early():
                 _say(f"The {process.name} stopped; the end of {process.log}:\n{process.tail()}")
                 stop = True
         time.sleep(0.5)

@@ -31,13 +31,13 @@ from sitrep.engine.folding import registry_from
 from sitrep.engine.ownership import signed_by
 from sitrep.engine.projection import held_place
 from sitrep.engine.routing import Filing
+from sitrep.faults import stop, stop_on_fault, stopping_on_fault
 from sitrep.kafka import clients
 from sitrep.memory import FREEZE_EVERY_S, Ageing
 from sitrep.resolution.places import Gazetteer
 from sitrep.settings import Settings
 from sitrep.turns import Turns
 from sitrep.worker.engine import WorkerEngine
-from sitrep.worker.faults import stop, stop_on_fault, stopping_on_fault
 from sitrep.worker.feeds import follow_topic
 from sitrep.worker.partitions import FlushPacing, by_partition, partition_of
 from sitrep.worker.records import ParsedEvents, bound_for, decode_filed, encode_filed

@@ -32,11 +32,11 @@ from pathlib import Path
 from sitrep.engine.folding import Folder
 from sitrep.engine.keyvalue import key
 from sitrep.engine.routing import Router
+from sitrep.faults import stopping_on_fault
 from sitrep.resolution.places import Gazetteer
 from sitrep.stores.rocks import RocksKeyValue
 from sitrep.stores.slots import claim
 from sitrep.topics import TopicNames
-from sitrep.worker.faults import stopping_on_fault
 
 FORMAT = b"sitrep-engine-3"
 """What a store holds, written at its creation; a store of another format is not read

@@ -1,13 +1,14 @@
-"""Poison or fault: what the worker does when handling a record fails.
+"""Poison or fault: what a process does when handling a record fails.
 
 A record that fails the same way every time it is read (it does not parse, it cannot be
-filed, the code trips over what it says) is poison: it goes to the dead-letter topic with the
-reason, and the worker goes on. A failure of what the worker stands on (the broker, the
-store on disk, the gazetteer's index, memory) says nothing about the record: dead-lettering it
-would drop good data, and every record read during the fault with it. On a fault the worker
-stops at once instead, with ``EXIT_FAULT``; nothing it wrote since its stores' last commit
-counts, so restarted it reads the record again, neither losing it nor counting anything twice
-(an event or report read again is dropped by its id).
+filed, the code trips over what it says) is poison: the worker sends it to the dead-letter
+topic with the reason, an API notes it as rejected, and both go on. A failure of what the
+process stands on (the broker, the store on disk, the gazetteer's index, memory) says
+nothing about the record: treating it as poison would drop good data, and every record read
+during the fault with it. On a fault the process stops at once instead, with ``EXIT_FAULT``;
+nothing it wrote since its store's last commit counts, so restarted it reads the record
+again, neither losing it nor counting anything twice (an event or report read again is
+dropped by its id).
 """
 
 from __future__ import annotations
@@ -22,13 +23,13 @@ from typing import NoReturn
 from aiokafka.errors import KafkaError
 
 EXIT_FAULT = 75
-"""The worker's exit status after a fault (EX_TEMPFAIL): start it again."""
+"""A process's exit status after a fault (EX_TEMPFAIL): start it again."""
 
-log = logging.getLogger("sitrep.worker")
+log = logging.getLogger("sitrep.faults")
 
 
 def is_fault(exc: BaseException) -> bool:
-    """Whether ``exc`` is a failure of what the worker stands on, not of the record."""
+    """Whether ``exc`` is a failure of what the process stands on, not of the record."""
     from faust.exceptions import DecodeError, FaustError
 
     if isinstance(exc, FaustError):
@@ -57,8 +58,8 @@ def stopping_on_fault(what: str) -> Iterator[None]:
 
 
 def stop(reason: str, exc: BaseException | None = None) -> NoReturn:
-    """Exit at once with ``EXIT_FAULT``: the stores keep their last commit, and a restarted
-    worker reads on from there."""
+    """Exit at once with ``EXIT_FAULT``: the stores keep their last commit, and the process,
+    started again, reads on from there."""
     log.critical("%s; exiting to read it again after a restart", reason, exc_info=exc)
     logging.shutdown()
     os._exit(EXIT_FAULT)
