@@ -5,8 +5,11 @@ found when it started, and offers each change to the subscribers of the moment. 
 holds a bounded backlog: one that falls behind by more is dropped (told so once, when it
 gets to the end of what it has) instead of holding the others back.
 
-A client that resumes from a position behind the follower (or asks for the beginning) is first
-brought up to the follower by a consumer of its own, then subscribed at that point.
+A client that resumes from a position behind the follower is first brought up to the
+follower by a consumer of its own, then subscribed at that point. One that asks for the
+beginning gets each entity's current view once (the latest record of each key, a partition at
+a time, read twice: once to find it, once to send it), a few such clients at a time, then the
+changes since.
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ import asyncio
 import logging
 from collections import deque
 from collections.abc import AsyncGenerator
+from contextlib import aclosing
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
@@ -34,6 +39,9 @@ STUCK_AFTER_S = 30.0
 before it is replaced."""
 BACKLOG = 1_000
 """How many changes a subscriber may fall behind by before it is dropped."""
+SNAPSHOTS_AT_ONCE = 4
+"""How many clients are sent the views as they stand at once (each holds the keys of one
+partition while it is sent: tens of thousands of keys at a million events)."""
 
 
 class Unavailable(Exception):
@@ -102,6 +110,7 @@ class ViewFollower:
         self._position = Position()
         self._ready = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._snapshots = asyncio.Semaphore(SNAPSHOTS_AT_ONCE)
 
     @property
     def position(self) -> Position:
@@ -174,6 +183,40 @@ class ViewFollower:
                     kind = self._kinds[tp.topic]
                     for r in records:
                         self._fan_out(decode_change(kind, r.partition, r.offset, r.key, r.value))
+        finally:
+            await consumer.stop()
+
+    async def current(self, until: Position) -> AsyncGenerator[Change, None]:
+        """Each entity's view as it stands at ``until``: the latest record of each key of
+        every view partition, tombstones left out (the entity is gone)."""
+        async with self._snapshots:
+            for slot, end in sorted(until.offsets.items()):
+                if end <= 0:
+                    continue
+                tp = TopicPartition(self._topics[slot[0]], slot[1])
+                latest: dict[bytes | None, int] = {}
+                async with aclosing(self._records_until(tp, end)) as first:
+                    async for record in first:
+                        latest[record.key] = record.offset
+                async with aclosing(self._records_until(tp, end)) as again:
+                    async for r in again:
+                        if latest.get(r.key) == r.offset and r.value is not None:
+                            yield decode_change(slot[0], slot[1], r.offset, r.key, r.value)
+
+    async def _records_until(self, tp: TopicPartition, end: int) -> AsyncGenerator[Any, None]:
+        """The records of ``tp`` from its start up to ``end``."""
+        consumer = _consumer(self._bootstrap, fetch_bytes=REPLAY_FETCH_BYTES)
+        try:
+            await consumer.start()
+            consumer.assign([tp])
+            await consumer.seek_to_beginning(tp)
+            while await consumer.position(tp) < end:
+                for records in (await consumer.getmany(tp, timeout_ms=200)).values():
+                    for record in records:
+                        if record.offset < end:
+                            yield record
+        except KafkaError as exc:
+            raise Unavailable(f"cannot read the view topics: {exc}") from exc
         finally:
             await consumer.stop()
 

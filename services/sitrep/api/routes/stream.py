@@ -65,15 +65,15 @@ def _filter(
     )
 
 
-def _start(last_event_id: str | None, header: str | None, origin: str) -> Position | None:
-    """Where the client resumes, ``None`` for the follower's current end."""
+def _start(last_event_id: str | None, header: str | None) -> Position | None:
+    """Where the client resumes, ``None`` when it does not."""
     resume, name = (header, "Last-Event-ID") if header else (last_event_id, "last_event_id")
     if resume:
         try:
             return Position.decode(resume)
         except BadPosition as exc:
             raise invalid_parameter(name, str(exc)) from exc
-    return Position() if origin == "beginning" else None
+    return None
 
 
 STREAMS_FULL_RETRY_S = 30
@@ -99,8 +99,12 @@ class Streams:
 
 
 async def _changes(
-    follower: ViewFollower, start: Position, wanted: ChangeFilter, subscriber: Subscriber
+    follower: ViewFollower,
+    start: Position | None,
+    wanted: ChangeFilter,
+    subscriber: Subscriber,
 ) -> AsyncGenerator[bytes, None]:
+    """The changes from ``start`` on (None: each view as it stands, then the changes)."""
     try:
         async with aclosing(_follow(follower, start, wanted, subscriber)) as messages:
             async for message in messages:
@@ -110,8 +114,15 @@ async def _changes(
 
 
 async def _follow(
-    follower: ViewFollower, start: Position, wanted: ChangeFilter, subscriber: Subscriber
+    follower: ViewFollower, start: Position | None, wanted: ChangeFilter, subscriber: Subscriber
 ) -> AsyncGenerator[bytes, None]:
+    if start is None:
+        target = follower.position
+        async with aclosing(follower.current(target)) as current:
+            async for change in current:
+                if wanted.wants(change):
+                    yield sse_message(change, target)
+        start = target
     position = start
     # Catch up with the follower on a consumer of our own, then join it: the check and the
     # subscription happen with no await between them, so no change falls in the gap.
@@ -172,7 +183,8 @@ async def stream(
         Query(
             alias="from",
             description="Without a position to resume from: only new changes "
-            "(end), or every current view first (beginning).",
+            "(end), or each entity's current view once first (beginning; every message of "
+            "that first part carries the position it ends at).",
         ),
     ] = "end",
     last_event_id: Annotated[
@@ -184,7 +196,7 @@ async def stream(
 ) -> StreamingResponse:
     """View changes as they happen, filtered like the lists; resumable with Last-Event-ID."""
     wanted = _filter(request, kind, country, admin1, place, actor)
-    start = _start(last_event_id, last_event_id_header, origin)
+    start = _start(last_event_id, last_event_id_header)
     follower: ViewFollower = request.app.state.follower
     streams: Streams = request.app.state.streams
     if streams.open >= streams.most:
@@ -198,7 +210,9 @@ async def stream(
         now = await follower.started(READY_WITHIN_S)
     except Unavailable as exc:
         raise Problem(503, "Unavailable", str(exc), headers={"Retry-After": "1"}) from exc
-    body = streams.counted(_changes(follower, start or now, wanted, Subscriber()))
+    if start is None and origin == "end":
+        start = now
+    body = streams.counted(_changes(follower, start, wanted, Subscriber()))
     return StreamingResponse(
         body,
         media_type=EVENT_STREAM,
