@@ -12,9 +12,9 @@ from sitrep.kafka import clients
 
 @pytest.fixture(autouse=True)
 def fresh() -> Iterator[None]:
-    clients.security.cache_clear()
+    clients._configured.cache_clear()
     yield
-    clients.security.cache_clear()
+    clients._configured.cache_clear()
 
 
 def test_without_a_principal_clients_connect_as_anyone(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -43,3 +43,11 @@ async def test_a_principal_named_in_the_environment_signs_every_client_in(
     credentials = clients.faust_credentials()
     assert credentials.username == "sitrep-api"
     assert credentials.mechanism.value == "SCRAM-SHA-512"
+
+
+def test_a_principal_acted_as_wins_over_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SITREP_KAFKA_USERNAME", "sitrep-api")
+    admin = clients.Principal("admin", "pw")
+    with clients.signed_in_as(admin):
+        assert clients.security()["sasl_plain_username"] == "admin"
+    assert clients.security()["sasl_plain_username"] == "sitrep-api"

@@ -21,6 +21,8 @@ from sitrep.kafka import (
     ensure_topics,
     jars_ready,
 )
+from sitrep.kafka.clients import signed_in_as
+from sitrep.kafka.security import admin_of
 from sitrep.settings import Settings
 from sitrep.topics import all_topics
 
@@ -68,11 +70,15 @@ def _say_fetching(settings: Settings) -> None:
         _say(f"Fetching Apache Kafka {settings.kafka_version} with Maven (once)...")
 
 
-async def start_local(cluster: LocalCluster, nodes: int) -> tuple[StartResult, list[str]]:
-    result = await cluster.start(nodes)
+async def start_local(
+    cluster: LocalCluster, nodes: int, *, secure: bool | None = None
+) -> tuple[StartResult, list[str]]:
+    result = await cluster.start(nodes, secure=secure)
     replication = 3 if nodes == 3 else 1
     specs = all_topics(cluster.settings.events_partitions, replication, cluster.settings.topics())
-    created = await ensure_topics(result.bootstrap_servers, specs, replication)
+    state = cluster.state()
+    with signed_in_as(admin_of(cluster.data_dir) if state is not None and state.secure else None):
+        created = await ensure_topics(result.bootstrap_servers, specs, replication)
     return result, created
 
 
@@ -92,6 +98,14 @@ def start(
             help="First KRaft controller port (default: SITREP_KAFKA_CONTROLLER_PORT).",
         ),
     ] = None,
+    secure: Annotated[
+        bool,
+        typer.Option(
+            "--secure",
+            help="The first time: clients sign in (SASL/SCRAM), ACLs say what each may do; "
+            "the principals' passwords are kept in the data directory's principals.json.",
+        ),
+    ] = False,
 ) -> None:
     """Start the local cluster (unless KAFKA_BOOTSTRAP_SERVERS is set) and create the topics."""
     if nodes not in (1, 3):
@@ -112,7 +126,7 @@ def start(
         cluster = LocalCluster(settings, data_dir)
         _say_fetching(settings)
         try:
-            result, created = asyncio.run(start_local(cluster, nodes))
+            result, created = asyncio.run(start_local(cluster, nodes, secure=secure or None))
         except KafkaSetupError as exc:
             raise _fail(exc) from exc
         bootstrap = result.bootstrap_servers
@@ -126,6 +140,13 @@ def start(
             )
     _say(f"Topics created: {', '.join(created)}" if created else "Topics: all present.")
     _say(f"Bootstrap servers: {bootstrap}")
+    state = None if settings.kafka_bootstrap_servers else cluster.state()
+    if state is not None and state.secure:
+        _say(
+            f"Clients sign in (SASL/SCRAM-SHA-512): the principals and their passwords are in "
+            f"{cluster.data_dir / 'principals.json'}; give each process SITREP_KAFKA_USERNAME "
+            "and SITREP_KAFKA_PASSWORD."
+        )
 
 
 @kafka_app.command()

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiokafka.admin import NewTopic
-from aiokafka.conn import create_conn
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 from aiokafka.protocol.metadata import MetadataRequest
 
@@ -39,7 +38,7 @@ async def describe_node(address: str, within: float = _PROBE_S) -> ClusterInfo:
     host, _, port = address.strip().rpartition(":")
     try:
         async with asyncio.timeout(within):
-            conn = await create_conn(
+            conn = await clients.connection(
                 host.strip("[]"), int(port), request_timeout_ms=max(1, int(within * 1000))
             )
             try:

@@ -31,8 +31,16 @@ from pathlib import Path
 from string import Template
 
 from sitrep.kafka.admin import describe_node, wait_until_ready
+from sitrep.kafka.clients import signed_in_as
 from sitrep.kafka.errors import KafkaSetupError
-from sitrep.kafka.jars import deploy_dir, ensure_jars, logging_backend, require_java
+from sitrep.kafka.jars import deploy_dir, ensure_jars, jars_dir, logging_backend, require_java
+from sitrep.kafka.security import (
+    admin_of,
+    broker_security,
+    ensure_principals,
+    grant,
+    scram_arguments,
+)
 from sitrep.settings import Settings
 
 SUPPORTED_NODE_COUNTS = (1, 3)
@@ -64,6 +72,8 @@ class ClusterState:
     kafka_port: int
     controller_port: int
     kafka_version: str
+    secure: bool = False
+    """Whether clients sign in (SASL/SCRAM) and ACLs say what each may do."""
 
     @property
     def bootstrap_servers(self) -> str:
@@ -197,15 +207,25 @@ class LocalCluster:
 
     # -- start -------------------------------------------------------------------------------
 
-    async def start(self, nodes: int = 1, ready_within: float = 60.0) -> StartResult:
+    async def start(
+        self, nodes: int = 1, ready_within: float = 60.0, *, secure: bool | None = None
+    ) -> StartResult:
         """Start the cluster (formatting it on first use) and wait until every broker answers.
 
         Nodes that already run are left alone; if all do, this only waits for them to answer.
+        ``secure`` (the first time; None: as formatted, else not) makes clients sign in and
+        the brokers check ACLs (:mod:`sitrep.kafka.security`).
         """
         began = time.monotonic()
         if nodes not in SUPPORTED_NODE_COUNTS:
             raise KafkaSetupError(f"a local cluster has 1 or 3 nodes, not {nodes}")
-        state = self._state_for(nodes)
+        state = self._state_for(nodes, secure)
+        with signed_in_as(admin_of(self.data_dir) if state.secure else None):
+            return await self._start(state, nodes, ready_within, began)
+
+    async def _start(
+        self, state: ClusterState, nodes: int, ready_within: float, began: float
+    ) -> StartResult:
         members = self.nodes(state)
         to_start = [node for node in members if self._pid_of(node) is None]
         if to_start:
@@ -239,6 +259,15 @@ class LocalCluster:
             if to_start:
                 await self._terminate(to_start, grace=10.0)
             raise
+        if state.secure and to_start:
+            await asyncio.to_thread(
+                grant,
+                require_java(),
+                self._libs(state),
+                self.data_dir,
+                state.bootstrap_servers,
+                self.settings,
+            )
         return StartResult(
             bootstrap_servers=state.bootstrap_servers,
             cluster_id=state.cluster_id,
@@ -248,21 +277,30 @@ class LocalCluster:
             seconds=time.monotonic() - began,
         )
 
-    def _state_for(self, nodes: int) -> ClusterState:
+    def _state_for(self, nodes: int, secure: bool | None) -> ClusterState:
         """The remembered state, with this start's ports unless some node still runs on the old."""
         s = self.settings
         state = self.state()
+        if state is not None and secure is not None and state.secure != secure:
+            was = "with" if state.secure else "without"
+            raise KafkaSetupError(
+                f"{self.data_dir} was formatted {was} authentication: start it as it was, or "
+                "remove the directory to start afresh"
+            )
         if state is None:
             if any(self.data_dir.glob("node-*/data/meta.properties")):
                 raise KafkaSetupError(
                     f"{self.data_dir} holds formatted nodes but no {STATE_FILE}: remove the directory"
                 )
+            if secure:
+                ensure_principals(self.data_dir)
             return ClusterState(
                 cluster_id=new_cluster_id(),
                 nodes=nodes,
                 kafka_port=s.kafka_port,
                 controller_port=s.kafka_controller_port,
                 kafka_version=s.kafka_version,
+                secure=bool(secure),
             )
         if state.nodes != nodes:
             raise KafkaSetupError(
@@ -277,7 +315,11 @@ class LocalCluster:
             kafka_port=s.kafka_port,
             controller_port=s.kafka_controller_port,
             kafka_version=s.kafka_version,
+            secure=state.secure,
         )
+
+    def _libs(self, state: ClusterState) -> Path:
+        return jars_dir(self.settings.model_copy(update={"kafka_version": state.kafka_version}))
 
     def _heap(self, nodes: int) -> str:
         if nodes > 1 and "kafka_heap" not in self.settings.model_fields_set:
@@ -311,9 +353,13 @@ class LocalCluster:
             replication_factor=replication,
             min_insync_replicas=2 if replication >= 3 else 1,
             controlled_shutdown="true" if state.nodes == 1 else "false",
+            listener="SASL_PLAINTEXT" if state.secure else "PLAINTEXT",
+            controller_protocol="SASL_PLAINTEXT" if state.secure else "PLAINTEXT",
+            security=broker_security(self.data_dir) if state.secure else "",
         )
         node.logs.mkdir(parents=True, exist_ok=True)
         node.properties.write_text(text, encoding="utf-8")
+        node.properties.chmod(0o600)  # a secure cluster's holds its admin's password
 
     def _jvm(self, java: str, libs: Path, node: Node, heap: str, version: str) -> list[str]:
         if logging_backend(version) == "log4j2":
@@ -343,6 +389,7 @@ class LocalCluster:
             state.cluster_id,
             "-c",
             str(node.properties),
+            *(scram_arguments(self.data_dir) if state.secure else []),
         ]
         try:
             done = subprocess.run(
@@ -424,12 +471,15 @@ class LocalCluster:
             return ClusterStatus(self.data_dir, None, ())
         members = self.nodes(state)
         pids = [self._pid_of(node) for node in members]
-        answers = await asyncio.gather(
-            *(
-                self._answers(node, state.cluster_id, probe_within) if pid is not None else _false()
-                for node, pid in zip(members, pids, strict=True)
+        with signed_in_as(admin_of(self.data_dir) if state.secure else None):
+            answers = await asyncio.gather(
+                *(
+                    self._answers(node, state.cluster_id, probe_within)
+                    if pid is not None
+                    else _false()
+                    for node, pid in zip(members, pids, strict=True)
+                )
             )
-        )
         return ClusterStatus(
             self.data_dir,
             state,

@@ -11,33 +11,79 @@ scraper need). Without a username, clients connect as before, over PLAINTEXT.
 from __future__ import annotations
 
 import ssl
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
 from aiokafka import AIOKafkaClient, AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.conn import AIOKafkaConnection, create_conn
 
 from sitrep.settings import Settings
 
 
-@cache
+@dataclass(frozen=True)
+class Principal:
+    """Who a client signs in as."""
+
+    username: str
+    password: str
+    mechanism: str = "SCRAM-SHA-512"
+    protocol: str = "SASL_PLAINTEXT"
+
+    def options(self) -> dict[str, Any]:
+        options: dict[str, Any] = {
+            "security_protocol": self.protocol,
+            "sasl_mechanism": self.mechanism,
+            "sasl_plain_username": self.username,
+            "sasl_plain_password": self.password,
+        }
+        if self.protocol == "SASL_SSL":
+            options["ssl_context"] = ssl.create_default_context()
+        return options
+
+
+_acting_as: ContextVar[Principal | None] = ContextVar("sitrep_kafka_principal", default=None)
+
+
+@contextmanager
+def signed_in_as(principal: Principal | None) -> Iterator[None]:
+    """Clients made within (in this context, and the tasks started from it) sign in as
+    ``principal``, whatever the environment says: the tool that starts a secured local
+    cluster acts as its admin."""
+    token = _acting_as.set(principal)
+    try:
+        yield
+    finally:
+        _acting_as.reset(token)
+
+
 def security() -> dict[str, Any]:
-    """The options every aiokafka client of this process takes to sign in (none: PLAINTEXT),
-    as the environment configures them (read once)."""
+    """The options every aiokafka client takes to sign in (none: PLAINTEXT): the principal
+    acted as, else the one the environment names."""
+    acting = _acting_as.get()
+    if acting is not None:
+        return acting.options()
+    configured = _configured()
+    return configured.options() if configured is not None else {}
+
+
+@cache
+def _configured() -> Principal | None:
+    """The principal the environment names (read once)."""
     settings = Settings()
     if not settings.kafka_username:
-        return {}
+        return None
     password = settings.kafka_password.get_secret_value() if settings.kafka_password else ""
-    protocol = settings.kafka_security_protocol
-    options: dict[str, Any] = {
-        "security_protocol": protocol,
-        "sasl_mechanism": settings.kafka_sasl_mechanism,
-        "sasl_plain_username": settings.kafka_username,
-        "sasl_plain_password": password,
-    }
-    if protocol == "SASL_SSL":
-        options["ssl_context"] = ssl.create_default_context()
-    return options
+    return Principal(
+        settings.kafka_username,
+        password,
+        settings.kafka_sasl_mechanism,
+        settings.kafka_security_protocol,
+    )
 
 
 def consumer(bootstrap: str, *topics: str, **options: Any) -> AIOKafkaConsumer:
@@ -54,6 +100,11 @@ def admin(bootstrap: str, **options: Any) -> AIOKafkaAdminClient:
 
 def client(bootstrap: str, **options: Any) -> AIOKafkaClient:
     return AIOKafkaClient(bootstrap_servers=bootstrap, **security(), **options)
+
+
+async def connection(host: str, port: int, **options: Any) -> AIOKafkaConnection:
+    """One connection to one broker (a probe of whether it answers)."""
+    return await create_conn(host, port, **security(), **options)
 
 
 def faust_credentials() -> Any:
