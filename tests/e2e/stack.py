@@ -32,8 +32,9 @@ def sitrep(
 
 
 @contextmanager
-def stack(state_dir: Path) -> Iterator[tuple[str, dict[str, str]]]:
-    """A running stack: the API's base URL and the environment that runs `sitrep` against it."""
+def stack(state_dir: Path, *up_options: str) -> Iterator[tuple[str, dict[str, str]]]:
+    """A running stack (``sitrep up`` with ``up_options``): the API's base URL and the
+    environment that runs `sitrep` against it."""
     base = free_port_block(3)
     digest = hashlib.sha256(PUBLISHER_TOKEN.encode()).hexdigest()
     env = {
@@ -45,7 +46,7 @@ def stack(state_dir: Path) -> Iterator[tuple[str, dict[str, str]]]:
         "SITREP_API_TOKENS": f"e2e:publisher:{digest}",
     }
     env.pop("KAFKA_BOOTSTRAP_SERVERS", None)  # its own broker, as on a newcomer's machine
-    started = sitrep(env, "up", "--detach")
+    started = sitrep(env, "up", "--detach", *up_options)
     try:
         assert started.returncode == 0, started.stdout + started.stderr
         yield f"http://127.0.0.1:{base + 2}", env

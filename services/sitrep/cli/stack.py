@@ -17,6 +17,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -25,6 +26,8 @@ from rich.console import Console
 from sitrep.cli.kafka import start_local
 from sitrep.faults import EXIT_FAULT
 from sitrep.kafka import KafkaSetupError, LocalCluster, ensure_topics
+from sitrep.kafka.clients import signed_in_as
+from sitrep.kafka.security import API, SCRAPER, WORKER, admin_of, principal
 from sitrep.running import Background, load_seeds, wait_until_caught_up
 from sitrep.running.processes import Restarts
 from sitrep.running.tokens import local_tokens
@@ -48,7 +51,8 @@ def _processes(settings: Settings) -> tuple[Background, Background]:
     return Background(settings.state_dir, "worker"), Background(settings.state_dir, "api")
 
 
-def _broker(settings: Settings) -> str:
+def _broker(settings: Settings, secure: bool) -> tuple[str, Path | None]:
+    """The cluster's bootstrap servers, and the data directory of a secured local one."""
     if settings.kafka_bootstrap_servers:
         bootstrap = settings.kafka_bootstrap_servers
         specs = all_topics(
@@ -56,12 +60,22 @@ def _broker(settings: Settings) -> str:
         )
         asyncio.run(ensure_topics(bootstrap, specs, settings.replication_factor))
         _say(f"Kafka: {bootstrap} (KAFKA_BOOTSTRAP_SERVERS)")
-        return bootstrap
+        return bootstrap, None
     cluster = LocalCluster(settings)
-    result, _ = asyncio.run(start_local(cluster, 1))
+    result, _ = asyncio.run(start_local(cluster, 1, secure=secure or None))
     started = "already running" if result.already_running else f"started in {result.seconds:.1f} s"
-    _say(f"Kafka {result.kafka_version}: {result.bootstrap_servers} ({started})")
-    return result.bootstrap_servers
+    state = cluster.state()
+    signing = ", clients sign in" if state is not None and state.secure else ""
+    _say(f"Kafka {result.kafka_version}: {result.bootstrap_servers} ({started}{signing})")
+    return result.bootstrap_servers, cluster.data_dir if signing else None
+
+
+def _signing_in(data_dir: Path | None, name: str) -> dict[str, str]:
+    """The environment that makes a process sign in as ``name`` to a secured local cluster."""
+    if data_dir is None:
+        return {}
+    who = principal(data_dir, name)
+    return {"SITREP_KAFKA_USERNAME": who.username, "SITREP_KAFKA_PASSWORD": who.password}
 
 
 def _wait_for_api(url: str, api: Background, within: float = 60.0) -> None:
@@ -95,6 +109,14 @@ def up(
     detach: Annotated[
         bool, typer.Option("--detach", help="Return once everything runs; `sitrep down` stops.")
     ] = False,
+    secure: Annotated[
+        bool,
+        typer.Option(
+            "--secure",
+            help="A local broker that makes clients sign in and checks ACLs (the first time); "
+            "the worker and the API run as their own principals.",
+        ),
+    ] = False,
 ) -> None:
     """Start the broker, the worker and the API, load the seeds, wait for the views."""
     settings = Settings()
@@ -102,9 +124,10 @@ def up(
     # aiokafka logs every retry while a new broker elects leaders; failures reach us as errors.
     logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
     try:
-        bootstrap = _broker(settings)
+        bootstrap, secured = _broker(settings, secure)
     except KafkaSetupError as exc:
         raise _fail(str(exc)) from exc
+    admin = admin_of(secured) if secured is not None else None
     env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": bootstrap}
     tokens: dict[str, str] = {}
     if settings.api_tokens is None and settings.api_tokens_file is None:
@@ -117,18 +140,24 @@ def up(
         worker.name: [*me, "worker", "--loglevel", "info"],
         api.name: [*me, "api", "--host", settings.api_host, "--port", str(settings.api_port)],
     }
-    worker.start(commands[worker.name], env)
+    envs = {
+        worker.name: {**env, **_signing_in(secured, WORKER)},
+        api.name: {**env, **_signing_in(secured, API)},
+    }
+    worker.start(commands[worker.name], envs[worker.name])
     _say(f"Worker: pid {worker.pid()}, log {worker.log}")
-    api.start(commands[api.name], env)
+    api.start(commands[api.name], envs[api.name])
     url = f"http://{settings.api_host}:{settings.api_port}"
     _say(f"API: pid {api.pid()}, log {api.log}")
     names = settings.topics()
-    loaded = asyncio.run(load_seeds(bootstrap, names.events, settings.seeds_dir))
+    with signed_in_as(principal(secured, SCRAPER) if secured is not None else None):
+        loaded = asyncio.run(load_seeds(bootstrap, names.events, settings.seeds_dir))
     _say(f"Seeds: {sum(f.events for f in loaded)} events from {len(loaded)} files published.")
     try:
-        asyncio.run(
-            wait_until_caught_up(bootstrap, settings.worker_id, [names.events, names.filed])
-        )
+        with signed_in_as(admin):
+            asyncio.run(
+                wait_until_caught_up(bootstrap, settings.worker_id, [names.events, names.filed])
+            )
     except TimeoutError as exc:
         tail = worker.tail() if worker.exited_early() else ""
         raise _fail(f"{exc}; see {worker.log}\n{tail}") from exc
@@ -174,7 +203,7 @@ def up(
                     f"starting it in {wait:.0f} s."
                 )
                 time.sleep(wait)
-                process.start(commands[process.name], env)
+                process.start(commands[process.name], envs[process.name])
             elif process.exited_early():
                 _say(f"The {process.name} stopped; the end of {process.log}:\n{process.tail()}")
                 stop = True
