@@ -41,7 +41,7 @@ async def test_the_views_and_the_api_agree_with_the_pure_core_on_20000_events(
     try:
         await stack.publish(raw)
         stack.start_worker()
-        api = stack.start_api(port)
+        api = stack.start_api(port, {"SITREP_API_RATE_PER_ADDRESS": ""})  # asks every place
         await wait_for_views(stack, events, within=WITHIN_S)
         views = await all_views(stack)
         assert len(views["control"]) > 1_000

@@ -169,7 +169,8 @@ def _worker_engine(root: Path) -> WorkerEngine:
 async def test_a_store_reflects_the_positions_of_its_last_commit_only(tmp_path: Path) -> None:
     engine = _worker_engine(tmp_path)
     assert engine.position(NAMES.events, 3) == 0  # nothing stored: read from the start
-    assert engine.position(NAMES.view_control, 3) is None  # no store reflects it
+    assert engine.position(NAMES.view_control, 3) == 0  # who holds what: read from the start
+    assert engine.position(NAMES.view_strikes, 3) is None  # no store reflects it
     commits = Commits(engine.routes)
     events = list(seed_events())
     for offset, event in enumerate(events[:5]):
