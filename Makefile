@@ -5,13 +5,14 @@ BIN    := $(VENV)/bin
 SCALE_EVENTS ?= 100000
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: help install kafka-jars gazetteer test unit integration e2e lint up down broker status bench bench-api bench-scale schemas clean
+.PHONY: help install kafka-jars gazetteer test unit integration e2e faults lint up down broker status bench bench-api bench-scale schemas clean
 
 help:
 	@echo "make up      start Sitrep: Kafka, the worker, the API, the seeds (DETACH=1 to return)"
 	@echo "make down    stop everything make up started"
 	@echo "make test    lint, then every test (starts its own broker unless KAFKA_BOOTSTRAP_SERVERS is set)"
 	@echo "make lint    ruff + mypy --strict"
+	@echo "make faults  the fault suite on a 3-node cluster (SHORT=1: the form CI runs)"
 	@echo "make bench   benchmarks: projection, the processors, the API, scale (see BENCHMARKS.md)"
 	@echo "make bench-scale SCALE_EVENTS=1000000   the scale benchmark alone (default 100000 events)"
 
@@ -40,6 +41,10 @@ lint: $(STAMP)
 
 test: lint kafka-jars gazetteer
 	$(BIN)/pytest
+
+# Workers, brokers and an API killed under load, poison on the log: what held (see BENCHMARKS.md).
+faults: kafka-jars
+	$(BIN)/python -m tests.faults.suite $(if $(SHORT),--short,)
 
 unit: gazetteer
 	$(BIN)/pytest tests/unit
