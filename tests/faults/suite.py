@@ -24,6 +24,7 @@ import asyncio
 import hashlib
 import os
 import random
+import shutil
 import signal
 import sys
 import tempfile
@@ -240,10 +241,29 @@ async def kill_api(run: Run) -> Outcome:
     victim.send_signal(signal.SIGKILL)  # the load is mid-request on it, or about to be
     victim.wait()
     run.stack.apis.remove(victim)
+    began = time.monotonic()
     run.stack.start_api(run.api_ports[0], _env())
     outcome = Outcome("API killed", "SIGKILL an API while it serves the load, started again")
+    ready = await _ready(run.api_ports[0], within=120)
+    outcome.notes.append(
+        f"ready again after {time.monotonic() - began:.1f} s" if ready else "never ready again"
+    )
+    outcome.held = ready
     await _check(run, outcome)
     return outcome
+
+
+async def _ready(port: int, within: float) -> bool:
+    deadline = time.monotonic() + within
+    async with httpx.AsyncClient(timeout=5) as client:
+        while time.monotonic() < deadline:
+            try:
+                if (await client.get(f"http://127.0.0.1:{port}/readyz")).status_code == 200:
+                    return True
+            except httpx.HTTPError:
+                pass
+            await asyncio.sleep(0.5)
+    return False
 
 
 POISON: list[tuple[bytes, bytes | None]] = [
@@ -334,13 +354,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--short", action="store_true", help="the CI form: fewer, shorter faults")
     args = parser.parse_args(argv)
     began = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="sitrep-faults-") as workdir:
-        outcomes = asyncio.run(_main(args.short, Path(workdir)))
+    workdir = Path(tempfile.mkdtemp(prefix="sitrep-faults-"))
+    outcomes = asyncio.run(_main(args.short, workdir))
+    held = all(o.held for o in outcomes)
     print(
         f"Sitrep fault suite ({'short' if args.short else 'full'}), {time.monotonic() - began:.0f} s"
     )
     print(_table(outcomes))
-    return 0 if all(o.held for o in outcomes) else 1
+    if held:
+        shutil.rmtree(workdir, ignore_errors=True)
+    else:
+        print(f"the processes' logs are kept in {workdir}")
+    return 0 if held else 1
 
 
 if __name__ == "__main__":

@@ -59,7 +59,7 @@ class Stack:
         }
         loglevel = os.environ.get("SITREP_TEST_WORKER_LOGLEVEL", "info")
         command = ["worker", *_gazetteer_option(world), "--loglevel", loglevel]
-        proc = self._sitrep(command, env, f"worker-{len(self.workers)}.log")
+        proc = self._sitrep(command, env, f"worker-{len(self.logs)}.log")
         self.workers.append(proc)
         return proc
 
@@ -70,7 +70,7 @@ class Stack:
         or the ``world`` gazetteer; ``env`` adds to its environment (tokens, for one). Stopped
         by :meth:`stop_all`."""
         command = ["api", *_gazetteer_option(world), "--port", str(port), "--log-level", "warning"]
-        proc = self._sitrep(command, env or {}, f"api-{len(self.apis)}.log")
+        proc = self._sitrep(command, env or {}, f"api-{len(self.logs)}.log")
         self.apis.append(proc)
         return proc
 
