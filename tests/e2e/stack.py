@@ -15,6 +15,16 @@ from sitrep.kafka.ports import free_port_block
 
 PUBLISHER_TOKEN = "e2e-publisher-token"
 """The stack accepts this token for publishing (only its digest is configured)."""
+EVENT = {
+    "id": "e2e-broker-down-1",
+    "type": "control.changed",
+    "occurred_at": "2024-12-02",
+    "reported_at": "2024-12-02T09:00:00Z",
+    "source": {"name": "Reuters", "kind": "news_agency"},
+    "location": {"name": "Idlib", "country": "SY"},
+    "data": {"controller": "Hayat Tahrir al-Sham", "method": "unknown"},
+}
+"""An event the e2e tests publish: HTS holds Idlib (it corroborates the seeds)."""
 
 
 def sitrep(

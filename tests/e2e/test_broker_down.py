@@ -16,19 +16,9 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.stack import PUBLISHER_TOKEN, sitrep
+from tests.e2e.stack import EVENT, PUBLISHER_TOKEN, sitrep
 
 pytestmark = pytest.mark.e2e
-
-EVENT = {
-    "id": "e2e-broker-down-1",
-    "type": "control.changed",
-    "occurred_at": "2024-12-02",
-    "reported_at": "2024-12-02T09:00:00Z",
-    "source": {"name": "Reuters", "kind": "news_agency"},
-    "location": {"name": "Idlib", "country": "SY"},
-    "data": {"controller": "Hayat Tahrir al-Sham", "method": "unknown"},
-}
 
 
 def _post(url: str, body: Any) -> tuple[int, Message, Any]:

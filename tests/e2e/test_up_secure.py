@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.stack import PUBLISHER_TOKEN, stack
+from tests.e2e.stack import EVENT, PUBLISHER_TOKEN, stack
 
 pytestmark = pytest.mark.e2e
 
@@ -37,15 +37,7 @@ def test_the_secured_stack_serves_and_takes_events_as_its_principals(
     assert set(principals) == {"admin", "sitrep-worker", "sitrep-api", "scraper"}
     aleppo = _get(f"{url}/v1/places/Aleppo?at=2024-12-01")["view"]  # the worker's views
     assert aleppo["controller"]["name"] == "Hayat Tahrir al-Sham"
-    event = {
-        "id": "e2e-secure-1",
-        "type": "control.changed",
-        "occurred_at": "2024-12-02",
-        "reported_at": "2024-12-02T09:00:00Z",
-        "source": {"name": "Reuters", "kind": "news_agency"},
-        "location": {"name": "Idlib", "country": "SY"},
-        "data": {"controller": "Hayat Tahrir al-Sham", "method": "unknown"},
-    }
+    event = {**EVENT, "id": "e2e-secure-1"}
     request = urllib.request.Request(
         f"{url}/v1/events",
         data=json.dumps(event).encode(),
