@@ -4,6 +4,7 @@ bad parameters answered as problems before anything is streamed."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncGenerator
 from typing import Any
 
 import orjson
@@ -120,3 +121,23 @@ async def test_bad_stream_parameters_are_problems_naming_them() -> None:
     assert [e["field"] for e in origin["errors"]] == ["from"]
     assert [e["field"] for e in query["errors"]] == ["last_event_id"]
     assert [e["field"] for e in header["errors"]] == ["Last-Event-ID"]
+
+
+async def test_a_stream_counts_from_its_answer_until_it_ends_or_is_dropped_unread() -> None:
+    import gc
+
+    from sitrep.api.routes.stream import Streams
+
+    async def messages() -> AsyncGenerator[bytes, None]:
+        yield b"one"
+        yield b"two"
+
+    streams = Streams(most=2)
+    read = streams.counted(messages())
+    unread = streams.counted(messages())
+    assert streams.open == 2  # before a single message: the head of the answer goes first
+    assert [m async for m in read] == [b"one", b"two"]
+    assert streams.open == 1
+    del unread
+    gc.collect()
+    assert streams.open == 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import AsyncGenerator
 from contextlib import aclosing
 from dataclasses import dataclass
@@ -87,15 +88,29 @@ class Streams:
     most: int
     open: int = 0
 
-    async def counted(self, body: AsyncGenerator[bytes, None]) -> AsyncGenerator[bytes, None]:
-        """``body``, counted as open from now until it ends or its client leaves."""
+    def counted(self, body: AsyncGenerator[bytes, None]) -> AsyncGenerator[bytes, None]:
+        """``body``, counted as open from now (not from its first message: the answer's
+        head goes out before) until it ends, its client leaves, or it is dropped unread."""
         self.open += 1
-        try:
-            async with aclosing(body) as messages:
-                async for message in messages:
-                    yield message
-        finally:
-            self.open -= 1
+        released = False
+
+        def release() -> None:
+            nonlocal released
+            if not released:
+                released = True
+                self.open -= 1
+
+        async def following() -> AsyncGenerator[bytes, None]:
+            try:
+                async with aclosing(body) as messages:
+                    async for message in messages:
+                        yield message
+            finally:
+                release()
+
+        wrapped = following()
+        weakref.finalize(wrapped, release)  # a stream never read is counted out too
+        return wrapped
 
 
 async def _changes(
