@@ -111,6 +111,9 @@ async def test_the_position_a_store_reflects_wins_over_what_the_group_committed(
         assert committed == {first: None, second: 1}
         assert await consumer.position(first) == 0  # read again from the start: group's 2
         assert await consumer.position(second) == 1
+        # The group is told where the store has read further than it committed.
+        assert await consumer.committed(second) == 1
+        assert await consumer.committed(first) == 2
 
 
 async def test_a_store_further_on_than_the_log_is_refused_not_read_on(

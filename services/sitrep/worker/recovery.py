@@ -35,6 +35,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.errors import KafkaError
 from faust.tables.manager import TableManager
 from faust.tables.recovery import Recovery
 
@@ -95,14 +96,25 @@ async def seek_to_committed_or_reset(
     positions = {tp: stored(tp) for tp in committed} if stored is not None else {}
     ahead = [tp for tp, position in positions.items() if position]
     ends = await consumer.end_offsets(ahead) if ahead else {}
+    further: dict[TopicPartition, int] = {}
     for tp, position in positions.items():
         if position is None:
             continue
         if position > ends.get(tp, position):
             raise StoreAheadOfLog(tp, position, ends[tp])
+        if position and position > (committed.get(tp) or 0):
+            further[tp] = position
         committed[tp] = position or None
         if position:
             consumer.seek(tp, position)
+    if further:
+        # Where the store has read further than the group committed (its last commit before
+        # a crash), the group is told: else it says the worker lags until a new record comes
+        # to each such partition, and whoever waits for it to catch up waits for nothing.
+        try:
+            await consumer.commit(further)
+        except KafkaError as exc:
+            log.warning("could not commit the stores' positions to the group: %s", exc)
     unread = [tp for tp, offset in committed.items() if not offset and not is_changelog(tp)]
     if unread and reset == "earliest":
         await consumer.seek_to_beginning(*unread)
