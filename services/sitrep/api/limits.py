@@ -12,17 +12,13 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
-PROBLEM = b"application/problem+json"
+from sitrep.api.problems import PROBLEM_JSON, Problem
+
 LINGER_S = 1.0
 """How long a connection refused for its header stays open, dropping what still comes."""
-
-
-def problem_bytes(status: int, title: str, detail: str) -> bytes:
-    return orjson.dumps({"type": "about:blank", "title": title, "status": status, "detail": detail})
 
 
 class HeaderLimitedProtocol(HttpToolsProtocol):
@@ -58,14 +54,11 @@ class HeaderLimitedProtocol(HttpToolsProtocol):
             self._refuse_header()
 
     def _refuse_header(self) -> None:
-        body = problem_bytes(
-            431,
-            "Request header too large",
-            f"the request's header is over {self.max_header_bytes} bytes",
-        )
+        detail = f"the request's header is over {self.max_header_bytes} bytes"
+        body = Problem(431, "Request header too large", detail).body()
         head = [
             STATUS_LINE[431],
-            b"content-type: " + PROBLEM + b"\r\n",
+            b"content-type: " + PROBLEM_JSON.encode() + b"\r\n",
             b"content-length: " + str(len(body)).encode() + b"\r\n",
             b"connection: close\r\n\r\n",
         ]
@@ -98,7 +91,7 @@ class BodyLimit:
             return
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._refuse(send)
+            await self._refused()(scope, receive, send)
             return
         read = 0
         started = False
@@ -122,12 +115,8 @@ class BodyLimit:
         except BodyTooLarge:
             if started:
                 raise
-            await self._refuse(send)
+            await self._refused()(scope, receive, send)
 
-    async def _refuse(self, send: Send) -> None:
-        body = problem_bytes(
-            413, "Request body too large", f"a request's body may hold {self.max_bytes} bytes"
-        )
-        headers = [(b"content-type", PROBLEM), (b"content-length", str(len(body)).encode())]
-        await send({"type": "http.response.start", "status": 413, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
+    def _refused(self) -> ASGIApp:
+        detail = f"a request's body may hold {self.max_bytes} bytes"
+        return Problem(413, "Request body too large", detail).response()

@@ -38,7 +38,8 @@ class Problem(Exception):
     errors: Sequence[FieldProblem] = ()
     headers: Mapping[str, str] = field(default_factory=dict)
 
-    def response(self, instance: str | None = None) -> Response:
+    def body(self, instance: str | None = None) -> bytes:
+        """The problem details as JSON."""
         body: dict[str, object] = {
             "type": "about:blank",
             "title": self.title,
@@ -50,8 +51,12 @@ class Problem(Exception):
             body["instance"] = instance
         if self.errors:
             body["errors"] = [{"field": e.field, "reason": e.reason} for e in self.errors]
+        return orjson.dumps(body)
+
+    def response(self, instance: str | None = None) -> Response:
+        """The answer (an ASGI app too, for the middlewares that refuse a request)."""
         return Response(
-            orjson.dumps(body), self.status, headers=dict(self.headers), media_type=PROBLEM_JSON
+            self.body(instance), self.status, headers=dict(self.headers), media_type=PROBLEM_JSON
         )
 
 

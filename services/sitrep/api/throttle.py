@@ -17,14 +17,13 @@ from limits.storage import MemoryStorage
 from limits.strategies import FixedWindowRateLimiter
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from sitrep.api.limits import PROBLEM, problem_bytes
+from sitrep.api.problems import Problem
 
 EXEMPT = frozenset({"/healthz", "/readyz"})
 
 
-def _key_of(scope: Scope) -> tuple[str, str]:
+def _key_of(scope: Scope, address: str) -> tuple[str, str]:
     """What a request is counted against: its token (a digest of it), else its address."""
-    address = (scope.get("client") or ("unknown", 0))[0]
     for name, value in scope["headers"]:
         if name == b"authorization":
             return "token", hashlib.sha256(value).hexdigest()[:32]
@@ -56,12 +55,15 @@ class RateLimits:
             return
         address = (scope.get("client") or ("unknown", 0))[0]
         if self.failures is not None and not self.limiter.test(self.failures, "failed", address):
-            await self._refuse(send, self.failures, ("failed", address), "refused tokens")
+            refused = self._refused(self.failures, ("failed", address), "refused tokens")
+            await refused(scope, receive, send)
             return
-        kind, key = _key_of(scope)
+        kind, key = _key_of(scope, address)
         limit = self.per_token if kind == "token" else self.per_address
         if limit is not None and not self.limiter.hit(limit, kind, key):
-            await self._refuse(send, limit, (kind, key), f"requests from one {kind}")
+            await self._refused(limit, (kind, key), f"requests from one {kind}")(
+                scope, receive, send
+            )
             return
 
         async def sending(message: Message) -> None:
@@ -75,17 +77,10 @@ class RateLimits:
 
         await self.app(scope, receive, sending)
 
-    async def _refuse(
-        self, send: Send, limit: RateLimitItem, key: tuple[str, str], what: str
-    ) -> None:
+    def _refused(self, limit: RateLimitItem, key: tuple[str, str], what: str) -> ASGIApp:
         reset = self.limiter.get_window_stats(limit, *key).reset_time
         wait = max(1, math.ceil(reset - time.time()))
         said = f"more than {limit.amount} {what} within {limit.get_expiry()} s: retry in {wait} s"
-        body = problem_bytes(429, "Too many requests", said)
-        headers = [
-            (b"content-type", PROBLEM),
-            (b"content-length", str(len(body)).encode()),
-            (b"retry-after", str(wait).encode()),
-        ]
-        await send({"type": "http.response.start", "status": 429, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
+        return Problem(
+            429, "Too many requests", said, headers={"Retry-After": str(wait)}
+        ).response()

@@ -21,8 +21,6 @@ from sitrep.kafka import (
     ensure_topics,
     jars_ready,
 )
-from sitrep.kafka.clients import signed_in_as
-from sitrep.kafka.security import admin_of
 from sitrep.settings import Settings
 from sitrep.topics import all_topics
 
@@ -76,8 +74,7 @@ async def start_local(
     result = await cluster.start(nodes, secure=secure)
     replication = 3 if nodes == 3 else 1
     specs = all_topics(cluster.settings.events_partitions, replication, cluster.settings.topics())
-    state = cluster.state()
-    with signed_in_as(admin_of(cluster.data_dir) if state is not None and state.secure else None):
+    with cluster.as_admin(cluster.state()):
         created = await ensure_topics(result.bootstrap_servers, specs, replication)
     return result, created
 

@@ -26,6 +26,7 @@ import socket
 import subprocess
 import time
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from string import Template
@@ -220,8 +221,13 @@ class LocalCluster:
         if nodes not in SUPPORTED_NODE_COUNTS:
             raise KafkaSetupError(f"a local cluster has 1 or 3 nodes, not {nodes}")
         state = self._state_for(nodes, secure)
-        with signed_in_as(admin_of(self.data_dir) if state.secure else None):
+        with self.as_admin(state):
             return await self._start(state, nodes, ready_within, began)
+
+    def as_admin(self, state: ClusterState | None) -> AbstractContextManager[None]:
+        """Clients made within sign in as the cluster's admin, if it makes clients sign in."""
+        secured = state is not None and state.secure
+        return signed_in_as(admin_of(self.data_dir) if secured else None)
 
     async def _start(
         self, state: ClusterState, nodes: int, ready_within: float, began: float
@@ -471,7 +477,7 @@ class LocalCluster:
             return ClusterStatus(self.data_dir, None, ())
         members = self.nodes(state)
         pids = [self._pid_of(node) for node in members]
-        with signed_in_as(admin_of(self.data_dir) if state.secure else None):
+        with self.as_admin(state):
             answers = await asyncio.gather(
                 *(
                     self._answers(node, state.cluster_id, probe_within)

@@ -61,14 +61,16 @@ def signed_in_as(principal: Principal | None) -> Iterator[None]:
         _acting_as.reset(token)
 
 
-def security() -> dict[str, Any]:
-    """The options every aiokafka client takes to sign in (none: PLAINTEXT): the principal
-    acted as, else the one the environment names."""
+def _principal() -> Principal | None:
+    """Who clients sign in as: the principal acted as, else the one the environment names."""
     acting = _acting_as.get()
-    if acting is not None:
-        return acting.options()
-    configured = _configured()
-    return configured.options() if configured is not None else {}
+    return acting if acting is not None else _configured()
+
+
+def security() -> dict[str, Any]:
+    """The options every aiokafka client takes to sign in (none: PLAINTEXT)."""
+    principal = _principal()
+    return principal.options() if principal is not None else {}
 
 
 @cache
@@ -109,14 +111,14 @@ async def connection(host: str, port: int, **options: Any) -> AIOKafkaConnection
 
 def faust_credentials() -> Any:
     """What faust's ``broker_credentials`` takes for the same principal (None: none)."""
-    found = security()
-    if not found:
+    principal = _principal()
+    if principal is None:
         return None
     from faust.auth import SASLCredentials
 
     return SASLCredentials(
-        username=found["sasl_plain_username"],
-        password=found["sasl_plain_password"],
-        mechanism=found["sasl_mechanism"],
-        ssl_context=found.get("ssl_context"),
+        username=principal.username,
+        password=principal.password,
+        mechanism=principal.mechanism,
+        ssl_context=principal.options().get("ssl_context"),
     )

@@ -32,6 +32,8 @@ ADMIN = "admin"
 WORKER, API, SCRAPER = "sitrep-worker", "sitrep-api", "scraper"
 MECHANISM = "SCRAM-SHA-512"
 _ACL_TIMEOUT_S = 120.0
+SCRAM_LOGIN = "org.apache.kafka.common.security.scram.ScramLoginModule"
+PLAIN_LOGIN = "org.apache.kafka.common.security.plain.PlainLoginModule"
 
 
 def _principals_file(data_dir: Path) -> Path:
@@ -76,19 +78,17 @@ def _jaas(module: str, username: str, password: str, extra: str = "") -> str:
 def broker_security(data_dir: Path) -> str:
     """The lines a secure node's server.properties adds."""
     password = principals(data_dir)[ADMIN]
-    scram = "org.apache.kafka.common.security.scram.ScramLoginModule"
-    plain = "org.apache.kafka.common.security.plain.PlainLoginModule"
     return "\n".join(
         [
             "# --- Authentication (SASL) and authorization (ACLs): sitrep kafka start --secure ---",
             f"sasl.enabled.mechanisms={MECHANISM}",
             f"sasl.mechanism.inter.broker.protocol={MECHANISM}",
             "listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config="
-            + _jaas(scram, ADMIN, password),
+            + _jaas(SCRAM_LOGIN, ADMIN, password),
             "sasl.mechanism.controller.protocol=PLAIN",
             "listener.name.controller.sasl.enabled.mechanisms=PLAIN",
             "listener.name.controller.plain.sasl.jaas.config="
-            + _jaas(plain, ADMIN, password, f' user_{ADMIN}="{password}"'),
+            + _jaas(PLAIN_LOGIN, ADMIN, password, f' user_{ADMIN}="{password}"'),
             "authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer",
             "allow.everyone.if.no.acl.found=false",
             f"super.users=User:{ADMIN}",
@@ -130,13 +130,12 @@ def grant(java: str, libs: Path, data_dir: Path, bootstrap: str, settings: Setti
     """Grant every principal its ACLs (again: granting one twice changes nothing)."""
     properties = data_dir / ADMIN_PROPERTIES
     admin = admin_of(data_dir)
-    scram = "org.apache.kafka.common.security.scram.ScramLoginModule"
     fd = os.open(properties, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as out:
         out.write(
             "security.protocol=SASL_PLAINTEXT\n"
             f"sasl.mechanism={MECHANISM}\n"
-            f"sasl.jaas.config={_jaas(scram, admin.username, admin.password)}\n"
+            f"sasl.jaas.config={_jaas(SCRAM_LOGIN, admin.username, admin.password)}\n"
         )
     for arguments in acls(settings):
         command = [
