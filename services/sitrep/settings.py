@@ -138,6 +138,12 @@ class Settings(BaseSettings):
         ge=1,
         description="Clients following GET /v1/stream at once, at most (a 503 past it).",
     )
+    api_stream_backlog_bytes: int = Field(
+        default=8 * 1024 * 1024,
+        ge=64 * 1024,
+        description="Bytes of view changes one stream client may fall behind by (or 1,000 "
+        "changes) before it is sent `dropped` and let go; it resumes with Last-Event-ID.",
+    )
     api_cors_origins: str = Field(
         default="",
         description="Web origins (comma-separated, e.g. `https://newsroom.example`) whose pages "

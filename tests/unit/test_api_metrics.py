@@ -84,3 +84,29 @@ async def test_each_app_counts_its_own_requests() -> None:
         "sitrep_http_requests_total",
         _labels(route="/healthz", method="GET", status="200"),
     ) not in counted
+
+
+async def test_stream_clients_following_and_dropped_are_reported() -> None:
+    from collections.abc import AsyncGenerator
+    from dataclasses import replace
+
+    from prometheus_client import generate_latest
+
+    from sitrep.api.metrics import ApiMetrics
+    from sitrep.api.routes.stream import Streams
+    from tests.unit.test_api_stream import ALEPPO, HTS, control
+
+    async def messages() -> AsyncGenerator[bytes, None]:
+        yield b"one"
+
+    streams = Streams(most=5, backlog_bytes=100)
+    measured = ApiMetrics(fed([]))
+    measured.watch_streams(lambda: (streams.open, streams.dropped))
+    following = streams.counted(messages())
+    slow = streams.subscriber()
+    for offset in range(3):
+        slow.offer(replace(control(ALEPPO, HTS, offset), size=60))  # the second is too many
+    samples = _samples(generate_latest(measured.registry).decode())
+    assert samples["sitrep_stream_clients", frozenset()] == 1
+    assert samples["sitrep_stream_clients_dropped_total", frozenset()] == 1
+    await following.aclose()

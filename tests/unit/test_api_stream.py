@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncGenerator
+from dataclasses import replace
 from typing import Any
 
 import orjson
@@ -100,6 +101,21 @@ async def test_a_subscriber_that_falls_behind_is_dropped_after_its_backlog() -> 
     assert subscriber.dropped
     got = [await subscriber.next(0.1), await subscriber.next(0.1)]
     assert [c.offset for c in got if c is not None] == [0, 1]
+    assert await subscriber.next(0.1) is None
+
+
+async def test_a_subscriber_is_dropped_once_its_backlog_holds_too_many_bytes() -> None:
+    subscriber = Subscriber(limit_bytes=1_000)
+    big = [replace(control(ALEPPO, HTS, offset), size=400) for offset in range(3)]
+    subscriber.offer(big[0])
+    subscriber.offer(big[1])
+    assert not subscriber.dropped
+    assert await subscriber.next(0.1) == big[0]  # what it reads no longer counts
+    subscriber.offer(big[2])
+    assert not subscriber.dropped
+    subscriber.offer(replace(big[2], offset=3, size=300))
+    assert subscriber.dropped
+    assert [await subscriber.next(0.1), await subscriber.next(0.1)] == big[1:]
     assert await subscriber.next(0.1) is None
 
 

@@ -154,7 +154,10 @@ def create_api(
     app.state.gate = gate
     app.state.publish_timeout_s = settings.api_publish_timeout_s
     app.state.follower = follower
-    app.state.streams = Streams(settings.api_max_streams)
+    app.state.streams = streams = Streams(
+        settings.api_max_streams, settings.api_stream_backlog_bytes
+    )
+    measured.watch_streams(lambda: (streams.open, streams.dropped))
     app.state.clock = clock
     app.state.access = access
     app.state.metrics = measured

@@ -86,6 +86,8 @@ class Change:
     offset: int
     key: str
     value: dict[str, Any] | None
+    size: int = 0
+    """The record's bytes as read: what a client's backlog is measured in."""
 
     @property
     def slot(self) -> Slot:
@@ -106,7 +108,7 @@ def decode_change(
         decoded = None
     body = decoded if isinstance(decoded, dict) else None
     text = key.decode("utf-8", errors="replace") if key is not None else ""
-    return Change(kind, partition, offset, text, body)
+    return Change(kind, partition, offset, text, body, len(value or b"") + len(key or b""))
 
 
 def _dicts(*found: Any) -> list[dict[str, Any]]:

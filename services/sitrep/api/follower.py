@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable
 from contextlib import aclosing
 from typing import Any
 
@@ -39,6 +39,10 @@ STUCK_AFTER_S = 30.0
 before it is replaced."""
 BACKLOG = 1_000
 """How many changes a subscriber may fall behind by before it is dropped."""
+BACKLOG_BYTES = 8 * 1024 * 1024
+"""How many bytes of view records a subscriber may hold back before it is dropped (the
+records are shared by every client that waits for them, so this is the most one slow client
+can keep alive; the socket's own buffer adds the transport's 64 KiB)."""
 SNAPSHOTS_AT_ONCE = 4
 """How many clients are sent the views as they stand at once (each holds the keys of one
 partition while it is sent: tens of thousands of keys at a million events)."""
@@ -49,21 +53,32 @@ class Unavailable(Exception):
 
 
 class Subscriber:
-    """One client's backlog of changes, bounded; overflowing it drops the client."""
+    """One client's backlog of changes, bounded in changes and in bytes; overflowing it
+    drops the client."""
 
-    def __init__(self, limit: int = BACKLOG) -> None:
+    def __init__(
+        self,
+        limit: int = BACKLOG,
+        limit_bytes: int = BACKLOG_BYTES,
+        on_drop: Callable[[], None] = lambda: None,
+    ) -> None:
         self._backlog: deque[Change] = deque()
         self._limit = limit
+        self._limit_bytes = limit_bytes
+        self._bytes = 0
         self._wake = asyncio.Event()
+        self._on_drop = on_drop
         self.dropped = False
 
     def offer(self, change: Change) -> None:
         if self.dropped:
             return
-        if len(self._backlog) >= self._limit:
+        if len(self._backlog) >= self._limit or self._bytes + change.size > self._limit_bytes:
             self.dropped = True
+            self._on_drop()
         else:
             self._backlog.append(change)
+            self._bytes += change.size
         self._wake.set()
 
     async def next(self, wait_s: float) -> Change | None:
@@ -75,7 +90,11 @@ class Subscriber:
                 await asyncio.wait_for(self._wake.wait(), wait_s)
             except TimeoutError:
                 return None
-        return self._backlog.popleft() if self._backlog else None
+        if not self._backlog:
+            return None
+        change = self._backlog.popleft()
+        self._bytes -= change.size
+        return change
 
 
 REPLAY_FETCH_BYTES = 1024 * 1024

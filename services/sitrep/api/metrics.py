@@ -7,7 +7,7 @@ process, as in the tests, count apart. The read model's figures are read when sc
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Literal
 
 from fastapi import Request
@@ -51,6 +51,22 @@ class _ReadModelCollector(Collector):
         )
 
 
+class _StreamsCollector(Collector):
+    def __init__(self, counts: Callable[[], tuple[int, int]]) -> None:
+        self._counts = counts
+
+    def collect(self) -> Iterator[Metric]:
+        following, dropped = self._counts()
+        yield GaugeMetricFamily(
+            "sitrep_stream_clients", "Clients following GET /v1/stream now.", value=following
+        )
+        yield CounterMetricFamily(
+            "sitrep_stream_clients_dropped",
+            "Stream clients let go because they fell too far behind.",
+            value=dropped,
+        )
+
+
 class ApiMetrics:
     """One app's metrics, in its own registry."""
 
@@ -77,6 +93,11 @@ class ApiMetrics:
         for outcome in ("accepted", "duplicate", "rejected", "unavailable"):
             self.published.labels(outcome)  # every outcome shows, at zero until it happens
         self.registry.register(_ReadModelCollector(model))
+
+    def watch_streams(self, counts: Callable[[], tuple[int, int]]) -> None:
+        """Report the stream's clients: ``counts`` says how many follow it and how many were
+        dropped so far."""
+        self.registry.register(_StreamsCollector(counts))
 
     def count_published(self, outcome: Outcome, events: int) -> None:
         if events:

@@ -23,7 +23,7 @@ from sitrep.api.changes import (
     sse_message,
 )
 from sitrep.api.filters import Country
-from sitrep.api.follower import Subscriber, Unavailable, ViewFollower
+from sitrep.api.follower import BACKLOG_BYTES, Subscriber, Unavailable, ViewFollower
 from sitrep.api.problems import Problem, invalid_parameter
 from sitrep.views.moments import Asked
 
@@ -82,11 +82,20 @@ STREAMS_FULL_RETRY_S = 30
 
 @dataclass
 class Streams:
-    """How many clients follow the stream, of ``most`` at once: each holds a backlog and,
-    while it catches up, a consumer of its own."""
+    """How many clients follow the stream, of ``most`` at once: each holds a backlog of at
+    most ``backlog_bytes`` and, while it catches up, a consumer of its own."""
 
     most: int
+    backlog_bytes: int = BACKLOG_BYTES
     open: int = 0
+    dropped: int = 0
+    """Clients let go so far for falling too far behind."""
+
+    def subscriber(self) -> Subscriber:
+        return Subscriber(limit_bytes=self.backlog_bytes, on_drop=self._count_drop)
+
+    def _count_drop(self) -> None:
+        self.dropped += 1
 
     def counted(self, body: AsyncGenerator[bytes, None]) -> AsyncGenerator[bytes, None]:
         """``body``, counted as open from now (not from its first message: the answer's
@@ -227,7 +236,7 @@ async def stream(
         raise Problem(503, "Unavailable", str(exc), headers={"Retry-After": "1"}) from exc
     if start is None and origin == "end":
         start = now
-    body = streams.counted(_changes(follower, start, wanted, Subscriber()))
+    body = streams.counted(_changes(follower, start, wanted, streams.subscriber()))
     return StreamingResponse(
         body,
         media_type=EVENT_STREAM,
