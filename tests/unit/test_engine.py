@@ -181,6 +181,38 @@ def test_an_engine_on_disk_reopened_midway_carries_on_where_it_stopped(tmp_path:
     kv.close()
 
 
+def test_a_reopened_engine_makes_what_new_events_change_before_what_it_was_left(
+    tmp_path: Path,
+) -> None:
+    events = list(seed_events())
+    kv = RocksKeyValue(tmp_path / "engine", cache_mb=8)
+    engine = Engine(kv, seeded().gazetteer, NAMES)
+    for event in events:
+        engine.fold(event)  # every entity left due: the process stops before making any
+    kv.commit()
+    kv.close()
+
+    kv = RocksKeyValue(tmp_path / "engine", cache_mb=8)
+    engine = Engine(kv, seeded().gazetteer, NAMES)
+    left = engine.folder.due
+    assert left > 10
+    strike = next(e for e in EXTRA if e.id == "x-strike-saa")
+    engine.fold(strike)
+    calls = 0
+    while True:  # one entity made a call
+        calls += 1
+        made = engine.folder.take_changes(budget_s=0.0)
+        if any(v is not None and b"x-strike-saa" in v for v in made.values()):
+            break
+    # The strike, and the control of Aleppo and of its governorate, which its report touched
+    # (they were among those left too): made before the rest of what was left.
+    assert calls <= 3 < left
+    engine.take_changes()
+    assert engine.folder.due == 0
+    assert published(engine) == from_nothing([*events, strike])
+    kv.close()
+
+
 def test_a_registry_change_is_taken_in_a_ledger_at_a_time_and_ends_as_from_nothing() -> None:
     alias = next(e for e in EXTRA if e.id == "x-alias")
     hama = _event(

@@ -161,8 +161,13 @@ class Folder:
         self.on_made = on_made
         """Told of each ledger or entity made and the seconds it took."""
         self._due: dict[tuple[str, str], None] | None = None
-        """The entities due, in the order they became due: made first come, first served, so
-        an entity newly changed waits for those before it, never behind all that follow."""
+        """The entities due since this folder opened, in the order they became due: made first
+        come, first served, so an entity newly changed waits for those before it, never behind
+        all that follow."""
+        self._left: dict[tuple[str, str], None] = {}
+        """The entities the store said were due when this folder opened (what an earlier
+        process left unmade), made with what time the new ones leave: a restarted worker's
+        backlog must not hold up the views of the events that come after it."""
         self._reports: Recent = Recent(reports_kept)
         self._memos: Recent = Recent(MEMOS_KEPT)
         self.tallies = Tallies(kv, self._report)
@@ -191,8 +196,12 @@ class Folder:
             return
         unit = (ledger, entity)
         due = self._due_units()
-        if unit not in due:
-            due[unit] = None
+        if unit in due:
+            return
+        due[unit] = None
+        if unit in self._left:
+            del self._left[unit]  # stored as due already; now among the new ones
+        else:
             self.kv.put(key(DUE, ledger, entity), b"")
 
     def _due_units(self) -> dict[tuple[str, str], None]:
@@ -200,13 +209,13 @@ class Folder:
             self._due = {}
             for found, _ in self.kv.scan(key(DUE, "")):
                 _, ledger, entity = found.split(SEP, 2)
-                self._due[(ledger.decode(), entity.decode())] = None
+                self._left[(ledger.decode(), entity.decode())] = None
         return self._due
 
     @property
     def due(self) -> int:
         """How many entities wait to be made again."""
-        return len(self._due_units())
+        return len(self._due_units()) + len(self._left)
 
     # --- reading reports -------------------------------------------------------------------
 
@@ -337,9 +346,10 @@ class Folder:
         ``now`` (a monotonic clock) paces the costly: an entity is made again only when its
         spacing has passed, the actors' view at most every ``ACTORS_EVERY_S``. The entities
         left when ``budget_s`` is spent (at least one is made) stay due for the next call, in
-        the order they became due, as do those of ledgers
+        the order they became due (those left by an earlier process after the others), as do
+        those of ledgers
         ``owns`` says another process publishes now (a worker's partitions moved)."""
-        due = self._due_units()
+        fresh = self._due_units()
         # Unpaced (a test, a rebuild), every actor moved is made at once.
         self._slice_s = math.inf if now is None else SLICE_S
         pending: Changes = {}
@@ -352,7 +362,7 @@ class Folder:
         # views made before it in this call may have moved.
         made = 0
         last: list[tuple[str, str]] = []
-        for unit in list(due):
+        for unit in [*fresh, *self._left]:
             if unit[0] == REGISTRY_KEY:
                 last.append(unit)
                 continue
@@ -367,7 +377,7 @@ class Folder:
             if ready and (not made or self.timer() - started <= budget_s) and owned(unit[0]):
                 made += 1
                 pending.update(self._make_due(unit, now))
-                if actors in due and actors not in last:
+                if (actors in fresh or actors in self._left) and actors not in last:
                     last.append(actors)  # a new registry: its actors' records follow it
         return pending
 
@@ -380,7 +390,11 @@ class Folder:
             self._pacing.took(unit, now, took)
         if self.on_made is not None:
             self.on_made(unit[0], took)
-        del self._due_units()[unit]
+        fresh = self._due_units()
+        if unit in fresh:
+            del fresh[unit]
+        else:
+            del self._left[unit]
         self.kv.delete(key(DUE, *unit))
         if self._unfinished:
             self._touched(*unit)  # the next part, as soon as its turn comes
