@@ -283,14 +283,24 @@ async def test_the_openapi_document_describes_every_endpoint() -> None:
     assert "RFC 3339" in at["description"]
 
 
-async def test_what_the_model_folds_is_frozen_as_it_goes_never_by_a_full_collection() -> None:
+async def test_what_the_model_folds_is_frozen_while_it_catches_up_and_no_longer() -> None:
     ticks: list[bool] = []
 
     class Counted(Ageing):
         def tick(self, *, full: bool = False) -> None:
             ticks.append(full)
 
+    model = fed(list(seed_events()))
+    model.note_ends({2: model.freshness().position["2"] + 4})  # the log holds more
+    assert not model.caught_up
     with pytest.raises(TimeoutError):
         async with asyncio.timeout(FREEZE_EVERY_S * 2.5):
-            await app_module.age(Counted())
+            await app_module.age(model, Counted())
     assert ticks == [False, False]  # a young collection, then frozen, every FREEZE_EVERY_S
+    model = fed(list(seed_events()))
+    model.note_ends({int(p): o for p, o in model.freshness().position.items()})
+    assert model.caught_up  # serving: requests' objects must stay in the collector's sight
+    with pytest.raises(TimeoutError):
+        async with asyncio.timeout(FREEZE_EVERY_S * 2.5):
+            await app_module.age(model, Counted())
+    assert ticks == [False, False]

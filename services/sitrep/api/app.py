@@ -49,20 +49,24 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-async def age(ageing: Ageing | None = None) -> None:
-    """Hide what the read model folds from the garbage collector as it goes: every
-    ``FREEZE_EVERY_S`` what outlived a young collection (:class:`~sitrep.memory.Ageing`).
+async def age(model: ReadModel, ageing: Ageing | None = None) -> None:
+    """While the read model catches up with the log, hide what it folds from the garbage
+    collector as it goes: every ``FREEZE_EVERY_S`` what outlived a young collection
+    (:class:`~sitrep.memory.Ageing`). Frozen a second at a time from the start, the longest
+    collection while catching up with 100,000 events took ≈ 0.1 s (the loop probe's
+    ``longest_gc_ms``); frozen objects are still freed when nothing refers to them.
 
-    The folded log is hundreds of thousands of objects that live as long as the process (the
-    cached reports, the indexes): a full collection walks them all (≈ 0.25 s for 20,000
-    events). Frozen a second at a time from the start, the longest collection while catching up
-    with 100,000 events took ≈ 0.1 s (the loop probe's ``longest_gc_ms``). Frozen objects are
-    still freed when nothing refers to them.
+    Once caught up, nothing more is frozen: what the API makes then is requests, answers and
+    connections, whose objects refer to each other (tasks, generators, exceptions) and are
+    freed only by a collection. Frozen while a request or a stream was open, they would stay
+    for good when it ended: 300 slow stream clients left 40-90 MB behind that way. What the
+    model keeps when serving is bounded by its caches, and so is a full collection's walk.
     """
     ageing = ageing or Ageing()
     while True:
         await asyncio.sleep(FREEZE_EVERY_S)
-        ageing.tick()
+        if not model.caught_up:
+            ageing.tick()
 
 
 PRESENT_EVERY_S = 0.025
@@ -131,7 +135,7 @@ def create_api(
         app.state.loop_probe = loopprobe.start()  # None unless SITREP_LOOP_PROBE names a file
         await read_model.start(settings.bootstrap_servers(), names.events)
         await gate.try_open()
-        freezing = asyncio.create_task(age()) if freeze_folded else None
+        freezing = asyncio.create_task(age(read_model)) if freeze_folded else None
         present = asyncio.create_task(keep_present(read_model, clock), name="present")
         try:
             yield
