@@ -4,17 +4,17 @@ On loopback, on Sitrep's own 3-node cluster (replication 3, min in-sync 2): two 
 two API processes, a steady load of events published through both APIs, and, one at a time,
 the faults an operator meets: a worker killed (again and again, at random moments), a broker
 killed, every broker stopped for a while, an API killed mid-request, a corpus of poison
-written straight onto the log. After each, once the workers have caught up, it checks what
-users rely on:
+written straight onto the log, hundreds of stream clients that read slowly. After each, once
+the workers have caught up, it checks what users rely on:
 
 - every event an API acknowledged (2xx) is on the log, and nothing was lost from the views:
   the view topics equal what the pure core makes from every event on the log (a rebuild);
 - no good record is dead-lettered (only the poison is);
-- the APIs answer again, and say how fresh they are.
+- the APIs answer again, and their memory is back within 10% of where it was before the fault.
 
 It prints a table of what was done, what held and how long recovery took, and exits 1 if
-anything did not hold. ``--short`` (what CI runs) kills the worker twice, not ten times, and
-stops the brokers for 10 s, not 30.
+anything did not hold. ``--short`` (what CI runs) kills the worker twice, not ten times,
+stops the brokers for 10 s, not 30, and holds the 300 stream clients for 20 s, not 60.
 """
 
 from __future__ import annotations
@@ -26,6 +26,8 @@ import os
 import random
 import shutil
 import signal
+import socket
+import statistics
 import sys
 import tempfile
 import time
@@ -58,6 +60,11 @@ from tests.seeded import seed_events
 TOKEN = "faults-publisher-token"
 RATE = 20.0
 """Events a second published while faults happen."""
+MEMORY_SLACK = 1.10
+"""How far above its memory before a fault an API may stand once the fault is over."""
+STREAM_CLIENTS = 300
+PLACE = "/v1/places/Aleppo"
+"""A read whose latency shows what the stream's clients cost the others."""
 LOADED = ("control.changed", "strike.reported", "clash.reported", "casualties.reported")
 
 
@@ -82,10 +89,25 @@ class Run:
     quiet: asyncio.Lock = field(default_factory=asyncio.Lock)
     """Held by the load for each request, and by a check for all of it: what is checked is
     the log and the views with nothing more on the way."""
+    memory_before: dict[int, float] = field(default_factory=dict)
+    """Each API's resident memory (MB, by port) before the fault under way."""
+
+    def api_pid(self, port: int) -> int:
+        return self.stack.apis[self.api_ports.index(port)].pid
+
+    def api_memory(self) -> dict[int, float]:
+        return {port: _rss_mb(self.api_pid(port)) for port in self.api_ports}
 
     @property
     def group(self) -> str:
         return f"{self.stack.names.namespace}-views"
+
+
+def _rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
 
 
 def _env() -> dict[str, str]:
@@ -94,6 +116,8 @@ def _env() -> dict[str, str]:
         "SITREP_API_TOKENS": f"faults:publisher:{digest}",
         "SITREP_REPLICATION_FACTOR": "3",
         "SITREP_API_RATE_PER_TOKEN": "",
+        # The stream's clients all come from loopback: one address, where users are many.
+        "SITREP_API_RATE_PER_ADDRESS": "",
     }
 
 
@@ -196,6 +220,21 @@ async def _checked(run: Run, outcome: Outcome) -> None:
                 outcome.notes.append(f"API :{port} does not answer: {exc}")
             if ready is None or ready.status_code != 200:
                 outcome.held = False
+    _check_memory(run, outcome)
+
+
+def _check_memory(run: Run, outcome: Outcome) -> None:
+    if not run.memory_before:
+        return
+    now = run.api_memory()
+    for port, before in run.memory_before.items():
+        if now[port] > before * MEMORY_SLACK:
+            outcome.held = False
+            outcome.notes.append(
+                f"API :{port} holds {now[port]:.0f} MB, {before:.0f} MB before: not released"
+            )
+    spread = ", ".join(f"{run.memory_before[p]:.0f}→{now[p]:.0f}" for p in run.api_ports)
+    outcome.notes.append(f"API memory {spread} MB")
 
 
 # --- the faults -------------------------------------------------------------------------------
@@ -237,12 +276,13 @@ async def stop_brokers(run: Run, seconds: float) -> Outcome:
 
 
 async def kill_api(run: Run) -> Outcome:
+    port = run.api_ports[0]
     victim = run.stack.apis[0]
     victim.send_signal(signal.SIGKILL)  # the load is mid-request on it, or about to be
     victim.wait()
-    run.stack.apis.remove(victim)
     began = time.monotonic()
-    run.stack.start_api(run.api_ports[0], _env())
+    run.stack.apis[0] = run.stack.start_api(port, _env())
+    run.stack.apis.pop()  # start_api appended it: keep the APIs in the order of their ports
     outcome = Outcome("API killed", "SIGKILL an API while it serves the load, started again")
     ready = await _ready(run.api_ports[0], within=120)
     outcome.notes.append(
@@ -294,6 +334,108 @@ async def poison(run: Run) -> Outcome:
     return outcome
 
 
+async def _slow_client(port: int, path: str, until: float, statuses: list[int]) -> None:
+    """A stream client that reads a few hundred bytes every two seconds until ``until``: its
+    socket's small receive buffer fills at once, so what it does not read waits in the API."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.setblocking(False)
+    try:
+        await asyncio.get_running_loop().sock_connect(sock, ("127.0.0.1", port))
+        reader, writer = await asyncio.open_connection(sock=sock, limit=1024)
+    except OSError:
+        sock.close()
+        statuses.append(0)
+        return
+    status = 0
+    try:
+        writer.write(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
+        await writer.drain()
+        head = await asyncio.wait_for(reader.readline(), 30)
+        status = int(head.split()[1]) if head.startswith(b"HTTP/") else 0
+        while time.monotonic() < until:
+            if not await reader.read(256):
+                break
+            await asyncio.sleep(2)
+    except (OSError, TimeoutError, ValueError, IndexError):
+        pass
+    finally:
+        statuses.append(status)
+        writer.close()
+
+
+async def _latency_ms(port: int, times: int = 40) -> tuple[float, float]:
+    """p50 and p99 of ``PLACE`` on the API at ``port``, asked ``times`` times in a row."""
+    took: list[float] = []
+    async with httpx.AsyncClient(timeout=30) as client:
+        for _ in range(times):
+            began = time.perf_counter()
+            await client.get(f"http://127.0.0.1:{port}{PLACE}")
+            took.append((time.perf_counter() - began) * 1000)
+    took.sort()
+    return statistics.median(took), took[min(len(took) - 1, round(0.99 * len(took)))]
+
+
+async def _stream_clients(port: int) -> tuple[float, float]:
+    """How many clients follow the stream of the API at ``port``, and how many it dropped."""
+    async with httpx.AsyncClient(timeout=10) as client:
+        text = (await client.get(f"http://127.0.0.1:{port}/metrics")).text
+    found = {"sitrep_stream_clients": 0.0, "sitrep_stream_clients_dropped_total": 0.0}
+    for line in text.splitlines():
+        name, _, value = line.partition(" ")
+        if name in found:
+            found[name] = float(value)
+    return found["sitrep_stream_clients"], found["sitrep_stream_clients_dropped_total"]
+
+
+async def slow_streams(run: Run, clients: int, hold_s: float) -> Outcome:
+    """``clients`` slow stream clients, half from the beginning, spread over the APIs, held
+    for ``hold_s`` seconds while the load goes on, then let go."""
+    outcome = Outcome(
+        "slow stream clients", f"{clients} stream clients reading slowly, held {hold_s:.0f} s"
+    )
+    before = [await _latency_ms(port) for port in run.api_ports]
+    until = time.monotonic() + hold_s
+    statuses: list[int] = []
+    paths = ["/v1/stream?from=beginning", "/v1/stream"]
+    tasks = [
+        asyncio.create_task(
+            _slow_client(run.api_ports[i % len(run.api_ports)], paths[i % 2], until, statuses)
+        )
+        for i in range(clients)
+    ]
+    await asyncio.sleep(min(10.0, hold_s / 2))
+    during = [await _latency_ms(port) for port in run.api_ports]
+    peak = run.api_memory()
+    following = [await _stream_clients(port) for port in run.api_ports]
+    await asyncio.gather(*tasks)
+    await asyncio.sleep(2)  # the APIs see the clients leave
+    left = [await _stream_clients(port) for port in run.api_ports]
+    answered = sum(1 for s in statuses if s == 200)
+    outcome.notes.append(
+        f"{answered} streamed, {sum(1 for s in statuses if s == 503)} refused (503); "
+        f"{sum(f for f, _ in following):.0f} following after {min(10.0, hold_s / 2):.0f} s, "
+        f"{sum(d for _, d in left):.0f} dropped for falling behind"
+    )
+    outcome.notes.append(
+        f"{PLACE} p50/p99 "
+        + ", ".join(
+            f"{b[0]:.0f}/{b[1]:.0f} ms → {d[0]:.0f}/{d[1]:.0f} ms"
+            for b, d in zip(before, during, strict=True)
+        )
+    )
+    outcome.notes.append("peak " + ", ".join(f"{peak[p]:.0f}" for p in run.api_ports) + " MB")
+    still = sum(f for f, _ in left)
+    if still:
+        outcome.held = False
+        outcome.notes.append(f"{still:.0f} stream clients still counted after they left")
+    if answered + sum(1 for s in statuses if s == 503) != clients:
+        outcome.held = False
+        outcome.notes.append(f"{clients - answered} stream clients got no answer")
+    await _check(run, outcome)
+    return outcome
+
+
 # --- running it -------------------------------------------------------------------------------
 
 
@@ -321,14 +463,18 @@ async def _main(short: bool, workdir: Path) -> list[Outcome]:
             lambda: stop_brokers(run, 10 if short else 30),
             lambda: kill_api(run),
             lambda: poison(run),
+            lambda: slow_streams(run, STREAM_CLIENTS, 20 if short else 60),
         ]
         outcomes = []
+        await asyncio.sleep(20)  # the APIs warm up under the load before their memory counts
         for scenario in scenarios:
             await asyncio.sleep(5)
+            run.memory_before = run.api_memory()
             outcomes.append(await scenario())
         stop.set()
         await load
         final = Outcome("at the end", f"{run.sent} events sent, {len(run.acked)} acknowledged")
+        run.memory_before = {}
         await _check(run, final)
         outcomes.append(final)
         return outcomes

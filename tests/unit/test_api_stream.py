@@ -11,7 +11,14 @@ from typing import Any
 import orjson
 import pytest
 
-from sitrep.api.changes import BadPosition, Change, ChangeFilter, Position, sse_message
+from sitrep.api.changes import (
+    BadPosition,
+    Change,
+    ChangeFilter,
+    Position,
+    RecentChanges,
+    sse_message,
+)
 from sitrep.api.follower import Subscriber
 from tests.unit.test_api_app import problem, serving
 
@@ -117,6 +124,28 @@ async def test_a_subscriber_is_dropped_once_its_backlog_holds_too_many_bytes() -
     assert subscriber.dropped
     assert [await subscriber.next(0.1), await subscriber.next(0.1)] == big[1:]
     assert await subscriber.next(0.1) is None
+
+
+def test_recent_changes_answer_from_where_they_begin_and_not_before() -> None:
+    recent = RecentChanges(limit=3, limit_bytes=1_000)
+    recent.begin(Position({("control", 0): 10}))
+    changes = [replace(control(ALEPPO, HTS, offset), size=100) for offset in (10, 11, 12)]
+    for change in changes:
+        recent.add(change)
+    assert recent.since(Position({("control", 0): 10})) == changes
+    assert recent.since(Position({("control", 0): 12})) == changes[2:]
+    assert recent.since(Position({("control", 0): 9})) is None  # offset 9 was never kept
+    recent.add(replace(control(ALEPPO, HTS, 13), size=100))  # the oldest goes
+    assert recent.since(Position({("control", 0): 10})) is None
+    assert [c.offset for c in recent.since(Position({("control", 0): 11})) or []] == [11, 12, 13]
+    other = replace(control(HAMA, HTS, 0), partition=1, size=990)
+    recent.add(other)  # too many bytes: all but the newest go
+    assert recent.since(Position({("control", 0): 13})) is None
+    assert recent.since(Position({("control", 0): 14})) == [other]
+    # A partition read for the first time is kept from where reading began.
+    recent.begin(Position({("control", 0): 14, ("strikes", 2): 5}))
+    assert recent.since(Position({("control", 0): 14, ("strikes", 2): 4})) is None
+    assert recent.since(Position({("control", 0): 14, ("strikes", 2): 5})) == [other]
 
 
 async def test_a_quiet_subscriber_times_out_for_a_heartbeat() -> None:

@@ -7,6 +7,7 @@ record is to a client, whether it wants it, and how to resume after it.
 from __future__ import annotations
 
 import re
+from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -96,6 +97,39 @@ class Change:
     @property
     def view(self) -> Any:
         return None if self.value is None else self.value.get("view")
+
+
+class RecentChanges:
+    """The latest changes read, up to ``limit`` of them and ``limit_bytes`` of their records,
+    and where they begin on each partition."""
+
+    def __init__(self, limit: int, limit_bytes: int) -> None:
+        self._kept: deque[Change] = deque()
+        self._bytes = 0
+        self._limit = limit
+        self._limit_bytes = limit_bytes
+        self._from = Position()
+        """Every change at or after it is kept."""
+
+    def begin(self, position: Position) -> None:
+        """Reading starts (or starts again) at ``position``: what is kept of a partition
+        already read begins where it began; that of a new partition, at ``position``."""
+        self._from = Position({**position.offsets, **self._from.offsets})
+
+    def add(self, change: Change) -> None:
+        self._kept.append(change)
+        self._bytes += change.size
+        while len(self._kept) > self._limit or self._bytes > self._limit_bytes:
+            gone = self._kept.popleft()
+            self._bytes -= gone.size
+            self._from = self._from.after(gone.slot, gone.offset)
+
+    def since(self, position: Position) -> list[Change] | None:
+        """The changes after ``position``, in the order read; None when some of them are no
+        longer kept."""
+        if not position.reached(self._from):
+            return None
+        return [c for c in self._kept if c.offset >= position.next_offset(c.slot)]
 
 
 def decode_change(

@@ -25,7 +25,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 
 from sitrep.api.background import cancel
-from sitrep.api.changes import Change, Position, decode_change
+from sitrep.api.changes import Change, Position, RecentChanges, decode_change
 from sitrep.kafka import clients
 from sitrep.supervision import Heartbeat, keep_running
 from sitrep.topics import TopicNames
@@ -43,6 +43,12 @@ BACKLOG_BYTES = 8 * 1024 * 1024
 """How many bytes of view records a subscriber may hold back before it is dropped (the
 records are shared by every client that waits for them, so this is the most one slow client
 can keep alive; the socket's own buffer adds the transport's 64 KiB)."""
+RECENT = 2_000
+RECENT_BYTES = 4 * 1024 * 1024
+"""How many of the latest changes the follower keeps (and how many of their record bytes, at
+most), so that a client joining, or coming back soon after, is sent what it missed from
+memory, not from a consumer of its own: hundreds of clients connecting at once each opened
+one."""
 SNAPSHOTS_AT_ONCE = 4
 """How many clients are sent the views as they stand at once (each holds the keys of one
 partition while it is sent: tens of thousands of keys at a million events)."""
@@ -130,6 +136,7 @@ class ViewFollower:
         self._ready = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._snapshots = asyncio.Semaphore(SNAPSHOTS_AT_ONCE)
+        self._recent = RecentChanges(RECENT, RECENT_BYTES)
 
     @property
     def position(self) -> Position:
@@ -157,8 +164,14 @@ class ViewFollower:
     def unsubscribe(self, subscriber: Subscriber) -> None:
         self._subscribers.discard(subscriber)
 
+    def recent(self, since: Position) -> list[Change] | None:
+        """The changes read after ``since``, from memory; None when some of them are older
+        than what is kept."""
+        return self._recent.since(since) if self._ready.is_set() else None
+
     def _fan_out(self, change: Change) -> None:
         self._position = self._position.after(change.slot, change.offset)
+        self._recent.add(change)
         for subscriber in list(self._subscribers):
             subscriber.offer(change)
             if subscriber.dropped:
@@ -192,6 +205,7 @@ class ViewFollower:
                 offsets.setdefault(slot, ends[tp])
                 consumer.seek(tp, offsets[slot])
             self._position = Position(offsets)
+            self._recent.begin(self._position)
             self._ready.set()
             while True:
                 batches = await consumer.getmany(timeout_ms=500)

@@ -148,10 +148,20 @@ async def _follow(
                     yield sse_message(change, target)
         start = target
     position = start
-    # Catch up with the follower on a consumer of our own, then join it: the check and the
-    # subscription happen with no await between them, so no change falls in the gap.
+    # Catch up with the follower, from the changes it keeps in memory when they reach back
+    # far enough (a client that just connected, or reconnects soon), else on a consumer of
+    # its own; then join it: the check and the subscription happen with no await between
+    # them, so no change falls in the gap.
     while not position.reached(follower.position):
         target = follower.position
+        recent = follower.recent(position)
+        if recent is not None:
+            for change in recent:
+                position = position.after(change.slot, change.offset)
+                if wanted.wants(change):
+                    yield sse_message(change, position)
+            position = position.merged(target)
+            continue
         async with aclosing(follower.replay(position, target)) as replayed:
             async for change in replayed:
                 if change.offset < position.next_offset(change.slot):
