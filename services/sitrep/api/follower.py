@@ -43,8 +43,8 @@ BACKLOG_BYTES = 8 * 1024 * 1024
 """How many bytes of view records a subscriber may hold back before it is dropped (the
 records are shared by every client that waits for them, so this is the most one slow client
 can keep alive; the socket's own buffer adds the transport's 64 KiB)."""
-RECENT = 2_000
-RECENT_BYTES = 4 * 1024 * 1024
+RECENT = 500
+RECENT_BYTES = 1024 * 1024
 """How many of the latest changes the follower keeps (and how many of their record bytes, at
 most), so that a client joining, or coming back soon after, is sent what it missed from
 memory, not from a consumer of its own: hundreds of clients connecting at once each opened
