@@ -103,9 +103,10 @@ class Subscriber:
         return change
 
 
-REPLAY_FETCH_BYTES = 1024 * 1024
+REPLAY_FETCH_BYTES = 256 * 1024
 """What one client's replay fetches at a time, across its partitions (aiokafka's default is
-50 MB, a megabyte per partition): a replay goes at the pace its client reads anyway."""
+50 MB, a megabyte per partition): a replay goes at the pace its client reads anyway, and a
+slow client holds what was fetched for it until it has read it."""
 
 
 def _consumer(bootstrap: str, *topics: str, fetch_bytes: int | None = None) -> AIOKafkaConsumer:
@@ -221,37 +222,29 @@ class ViewFollower:
 
     async def current(self, until: Position) -> AsyncGenerator[Change, None]:
         """Each entity's view as it stands at ``until``: the latest record of each key of
-        every view partition, tombstones left out (the entity is gone)."""
+        every view partition, tombstones left out (the entity is gone). One consumer reads
+        every partition, one after the other, twice (which record of each key is the latest,
+        then those records)."""
         async with self._snapshots:
-            for slot, end in sorted(until.offsets.items()):
-                if end <= 0:
-                    continue
-                tp = TopicPartition(self._topics[slot[0]], slot[1])
-                latest: dict[bytes | None, int] = {}
-                async with aclosing(self._records_until(tp, end)) as first:
-                    async for record in first:
-                        latest[record.key] = record.offset
-                async with aclosing(self._records_until(tp, end)) as again:
-                    async for r in again:
-                        if latest.get(r.key) == r.offset and r.value is not None:
-                            yield decode_change(slot[0], slot[1], r.offset, r.key, r.value)
-
-    async def _records_until(self, tp: TopicPartition, end: int) -> AsyncGenerator[Any, None]:
-        """The records of ``tp`` from its start up to ``end``."""
-        consumer = _consumer(self._bootstrap, fetch_bytes=REPLAY_FETCH_BYTES)
-        try:
-            await consumer.start()
-            consumer.assign([tp])
-            await consumer.seek_to_beginning(tp)
-            while await consumer.position(tp) < end:
-                for records in (await consumer.getmany(tp, timeout_ms=200)).values():
-                    for record in records:
-                        if record.offset < end:
-                            yield record
-        except KafkaError as exc:
-            raise Unavailable(f"cannot read the view topics: {exc}") from exc
-        finally:
-            await consumer.stop()
+            consumer = _consumer(self._bootstrap, fetch_bytes=REPLAY_FETCH_BYTES)
+            try:
+                await consumer.start()
+                for slot, end in sorted(until.offsets.items()):
+                    if end <= 0:
+                        continue
+                    tp = TopicPartition(self._topics[slot[0]], slot[1])
+                    latest: dict[bytes | None, int] = {}
+                    async with aclosing(_records_until(consumer, tp, end)) as first:
+                        async for record in first:
+                            latest[record.key] = record.offset
+                    async with aclosing(_records_until(consumer, tp, end)) as again:
+                        async for r in again:
+                            if latest.get(r.key) == r.offset and r.value is not None:
+                                yield decode_change(slot[0], slot[1], r.offset, r.key, r.value)
+            except KafkaError as exc:
+                raise Unavailable(f"cannot read the view topics: {exc}") from exc
+            finally:
+                await consumer.stop()
 
     async def replay(self, since: Position, until: Position) -> AsyncGenerator[Change, None]:
         """The changes from ``since`` until ``until`` is reached on every partition (offsets
@@ -278,3 +271,17 @@ class ViewFollower:
             raise Unavailable(f"cannot replay the view topics: {exc}") from exc
         finally:
             await consumer.stop()
+
+
+async def _records_until(
+    consumer: AIOKafkaConsumer, tp: TopicPartition, end: int
+) -> AsyncGenerator[Any, None]:
+    """The records of ``tp`` from its start up to ``end``, read by ``consumer`` (assigned
+    that partition alone from now on)."""
+    consumer.assign([tp])
+    await consumer.seek_to_beginning(tp)
+    while await consumer.position(tp) < end:
+        for records in (await consumer.getmany(tp, timeout_ms=200)).values():
+            for record in records:
+                if record.offset < end:
+                    yield record
