@@ -78,6 +78,11 @@ class Settings(BaseSettings):
     kafka_password: SecretStr | None = Field(default=None, description="Its password.")
     kafka_sasl_mechanism: Literal["SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN"] = "SCRAM-SHA-512"
     kafka_security_protocol: Literal["SASL_PLAINTEXT", "SASL_SSL"] = "SASL_PLAINTEXT"
+    kafka_ssl_cafile: Path | None = Field(
+        default=None,
+        description="With SASL_SSL: the CA certificate (PEM) the brokers' certificates are "
+        "checked against, e.g. a Strimzi cluster's ca.crt (default: the system's CAs).",
+    )
     api_host: str = Field(default="127.0.0.1", description="Where `sitrep up` serves the API.")
     api_port: int = Field(default=8000, ge=1, le=65535, description="The API's port.")
     api_tokens: SecretStr | None = Field(

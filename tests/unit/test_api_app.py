@@ -283,24 +283,31 @@ async def test_the_openapi_document_describes_every_endpoint() -> None:
     assert "RFC 3339" in at["description"]
 
 
-async def test_what_the_model_folds_is_frozen_while_it_catches_up_and_no_longer() -> None:
+async def test_what_the_model_keeps_is_frozen_as_it_goes_but_never_an_open_request() -> None:
     ticks: list[bool] = []
 
     class Counted(Ageing):
         def tick(self, *, full: bool = False) -> None:
             ticks.append(full)
 
-    model = fed(list(seed_events()))
-    model.note_ends({2: model.freshness().position["2"] + 4})  # the log holds more
-    assert not model.caught_up
-    with pytest.raises(TimeoutError):
-        async with asyncio.timeout(FREEZE_EVERY_S * 2.5):
-            await app_module.age(model, Counted())
-    assert ticks == [False, False]  # a young collection, then frozen, every FREEZE_EVERY_S
-    model = fed(list(seed_events()))
-    model.note_ends({int(p): o for p, o in model.freshness().position.items()})
-    assert model.caught_up  # serving: requests' objects must stay in the collector's sight
-    with pytest.raises(TimeoutError):
-        async with asyncio.timeout(FREEZE_EVERY_S * 2.5):
-            await app_module.age(model, Counted())
-    assert ticks == [False, False]
+    async def ticks_within(model: ReadModel, in_flight: int) -> int:
+        ticks.clear()
+        with pytest.raises(TimeoutError):
+            async with asyncio.timeout(FREEZE_EVERY_S * 2.5):
+                await app_module.age(model, lambda: in_flight, Counted())
+        assert not any(ticks)  # a young collection, then frozen: never a full one
+        return len(ticks)
+
+    behind = fed(list(seed_events()))
+    behind.note_ends({2: behind.freshness().position["2"] + 4})  # the log holds more
+    assert await ticks_within(behind, in_flight=3) == 2  # catching up: every FREEZE_EVERY_S
+
+    serving = fed(list(seed_events()))
+    serving.note_ends({int(p): o for p, o in serving.freshness().position.items()})
+    now = datetime(2024, 12, 1, tzinfo=UTC)
+    while serving.now.due:
+        serving.now.make(now, now, 1.0)
+    assert serving.caught_up
+    assert serving.now.settled
+    assert await ticks_within(serving, in_flight=3) == 0  # their cycles would stay for good
+    assert await ticks_within(serving, in_flight=0) == 2

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from typing import Literal
 
 from fastapi import Request
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -93,6 +93,13 @@ class ApiMetrics:
         for outcome in ("accepted", "duplicate", "rejected", "unavailable"):
             self.published.labels(outcome)  # every outcome shows, at zero until it happens
         self.registry.register(_ReadModelCollector(model))
+        self.in_flight = 0
+        """HTTP requests being answered now, streams included."""
+        Gauge(
+            "sitrep_http_requests_in_flight",
+            "HTTP requests being answered now, streams included.",
+            registry=self.registry,
+        ).set_function(lambda: self.in_flight)
 
     def watch_streams(self, counts: Callable[[], tuple[int, int]]) -> None:
         """Report the stream's clients: ``counts`` says how many follow it and how many were
@@ -126,6 +133,7 @@ class MetricsMiddleware:
             return
         status = 500  # what the client gets when the app raises before answering
         started = time.perf_counter()
+        self.metrics.in_flight += 1
 
         async def sending(message: Message) -> None:
             nonlocal status
@@ -136,6 +144,7 @@ class MetricsMiddleware:
         try:
             await self.app(scope, receive, sending)
         finally:
+            self.metrics.in_flight -= 1
             # The router leaves the route it matched in the scope; its path is the template.
             route = getattr(scope.get("route"), "path", None) or UNMATCHED
             method = scope["method"]

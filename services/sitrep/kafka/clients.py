@@ -33,6 +33,9 @@ class Principal:
     password: str
     mechanism: str = "SCRAM-SHA-512"
     protocol: str = "SASL_PLAINTEXT"
+    cafile: str | None = None
+    """The certificate authority the brokers' certificates are checked against (SASL_SSL;
+    None: the system's), e.g. a Strimzi cluster's own CA."""
 
     def options(self) -> dict[str, Any]:
         options: dict[str, Any] = {
@@ -42,7 +45,7 @@ class Principal:
             "sasl_plain_password": self.password,
         }
         if self.protocol == "SASL_SSL":
-            options["ssl_context"] = ssl.create_default_context()
+            options["ssl_context"] = ssl.create_default_context(cafile=self.cafile)
         return options
 
 
@@ -85,6 +88,7 @@ def _configured() -> Principal | None:
         password,
         settings.kafka_sasl_mechanism,
         settings.kafka_security_protocol,
+        str(settings.kafka_ssl_cafile) if settings.kafka_ssl_cafile else None,
     )
 
 

@@ -20,7 +20,9 @@ import json
 import os
 import secrets
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from sitrep.kafka.clients import Principal
 from sitrep.kafka.errors import KafkaSetupError
@@ -104,25 +106,46 @@ def scram_arguments(data_dir: Path) -> list[str]:
     return out
 
 
-def acls(settings: Settings) -> list[list[str]]:
-    """The AclCommand arguments that allow each principal what it needs, and no more."""
+@dataclass(frozen=True)
+class Acl:
+    """One thing a principal is allowed: ``operations`` on the ``kind`` of resource (topic,
+    group) named ``name``, or every one whose name begins with it when ``prefixed``."""
+
+    principal: str
+    operations: tuple[str, ...]
+    kind: Literal["topic", "group"]
+    name: str
+    prefixed: bool = False
+
+    def arguments(self) -> list[str]:
+        """This ACL as Kafka's AclCommand adds it."""
+        ops = [arg for op in self.operations for arg in ("--operation", op)]
+        pattern = ["--resource-pattern-type", "prefixed"] if self.prefixed else []
+        return [
+            "--add",
+            "--allow-principal",
+            f"User:{self.principal}",
+            *ops,
+            f"--{self.kind}",
+            self.name,
+            *pattern,
+        ]
+
+
+def acls(settings: Settings) -> list[Acl]:
+    """What each principal is allowed, and no more (the same on any cluster: Strimzi's
+    KafkaUsers in deploy/kubernetes say it again, and a test checks they agree)."""
     names = settings.topics()
     prefix = f"{names.namespace}."
-    worker_own = f"{settings.worker_id}"
-
-    def allow(who: str, operations: list[str], *resource: str) -> list[str]:
-        ops = [arg for op in operations for arg in ("--operation", op)]
-        return ["--add", "--allow-principal", f"User:{who}", *ops, *resource]
-
-    prefixed = ["--resource-pattern-type", "prefixed"]
+    worker_own = settings.worker_id
     return [
-        allow(SCRAPER, ["Write", "Describe"], "--topic", names.events),
-        allow(SCRAPER, ["Read", "Describe"], "--topic", names.registry),
-        allow(API, ["Write", "Describe"], "--topic", names.events),
-        allow(API, ["Read", "Describe"], "--topic", prefix, *prefixed),
-        allow(WORKER, ["Read", "Write", "Describe"], "--topic", prefix, *prefixed),
-        allow(WORKER, ["All"], "--topic", worker_own, *prefixed),
-        allow(WORKER, ["All"], "--group", worker_own, *prefixed),
+        Acl(SCRAPER, ("Write", "Describe"), "topic", names.events),
+        Acl(SCRAPER, ("Read", "Describe"), "topic", names.registry),
+        Acl(API, ("Write", "Describe"), "topic", names.events),
+        Acl(API, ("Read", "Describe"), "topic", prefix, prefixed=True),
+        Acl(WORKER, ("Read", "Write", "Describe"), "topic", prefix, prefixed=True),
+        Acl(WORKER, ("All",), "topic", worker_own, prefixed=True),
+        Acl(WORKER, ("All",), "group", worker_own, prefixed=True),
     ]
 
 
@@ -137,7 +160,8 @@ def grant(java: str, libs: Path, data_dir: Path, bootstrap: str, settings: Setti
             f"sasl.mechanism={MECHANISM}\n"
             f"sasl.jaas.config={_jaas(SCRAM_LOGIN, admin.username, admin.password)}\n"
         )
-    for arguments in acls(settings):
+    for acl in acls(settings):
+        arguments = acl.arguments()
         command = [
             java,
             "-Xmx128m",
