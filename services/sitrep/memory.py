@@ -44,8 +44,11 @@ class Ageing:
         self.full_every_s = math.inf if full_every_s is None else full_every_s
         self.full_at = clock() + self.full_every_s
 
-    def tick(self, *, full: bool = False) -> None:
-        """Freeze what outlives a young collection (``full``, or when one is due: a full one)."""
+    def tick(self, *, full: bool = False, generation: int = 1) -> None:
+        """Freeze what outlives a collection of the unfrozen objects up to ``generation`` (1:
+        the young, enough when the last freeze was a tick ago; 2: all of them, after freezes
+        were skipped and some of what was made since has aged); ``full``, or when one is due:
+        a full one, the frozen objects too."""
         now = self.clock()
         if full or now >= self.full_at:
             self.full_at = now + self.full_every_s
@@ -58,5 +61,5 @@ class Ageing:
                 (time.perf_counter() - started) * 1000,
             )
         else:
-            gc.collect(1)
+            gc.collect(generation)
         gc.freeze()

@@ -285,10 +285,12 @@ async def test_the_openapi_document_describes_every_endpoint() -> None:
 
 async def test_what_the_model_keeps_is_frozen_as_it_goes_but_never_an_open_request() -> None:
     ticks: list[bool] = []
+    generations: list[int] = []
 
     class Counted(Ageing):
-        def tick(self, *, full: bool = False) -> None:
+        def tick(self, *, full: bool = False, generation: int = 1) -> None:
             ticks.append(full)
+            generations.append(generation)
 
     async def ticks_within(model: ReadModel, in_flight: int) -> int:
         ticks.clear()
@@ -310,4 +312,23 @@ async def test_what_the_model_keeps_is_frozen_as_it_goes_but_never_an_open_reque
     assert serving.caught_up
     assert serving.now.settled
     assert await ticks_within(serving, in_flight=3) == 0  # their cycles would stay for good
+    generations.clear()
     assert await ticks_within(serving, in_flight=0) == 2
+    assert generations == [1, 1]  # a fresh run of the task: nothing was skipped in it
+
+    # Requests open for two turns, then none: every unfrozen object is collected before the
+    # first freeze after them (what they left has aged past the young generations).
+    class Done(Exception):
+        pass
+
+    open_now = [3, 3, 0, 0]
+
+    def in_flight() -> int:
+        if not open_now:
+            raise Done
+        return open_now.pop(0)
+
+    generations.clear()
+    with pytest.raises(Done):
+        await app_module.age(serving, in_flight, Counted())
+    assert generations == [2, 1]
