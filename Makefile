@@ -12,7 +12,7 @@ help:
 	@echo "make down    stop everything make up started"
 	@echo "make test    lint, then every test (starts its own broker unless KAFKA_BOOTSTRAP_SERVERS is set)"
 	@echo "make lint    ruff + mypy --strict"
-	@echo "make faults  the fault suite on a 3-node cluster (SHORT=1: the form CI runs)"
+	@echo "make faults  the fault suite on a 3-node cluster (SHORT=1: the short form, meant for CI)"
 	@echo "make bench   benchmarks: projection, the processors, the API, scale (see BENCHMARKS.md)"
 	@echo "make bench-scale SCALE_EVENTS=1000000   the scale benchmark alone (default 100000 events)"
 

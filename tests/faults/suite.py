@@ -13,8 +13,8 @@ the workers have caught up, it checks what users rely on:
 - the APIs answer again, and their memory is back within 10% of where it was before the fault.
 
 It prints a table of what was done, what held and how long recovery took, and exits 1 if
-anything did not hold. ``--short`` (what CI runs) kills the worker twice, not ten times,
-stops the brokers for 10 s, not 30, and holds the 300 stream clients for 20 s, not 60.
+anything did not hold. ``--short`` (the form meant for CI) kills the worker twice, not ten
+times, stops the brokers for 10 s, not 30, and holds the 300 stream clients for 20 s, not 60.
 """
 
 from __future__ import annotations
@@ -497,7 +497,9 @@ def _table(outcomes: list[Outcome]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else "")
-    parser.add_argument("--short", action="store_true", help="the CI form: fewer, shorter faults")
+    parser.add_argument(
+        "--short", action="store_true", help="the short form, meant for CI: fewer, shorter faults"
+    )
     args = parser.parse_args(argv)
     began = time.monotonic()
     workdir = Path(tempfile.mkdtemp(prefix="sitrep-faults-"))
