@@ -45,21 +45,22 @@ def sitrep(
 def stack(state_dir: Path, *up_options: str) -> Iterator[tuple[str, dict[str, str]]]:
     """A running stack (``sitrep up`` with ``up_options``): the API's base URL and the
     environment that runs `sitrep` against it."""
-    base = free_port_block(3)
+    # Room for three brokers, their controllers, and the API (or a proxy and replicas after it).
+    base = free_port_block(12)
     digest = hashlib.sha256(PUBLISHER_TOKEN.encode()).hexdigest()
     env = {
         **os.environ,
         "SITREP_STATE_DIR": str(state_dir),
         "SITREP_KAFKA_PORT": str(base),
-        "SITREP_KAFKA_CONTROLLER_PORT": str(base + 1),
-        "SITREP_API_PORT": str(base + 2),
+        "SITREP_KAFKA_CONTROLLER_PORT": str(base + 3),
+        "SITREP_API_PORT": str(base + 6),
         "SITREP_API_TOKENS": f"e2e:publisher:{digest}",
     }
     env.pop("KAFKA_BOOTSTRAP_SERVERS", None)  # its own broker, as on a newcomer's machine
     started = sitrep(env, "up", "--detach", *up_options)
     try:
         assert started.returncode == 0, started.stdout + started.stderr
-        yield f"http://127.0.0.1:{base + 2}", env
+        yield f"http://127.0.0.1:{base + 6}", env
     finally:
         stopped = sitrep(env, "down", timeout=120)
         assert stopped.returncode == 0, stopped.stdout + stopped.stderr

@@ -30,6 +30,7 @@ from sitrep.kafka.clients import signed_in_as
 from sitrep.kafka.security import API, SCRAPER, WORKER, admin_of, principal
 from sitrep.running import Background, load_seeds, wait_until_caught_up
 from sitrep.running.processes import Restarts
+from sitrep.running.proxy import NoProxy, nginx, nginx_config
 from sitrep.running.tokens import local_tokens
 from sitrep.settings import Settings
 from sitrep.topics import all_topics
@@ -47,11 +48,34 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(1)
 
 
-def _processes(settings: Settings) -> tuple[Background, Background]:
-    return Background(settings.state_dir, "worker"), Background(settings.state_dir, "api")
+PROXY = "proxy"
 
 
-def _broker(settings: Settings, secure: bool) -> tuple[str, Path | None]:
+def _named(first: str, count: int) -> list[str]:
+    """``first``, then ``first-2``, ``first-3``...: the names of ``count`` such processes."""
+    return [first, *(f"{first}-{n}" for n in range(2, count + 1))]
+
+
+def _label(name: str) -> str:
+    first, _, number = name.partition("-")
+    label = {"worker": "Worker", "api": "API", PROXY: "Proxy (nginx)"}[first]
+    return f"{label} {number}" if number else label
+
+
+def _running(settings: Settings) -> list[Background]:
+    """Every process `sitrep up` may have started, by its pid file: the proxy, the APIs, then
+    the workers (the order they are stopped in)."""
+    run = settings.state_dir / "run"
+    names = {p.stem for p in run.glob("*.pid")} if run.is_dir() else set()
+    order = sorted(names, key=lambda n: (not n.startswith(PROXY), not n.startswith("api"), n))
+    return [
+        Background(settings.state_dir, name)
+        for name in order
+        if name.split("-")[0] in (PROXY, "api", "worker")
+    ]
+
+
+def _broker(settings: Settings, secure: bool, nodes: int) -> tuple[str, Path | None]:
     """The cluster's bootstrap servers, and the data directory of a secured local one."""
     if settings.kafka_bootstrap_servers:
         bootstrap = settings.kafka_bootstrap_servers
@@ -62,7 +86,7 @@ def _broker(settings: Settings, secure: bool) -> tuple[str, Path | None]:
         _say(f"Kafka: {bootstrap} (KAFKA_BOOTSTRAP_SERVERS)")
         return bootstrap, None
     cluster = LocalCluster(settings)
-    result, _ = asyncio.run(start_local(cluster, 1, secure=secure or None))
+    result, _ = asyncio.run(start_local(cluster, nodes, secure=secure or None))
     started = "already running" if result.already_running else f"started in {result.seconds:.1f} s"
     state = cluster.state()
     signing = ", clients sign in" if state is not None and state.secure else ""
@@ -78,7 +102,7 @@ def _signing_in(data_dir: Path | None, name: str) -> dict[str, str]:
     return {"SITREP_KAFKA_USERNAME": who.username, "SITREP_KAFKA_PASSWORD": who.password}
 
 
-def _wait_for_api(url: str, api: Background, within: float = 60.0) -> None:
+def _wait_for_api(url: str, api: Background, within: float = 90.0) -> None:
     deadline = time.monotonic() + within
     while time.monotonic() < deadline:
         if api.exited_early():
@@ -94,8 +118,7 @@ def _wait_for_api(url: str, api: Background, within: float = 60.0) -> None:
 
 
 def _stop_all(settings: Settings) -> None:
-    worker, api = _processes(settings)
-    for process in (api, worker):
+    for process in _running(settings):
         if process.stop():
             _say(f"Stopped the {process.name}.")
     # The local broker, if one runs in the state directory: even with KAFKA_BOOTSTRAP_SERVERS
@@ -117,38 +140,84 @@ def up(
             "the worker and the API run as their own principals.",
         ),
     ] = False,
+    brokers: Annotated[
+        int,
+        typer.Option(
+            help="Local Kafka nodes: 1, or 3 (replication 3, 2 in sync) to lose one safely.",
+            min=1,
+            max=3,
+        ),
+    ] = 1,
+    workers: Annotated[
+        int, typer.Option(help="Workers sharing the event log's partitions.", min=1, max=64)
+    ] = 1,
+    apis: Annotated[
+        int,
+        typer.Option(
+            help="API replicas; more than one are served behind a local nginx on the API's "
+            "port, each replica on the ports after it.",
+            min=1,
+            max=16,
+        ),
+    ] = 1,
 ) -> None:
     """Start the broker, the worker and the API, load the seeds, wait for the views."""
+    if brokers == 2:
+        raise _fail("--brokers: 1 or 3 (two nodes cannot lose one without refusing writes)")
     settings = Settings()
+    proxy_binary = None
+    if apis > 1:
+        try:
+            proxy_binary = nginx()
+        except NoProxy as exc:
+            raise _fail(str(exc)) from exc
     began = time.monotonic()
     # aiokafka logs every retry while a new broker elects leaders; failures reach us as errors.
     logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
     try:
-        bootstrap, secured = _broker(settings, secure)
+        bootstrap, secured = _broker(settings, secure, brokers)
     except KafkaSetupError as exc:
         raise _fail(str(exc)) from exc
     admin = admin_of(secured) if secured is not None else None
     env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": bootstrap}
+    if brokers == 3:
+        env["SITREP_REPLICATION_FACTOR"] = "3"  # faust's own topics, as Sitrep's
     tokens: dict[str, str] = {}
     if settings.api_tokens is None and settings.api_tokens_file is None:
         # Nobody configured tokens: a reader and a publisher for the local demo.
         tokens, grants_file = local_tokens(settings.state_dir)
         env["SITREP_API_TOKENS_FILE"] = str(grants_file.resolve())
-    worker, api = _processes(settings)
     me = [sys.executable, "-m", "sitrep.cli.main"]
-    commands = {
-        worker.name: [*me, "worker", "--loglevel", "info"],
-        api.name: [*me, "api", "--host", settings.api_host, "--port", str(settings.api_port)],
-    }
-    envs = {
-        worker.name: {**env, **_signing_in(secured, WORKER)},
-        api.name: {**env, **_signing_in(secured, API)},
-    }
-    worker.start(commands[worker.name], envs[worker.name])
-    _say(f"Worker: pid {worker.pid()}, log {worker.log}")
-    api.start(commands[api.name], envs[api.name])
-    url = f"http://{settings.api_host}:{settings.api_port}"
-    _say(f"API: pid {api.pid()}, log {api.log}")
+    host, port = settings.api_host, settings.api_port
+    api_ports = [port] if apis == 1 else [port + n for n in range(1, apis + 1)]
+    commands: dict[str, list[str]] = {}
+    envs: dict[str, dict[str, str]] = {}
+    for name in _named("worker", workers):
+        commands[name] = [*me, "worker", "--loglevel", "info"]
+        envs[name] = {**env, **_signing_in(secured, WORKER)}
+    for name, api_port in zip(_named("api", apis), api_ports, strict=True):
+        commands[name] = [*me, "api", "--host", host, "--port", str(api_port)]
+        envs[name] = {**env, **_signing_in(secured, API)}
+    if proxy_binary is not None:
+        home = (settings.state_dir / PROXY).resolve()
+        config = nginx_config(
+            home, f"{host}:{port}", [f"{host}:{p}" for p in api_ports], settings.api_max_body_bytes
+        )
+        commands[PROXY] = [
+            proxy_binary,
+            "-p",
+            str(home),
+            "-c",
+            str(config),
+            "-e",
+            str(home / "error.log"),
+        ]
+        envs[PROXY] = dict(os.environ)
+    processes = [Background(settings.state_dir, name) for name in commands]
+    for process in processes:
+        process.start(commands[process.name], envs[process.name])
+        _say(f"{_label(process.name)}: pid {process.pid()}, log {process.log}")
+    worker = processes[0]
     names = settings.topics()
     with signed_in_as(principal(secured, SCRAPER) if secured is not None else None):
         loaded = asyncio.run(load_seeds(bootstrap, names.events, settings.seeds_dir))
@@ -161,7 +230,16 @@ def up(
     except TimeoutError as exc:
         tail = worker.tail() if worker.exited_early() else ""
         raise _fail(f"{exc}; see {worker.log}\n{tail}") from exc
-    _wait_for_api(url, api)
+    for process, api_port in zip(
+        [p for p in processes if p.name.startswith("api")], api_ports, strict=True
+    ):
+        _wait_for_api(f"http://{host}:{api_port}", process)
+    url = f"http://{host}:{port}"
+    if proxy_binary is not None:
+        _wait_for_api(url, processes[-1])
+        _say(
+            f"{apis} API replicas behind nginx at {url} (each at ports {api_ports[0]}-{api_ports[-1]})"
+        )
     _say(f"\nSitrep is up in {time.monotonic() - began:.1f} s.")
     _say(f"  The map:                {url}/map")
     _say(f"  API and its documents:  {url}/docs")
@@ -191,9 +269,9 @@ def up(
 
     signal.signal(signal.SIGINT, _on_signal)
     signal.signal(signal.SIGTERM, _on_signal)
-    restarts = {worker.name: Restarts(), api.name: Restarts()}
+    restarts = {process.name: Restarts() for process in processes}
     while not stop:
-        for process in (worker, api):
+        for process in processes:
             if process.exited_early() and process.exit_status() == EXIT_FAULT:
                 # A fault (the broker, the disk) stopped it before it took the record in
                 # hand: started again, it reads on from its store's last commit.
