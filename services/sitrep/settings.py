@@ -60,6 +60,12 @@ class Settings(BaseSettings):
         # v4: actors' designations are spelt {"by", "as"}; a rebuild sends every view again.
         description="The processors' consumer group and table prefix; a new id rebuilds from zero.",
     )
+    worker_cache_mb: int = Field(
+        default=64,
+        ge=4,
+        description="RocksDB's block cache of a worker's two stores together, in MiB: with "
+        "their memtables (4 x 16 MiB), what a worker's memory grows by with the log.",
+    )
     seeds_dir: Path = Field(
         default_factory=lambda: Path(__file__).resolve().parents[2] / "seeds",
         description="The project's seeds: gazetteer additions, registry, events.",

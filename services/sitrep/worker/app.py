@@ -119,7 +119,12 @@ def worker_dir(settings: Settings) -> Path:
 def worker_engine(settings: Settings, gazetteer: Gazetteer) -> WorkerEngine:
     """The engine over this worker's stores (opened at first use: `sitrep worker` opens them
     before faust starts, which is where a store it cannot read is reported)."""
-    return WorkerEngine(worker_dir(settings) / "engine", gazetteer, settings.topics())
+    return WorkerEngine(
+        worker_dir(settings) / "engine",
+        gazetteer,
+        settings.topics(),
+        cache_mb=settings.worker_cache_mb,
+    )
 
 
 def create_app(settings: Settings, gazetteer: Gazetteer, engine: WorkerEngine | None = None) -> Any:

@@ -109,6 +109,9 @@ class WorkerEngine:
     def __init__(
         self, root: Path, gazetteer: Gazetteer, names: TopicNames, *, cache_mb: int = 64
     ) -> None:
+        """``cache_mb``: RocksDB's block cache for both stores, a quarter to the routes (a
+        lookup of an id its bloom filter mostly answers), the rest to the ledgers (the reports
+        every make reads)."""
         self.root = root
         self.gazetteer = gazetteer
         self.names = names
@@ -133,8 +136,8 @@ class WorkerEngine:
                 slot, lock = claim(self.root)
                 routes: RocksKeyValue | None = None
                 try:
-                    routes = _store(slot / "routes", self.cache_mb)
-                    ledgers = _store(slot / "ledgers", self.cache_mb)
+                    routes = _store(slot / "routes", max(1, self.cache_mb // 4))
+                    ledgers = _store(slot / "ledgers", max(1, self.cache_mb - self.cache_mb // 4))
                 except BaseException:
                     if routes is not None:
                         routes.close()
