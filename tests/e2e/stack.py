@@ -4,9 +4,11 @@ state directory of its own, so it never touches a `make up` stack."""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import subprocess
 import sys
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -25,6 +27,19 @@ EVENT = {
     "data": {"controller": "Hayat Tahrir al-Sham", "method": "unknown"},
 }
 """An event the e2e tests publish: HTS holds Idlib (it corroborates the seeds)."""
+
+
+def publish(url: str, event: dict[str, object]) -> str:
+    """POST ``event`` to the API at ``url`` with the publisher's token; its status there."""
+    request = urllib.request.Request(
+        f"{url}/v1/events",
+        data=json.dumps(event).encode(),
+        method="POST",
+        headers={"Authorization": f"Bearer {PUBLISHER_TOKEN}", "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as answer:
+        status: str = json.loads(answer.read())["results"][0]["status"]
+    return status
 
 
 def sitrep(

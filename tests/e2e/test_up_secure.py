@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.stack import EVENT, PUBLISHER_TOKEN, stack
+from tests.e2e.stack import EVENT, publish, stack
 
 pytestmark = pytest.mark.e2e
 
@@ -38,11 +38,4 @@ def test_the_secured_stack_serves_and_takes_events_as_its_principals(
     aleppo = _get(f"{url}/v1/places/Aleppo?at=2024-12-01")["view"]  # the worker's views
     assert aleppo["controller"]["name"] == "Hayat Tahrir al-Sham"
     event = {**EVENT, "id": "e2e-secure-1"}
-    request = urllib.request.Request(
-        f"{url}/v1/events",
-        data=json.dumps(event).encode(),
-        method="POST",
-        headers={"Authorization": f"Bearer {PUBLISHER_TOKEN}", "Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(request, timeout=30) as answer:
-        assert json.loads(answer.read())["results"][0]["status"] == "accepted"
+    assert publish(url, event) == "accepted"

@@ -19,7 +19,7 @@ import pytest
 from sitrep.kafka import clients
 from sitrep.running.proxy import NoProxy, nginx
 from sitrep.settings import Settings
-from tests.e2e.stack import EVENT, PUBLISHER_TOKEN, stack
+from tests.e2e.stack import EVENT, publish, stack
 
 pytestmark = pytest.mark.e2e
 
@@ -85,14 +85,7 @@ def test_an_api_replica_lost_behind_the_proxy_loses_no_read_and_no_publish(
     answers += [urllib.request.urlopen(f"{url}/readyz", timeout=10).status for _ in range(5)]
     assert answers == [200] * 6
     event = {**EVENT, "id": "e2e-topology-1", "location": {"name": "Hama", "country": "SY"}}
-    request = urllib.request.Request(
-        f"{url}/v1/events",
-        data=json.dumps(event).encode(),
-        method="POST",
-        headers={"Authorization": f"Bearer {PUBLISHER_TOKEN}", "Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(request, timeout=30) as answer:
-        assert json.loads(answer.read())["results"][0]["status"] == "accepted"
+    assert publish(url, event) == "accepted"
     deadline = time.monotonic() + 60
     fate: Any = None
     while time.monotonic() < deadline:
