@@ -10,6 +10,7 @@ import re
 from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import orjson
@@ -93,6 +94,11 @@ class Change:
     @property
     def slot(self) -> Slot:
         return (self.kind, self.partition)
+
+    @cached_property
+    def data(self) -> bytes:
+        """The change as the stream sends it: encoded once, however many clients it goes to."""
+        return orjson.dumps({"kind": self.kind, "key": self.key, "value": self.value})
 
     @property
     def view(self) -> Any:
@@ -248,11 +254,10 @@ class ChangeFilter:
 
 def sse_message(change: Change, position: Position) -> bytes:
     """One server-sent event: the view kind, where to resume after it, and the change."""
-    data = orjson.dumps({"kind": change.kind, "key": change.key, "value": change.value})
     return b"event: %s\nid: %s\ndata: %s\n\n" % (
         change.kind.encode(),
         position.encode().encode(),
-        data,
+        change.data,
     )
 
 
