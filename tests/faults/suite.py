@@ -1,16 +1,18 @@
 """The fault suite: `make faults` (`python -m tests.faults.suite [--short]`).
 
 On loopback, on Sitrep's own 3-node cluster (replication 3, min in-sync 2): two workers and
-two API processes, a steady load of events published through both APIs, and, one at a time,
-the faults an operator meets: a worker killed (again and again, at random moments), a broker
-killed, every broker stopped for a while, an API killed mid-request, a corpus of poison
-written straight onto the log, hundreds of stream clients that read slowly. After each, once
-the workers have caught up, it checks what users rely on:
+two API processes behind nginx, a steady load of events published through each API and
+through the proxy, and, one at a time, the faults an operator meets: a worker killed (again
+and again, at random moments), a broker killed, every broker stopped for a while, an API
+killed mid-request, a corpus of poison written straight onto the log, hundreds of stream
+clients that read slowly. After each, once the workers have caught up, it checks what users
+rely on:
 
 - every event an API acknowledged (2xx) is on the log, and nothing was lost from the views:
   the view topics equal what the pure core makes from every event on the log (a rebuild);
 - no good record is dead-lettered (only the poison is);
-- the APIs answer again, and their memory is back within 10% of where it was before the fault.
+- the APIs answer again, directly and behind the proxy, and their memory is back within 10%
+  of where it was before the fault.
 
 It prints a table of what was done, what held and how long recovery took, and exits 1 if
 anything did not hold. ``--short`` (the form meant for CI) kills the worker twice, not ten
@@ -44,6 +46,7 @@ from sitrep.cli.kafka import start_local
 from sitrep.contract import Event, InvalidEvent, event_to_dict, parse_event
 from sitrep.kafka import LocalCluster, ensure_topics
 from sitrep.running import wait_until_caught_up
+from sitrep.running.proxy import nginx, nginx_config
 from sitrep.topics import all_topics
 from tests.integration.local_kafka import local_settings
 from tests.integration.records import read_topic
@@ -82,6 +85,8 @@ class Run:
     stack: Stack
     cluster: LocalCluster
     api_ports: list[int]
+    proxy_port: int
+    """nginx in front of both APIs, as a load balancer stands in front of replicas."""
     acked: set[str] = field(default_factory=set)
     poison_keys: set[bytes] = field(default_factory=set)
     sent: int = 0
@@ -133,7 +138,8 @@ async def _load(run: Run, stop: asyncio.Event) -> None:
     async with httpx.AsyncClient(timeout=20) as client:
         n = 0
         while not stop.is_set():
-            port = run.api_ports[n % len(run.api_ports)]
+            targets = [*run.api_ports, run.proxy_port]  # each API, and both behind the proxy
+            port = targets[n % len(targets)]
             batch = [{**rng.choice(templates), "id": f"load-{n}-{i}"} for i in range(4)]
             n += 1
             async with run.quiet:
@@ -220,6 +226,13 @@ async def _checked(run: Run, outcome: Outcome) -> None:
                 outcome.notes.append(f"API :{port} does not answer: {exc}")
             if ready is None or ready.status_code != 200:
                 outcome.held = False
+        try:
+            through = await client.get(f"http://127.0.0.1:{run.proxy_port}/readyz")
+        except httpx.HTTPError as exc:
+            through = None
+            outcome.notes.append(f"the proxy does not answer: {exc}")
+        if through is None or through.status_code != 200:
+            outcome.held = False
     _check_memory(run, outcome)
 
 
@@ -400,7 +413,9 @@ async def slow_streams(run: Run, clients: int, hold_s: float) -> Outcome:
     paths = ["/v1/stream?from=beginning", "/v1/stream"]
     tasks = [
         asyncio.create_task(
-            _slow_client(run.api_ports[i % len(run.api_ports)], paths[i % 2], until, statuses)
+            _slow_client(
+                [*run.api_ports, run.proxy_port][i % 3], paths[(i // 3) % 2], until, statuses
+            )
         )
         for i in range(clients)
     ]
@@ -447,7 +462,16 @@ async def _main(short: bool, workdir: Path) -> list[Outcome]:
     stack = new_stack(state.bootstrap_servers, workdir)
     await ensure_topics(stack.bootstrap, all_topics(PARTITIONS, 3, stack.names), 3)
     base = 20000 + random.Random().randrange(20000)
-    run = Run(stack, cluster, [base, base + 1])
+    run = Run(stack, cluster, [base, base + 1], base + 2)
+    home = workdir / "proxy"
+    config = nginx_config(
+        home, f"127.0.0.1:{run.proxy_port}", [f"127.0.0.1:{p}" for p in run.api_ports], 1 << 20
+    )
+    proxy = await asyncio.create_subprocess_exec(
+        *[nginx(), "-p", str(home), "-c", str(config), "-e", str(home / "error.log")],
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
     try:
         for _ in range(2):
             stack.start_worker(extra_env=_env())
@@ -479,6 +503,8 @@ async def _main(short: bool, workdir: Path) -> list[Outcome]:
         outcomes.append(final)
         return outcomes
     finally:
+        proxy.terminate()
+        await proxy.wait()
         stack.stop_all()
         await cluster.stop()
 
