@@ -1,15 +1,16 @@
 """The fault suite: `make faults` (`python -m tests.faults.suite [--short]`).
 
 On loopback, on Sitrep's own 3-node cluster (replication 3, min in-sync 2): two workers and
-two API processes behind nginx, a steady load of events published through each API and
-through the proxy, and, one at a time, the faults an operator meets: a worker killed (again
-and again, at random moments), a broker killed, every broker stopped for a while, an API
-killed mid-request, a corpus of poison written straight onto the log, hundreds of stream
-clients that read slowly. After each, once the workers have caught up, it checks what users
-rely on:
+two API processes behind nginx, a steady load of events published through each API, through
+the proxy and with `sitrep publish`, and, one at a time, the faults an operator meets: a
+worker killed (again and again, at random moments), a broker killed, every broker stopped for
+a while, an API killed mid-request, a corpus of poison written straight onto the log,
+hundreds of stream clients that read slowly. After each, once the workers have caught up, it
+checks what users rely on:
 
-- every event an API acknowledged (2xx) is on the log, and nothing was lost from the views:
-  the view topics equal what the pure core makes from every event on the log (a rebuild);
+- every event an API (2xx) or the CLI (exit status 0) acknowledged is on the log, and nothing
+  was lost from the views: the view topics equal what the pure core makes from every event on
+  the log (a rebuild);
 - no good record is dead-lettered (only the poison is);
 - the APIs answer again, directly and behind the proxy, and their memory is back within 10%
   of where it was before the fault.
@@ -91,6 +92,8 @@ class Run:
     poison_keys: set[bytes] = field(default_factory=set)
     sent: int = 0
     refused: int = 0
+    by_cli: int = 0
+    """Events `sitrep publish` acknowledged."""
     quiet: asyncio.Lock = field(default_factory=asyncio.Lock)
     """Held by the load for each request, and by a check for all of it: what is checked is
     the log and the views with nothing more on the way."""
@@ -130,8 +133,40 @@ def _templates() -> list[dict[str, Any]]:
     return [event_to_dict(e) for e in seed_events() if e.type in LOADED]
 
 
+CLI_EVERY = 25
+"""Every so many batches go through `sitrep publish` instead of the HTTP API."""
+
+
+async def _through_the_cli(run: Run, batch: list[dict[str, Any]]) -> bool:
+    """``batch`` published with `sitrep publish` (read from stdin); whether it acknowledged
+    every line (exit status 0)."""
+    env = {
+        **os.environ,
+        "KAFKA_BOOTSTRAP_SERVERS": run.stack.bootstrap,
+        "SITREP_TOPIC_NAMESPACE": run.stack.names.namespace,
+    }
+    command = [sys.executable, "-m", "sitrep.cli.main", "publish", "-", "--quiet"]
+    proc = await asyncio.create_subprocess_exec(
+        *command,
+        "--no-check-names",
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+        env=env,
+    )
+    lines = b"".join(orjson.dumps(event) + b"\n" for event in batch)
+    try:
+        await asyncio.wait_for(proc.communicate(lines), 90)
+    except TimeoutError:
+        proc.kill()
+        await proc.wait()
+        return False
+    return proc.returncode == 0
+
+
 async def _load(run: Run, stop: asyncio.Event) -> None:
-    """Publish through both APIs in turn, noting what each acknowledged."""
+    """Publish through each API, the proxy and the CLI in turn, noting what each
+    acknowledged."""
     templates = _templates()
     rng = random.Random(7)
     headers = {"Authorization": f"Bearer {TOKEN}"}
@@ -144,6 +179,13 @@ async def _load(run: Run, stop: asyncio.Event) -> None:
             n += 1
             async with run.quiet:
                 run.sent += len(batch)
+                if n % CLI_EVERY == 0:
+                    if await _through_the_cli(run, batch):
+                        run.acked.update(event["id"] for event in batch)
+                        run.by_cli += len(batch)
+                    else:
+                        run.refused += len(batch)
+                    continue
                 try:
                     answer = await client.post(
                         f"http://127.0.0.1:{port}/v1/events", json=batch, headers=headers
@@ -497,7 +539,10 @@ async def _main(short: bool, workdir: Path) -> list[Outcome]:
             outcomes.append(await scenario())
         stop.set()
         await load
-        final = Outcome("at the end", f"{run.sent} events sent, {len(run.acked)} acknowledged")
+        final = Outcome(
+            "at the end",
+            f"{run.sent} events sent, {len(run.acked)} acknowledged ({run.by_cli} by the CLI)",
+        )
         run.memory_before = {}
         await _check(run, final)
         outcomes.append(final)
