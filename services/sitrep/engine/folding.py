@@ -217,6 +217,12 @@ class Folder:
         """How many entities wait to be made again."""
         return len(self._due_units()) + len(self._left)
 
+    @property
+    def left(self) -> int:
+        """How many of those an earlier process left due (made after the others)."""
+        self._due_units()
+        return len(self._left)
+
     # --- reading reports -------------------------------------------------------------------
 
     def _report(self, ledger: str, event_id: str, raw: bytes | None = None) -> Filed:

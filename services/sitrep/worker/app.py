@@ -55,6 +55,8 @@ ROUTE_WITHIN_S = 0.02
 """The route agent takes up to ROUTE_BATCH events, or what came within ROUTE_WITHIN_S: a
 batch is routed (giving the event loop back every ``turns.TURN_S``), and one filed record per
 partition carries what it gave, filed in turn by the fold agent."""
+SLOW_MAKE_S = 0.25
+"""A make that takes longer is logged: the folder is held meanwhile, and events wait."""
 PRESSED_FOR_S = 1.0
 """For how long after a full batch of events the log counts as having events queued."""
 
@@ -292,6 +294,9 @@ def create_app(settings: Settings, gazetteer: Gazetteer, engine: WorkerEngine | 
             return
         started = time.monotonic()
         mine = frozenset(owned)
+        folder = engine.folder
+        if folder.on_made is None:
+            folder.on_made = lambda ledger, took: _note_make(folder.due, folder.left, ledger, took)
         with stopping_on_fault("making views"):
             async with engine.folding:
                 # In a thread: one make can take far longer than the budget (a busy place's
@@ -360,6 +365,17 @@ def create_app(settings: Settings, gazetteer: Gazetteer, engine: WorkerEngine | 
     app.timer(FREEZE_EVERY_S)(age)
     app.on_partitions_assigned.connect(on_assigned)
     return app
+
+
+def _note_make(due: int, left: int, ledger: str, took: float) -> None:
+    if took >= SLOW_MAKE_S:
+        log.info(
+            "made a view of %s in %.2f s (%d due, %d of them left by an earlier run)",
+            ledger,
+            took,
+            due,
+            left,
+        )
 
 
 def _flush_overlaps(record: logging.LogRecord) -> bool:
