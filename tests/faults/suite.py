@@ -259,22 +259,16 @@ async def _checked(run: Run, outcome: Outcome) -> None:
     if good:
         outcome.held = False
         outcome.notes.append(f"{len(good)} good records dead-lettered: {good[0].key!r}")
+    answering = [(f"API :{port}", port) for port in run.api_ports]
     async with httpx.AsyncClient(timeout=10) as client:
-        for port in run.api_ports:
+        for who, port in [*answering, ("the proxy", run.proxy_port)]:
             try:
                 ready = await client.get(f"http://127.0.0.1:{port}/readyz")
             except httpx.HTTPError as exc:
                 ready = None
-                outcome.notes.append(f"API :{port} does not answer: {exc}")
+                outcome.notes.append(f"{who} does not answer: {exc}")
             if ready is None or ready.status_code != 200:
                 outcome.held = False
-        try:
-            through = await client.get(f"http://127.0.0.1:{run.proxy_port}/readyz")
-        except httpx.HTTPError as exc:
-            through = None
-            outcome.notes.append(f"the proxy does not answer: {exc}")
-        if through is None or through.status_code != 200:
-            outcome.held = False
     _check_memory(run, outcome)
 
 
