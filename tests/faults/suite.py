@@ -145,10 +145,8 @@ async def _through_the_cli(run: Run, batch: list[dict[str, Any]]) -> bool:
         "KAFKA_BOOTSTRAP_SERVERS": run.stack.bootstrap,
         "SITREP_TOPIC_NAMESPACE": run.stack.names.namespace,
     }
-    command = [sys.executable, "-m", "sitrep.cli.main", "publish", "-", "--quiet"]
     proc = await asyncio.create_subprocess_exec(
-        *command,
-        "--no-check-names",
+        *[sys.executable, "-m", "sitrep.cli.main", "publish", "-", "--quiet", "--no-check-names"],
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.DEVNULL,

@@ -6,6 +6,7 @@ Compose specification and runs the same topology; the image runs unprivileged.""
 from __future__ import annotations
 
 import json
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,7 @@ def _documents(path: Path) -> list[dict[str, Any]]:
     return [d for d in yaml.safe_load_all(path.read_text()) if d is not None]
 
 
+@cache
 def _base() -> list[dict[str, Any]]:
     kustomization = yaml.safe_load((BASE / "kustomization.yaml").read_text())
     return [d for name in kustomization["resources"] for d in _documents(BASE / name)]
